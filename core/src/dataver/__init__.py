@@ -1,0 +1,54 @@
+"""dataver: dataset versioning without a server; the registry lives in your storage.
+
+Example:
+    >>> import dataver, pathlib, tempfile
+    >>> src = pathlib.Path(tempfile.mkdtemp()); (src / "a.txt").write_text("hello")
+    5
+    >>> reg = dataver.Registry(tempfile.mkdtemp())
+    >>> ds = reg.create("demo")
+    >>> ds.add_files(src)
+    1
+    >>> ds.finalize(auto_upload=True)
+    >>> ds.state, ds.version
+    (<State.FINAL: 'final'>, '1.0.0')
+"""
+
+from dataver.api import Dataset, Registry
+from dataver.diff import Diff
+from dataver.errors import (
+    ConflictError,
+    DataverError,
+    FormatError,
+    HasChildrenError,
+    IntegrityError,
+    InvalidTransitionError,
+    NotFoundError,
+    PendingUploadError,
+    UnsafePathError,
+    ValidationError,
+    VersionNotFoundError,
+)
+from dataver.settings import Settings
+from dataver.versions.state import State
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConflictError",
+    "Dataset",
+    "DataverError",
+    "Diff",
+    "FormatError",
+    "HasChildrenError",
+    "IntegrityError",
+    "InvalidTransitionError",
+    "NotFoundError",
+    "PendingUploadError",
+    "Registry",
+    "Settings",
+    "State",
+    "UnsafePathError",
+    "ValidationError",
+    "VersionNotFoundError",
+    "__version__",
+]

@@ -1,0 +1,353 @@
+"""The SDK entry point: a registry, found by URL, holding datasets and their versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dataver.backend import Backend
+from dataver.errors import ConfigurationError, ObjectNotFoundError, VersionNotFoundError
+from dataver.layout import FORMAT, MARKER
+from dataver.ops import delete as delete_op
+from dataver.ops import gc as gc_op
+from dataver.ops import squash as squash_op
+from dataver.ops.create import create_version
+from dataver.settings import Settings, get_settings
+from dataver.storage import open_store
+from dataver.versions import repo
+from dataver.versions import semver as semver_
+from dataver.versions.records import check_name, check_tags
+from dataver.versions.state import State, parse_state
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from dataver.api.dataset import Dataset
+    from dataver.ops.gc import GcPlan
+    from dataver.storage.base import Store
+    from dataver.versions.records import DatasetRecord, VersionRecord
+
+DEFAULT_STATES = ("final", "published")
+ParentLike = "str | Dataset"
+
+
+class Registry:
+    """A dataset registry: a local folder, or (with the right store) a bucket.
+
+    Args:
+        url: A local path or ``file://`` URL. Defaults to ``DATAVER_REGISTRY``.
+        storage_options: Options for the storage backend.
+        settings: Settings to use instead of the environment's.
+
+    Raises:
+        ConfigurationError: The URL is not supported.
+        FormatError: The registry was written by an incompatible dataver.
+
+    Example:
+        >>> import dataver, tempfile
+        >>> reg = dataver.Registry(tempfile.mkdtemp())
+        >>> reg.list()
+        []
+    """
+
+    def __init__(
+        self,
+        url: str | Path | None = None,
+        *,
+        storage_options: dict[str, Any] | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        target = url if url is not None else self.settings.registry
+        if not str(target):
+            raise ConfigurationError("empty registry URL")
+        store = open_store(target, storage_options=storage_options, settings=self.settings)
+        _check_marker(store)
+        self.backend = Backend.build(store, self.settings)
+
+    @property
+    def url(self) -> str:
+        """The registry's URL."""
+        return self.backend.store.url
+
+    @property
+    def store(self) -> Store:
+        return self.backend.store
+
+    def __repr__(self) -> str:
+        return f"Registry({self.url!r})"
+
+    def create(
+        self,
+        name: str,
+        project: str = "default",
+        parents: Sequence[str | Dataset] | None = None,
+        version: str | None = None,
+        tags: Iterable[str] | None = None,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        *,
+        provenance: dict[str, Any] | None = None,
+    ) -> Dataset:
+        """Create a new version (state Uploading) of dataset ``project/name``.
+
+        The new version starts with the merged files of its parents (a later parent wins on
+        the same path) and stores only what changes.
+
+        Args:
+            name: Dataset name.
+            project: Project of the dataset.
+            parents: Parent versions (ids or Datasets), in merge order; Final or Published.
+            version: A semantic version; by default the next patch version, taken atomically.
+            tags: Tags of the version.
+            description: Free text.
+            metadata: A JSON object of user metadata.
+            provenance: Who or what built the version (set by integrations).
+
+        Returns:
+            The new :class:`Dataset`.
+
+        Raises:
+            ValidationError: A name, tag, metadata key or version string is invalid.
+            InvalidTransitionError: A parent is not Final or Published.
+            ConflictError: ``version`` is already taken.
+
+        Example:
+            >>> ds = reg.create("images", project="vision")  # doctest: +SKIP
+        """
+        from dataver.api.dataset import Dataset
+
+        record, token = create_version(
+            self.backend,
+            name=name,
+            project=project,
+            parents=[_parent_id(p) for p in parents or []],
+            version=version,
+            tags=tags,
+            description=description,
+            metadata=metadata,
+            provenance=provenance,
+        )
+        return Dataset(self, record, token)
+
+    def get(
+        self,
+        id: str | None = None,  # noqa: A002 - the public name users know from ClearML
+        *,
+        name: str | None = None,
+        project: str | None = None,
+        version: str | None = None,
+        states: Iterable[str | State] | None = DEFAULT_STATES,
+        tags: Iterable[str] | None = None,
+    ) -> Dataset:
+        """Return one version, by id or by (project, name[, version]).
+
+        Without ``version``, returns the highest semantic version among ``states``.
+
+        Args:
+            id: A version id.
+            name: Dataset name (with ``project``).
+            project: Dataset project; defaults to ``"default"``.
+            version: An exact version string.
+            states: Acceptable states; None means any state (for ids too).
+            tags: Every one of these tags must be on the version.
+
+        Raises:
+            VersionNotFoundError: Nothing matches.
+            ValidationError: Neither ``id`` nor ``name`` was given.
+        """
+        from dataver.api.dataset import Dataset
+
+        wanted = _states(states)
+        if id is not None:
+            record, token = repo.load(self.store, id)
+            if wanted is not None and record.state not in wanted:
+                raise VersionNotFoundError(
+                    f"version {id} is {record.state.value}, not "
+                    f"{' or '.join(s.value for s in sorted(wanted, key=str))}; "
+                    "pass states=None to get it in any state",
+                    version_id=id,
+                    state=record.state.value,
+                )
+            return Dataset(self, record, token)
+        if name is None:
+            from dataver.errors import ValidationError
+
+            raise ValidationError("get() needs an id, or a name (and project)")
+        record = self._find(project or "default", name, version, wanted, check_tags(tags))
+        record, token = repo.load(self.store, record.id)
+        return Dataset(self, record, token)
+
+    def _find(
+        self,
+        project: str,
+        name: str,
+        version: str | None,
+        states: frozenset[State] | None,
+        tags: tuple[str, ...],
+    ) -> VersionRecord:
+        records = self._records_of(project, name)
+        if version is not None:
+            wanted = semver_.normalize(version)
+            records = [r for r in records if r.version == wanted]
+        records = [r for r in records if _matches(r, states, tags)]
+        if not records:
+            what = f"{project}/{name}" + (f" version {version}" if version else "")
+            raise VersionNotFoundError(
+                f"no version of {what} in states {_names(states)}"
+                + (f" with tags {list(tags)}" if tags else ""),
+                project=project,
+                name=name,
+            )
+        top = semver_.highest(r.version for r in records)
+        return next(r for r in records if r.version == top) if top else records[0]
+
+    def _records_of(self, project: str, name: str) -> list[VersionRecord]:
+        dataset = repo.find_dataset(self.store, project, name)
+        if dataset is None:
+            return []
+        return list(repo.iter_ids(self.store, list(repo.claims(self.store, dataset.id).values())))
+
+    def list(
+        self,
+        project: str | None = None,
+        name: str | None = None,
+        tags: Iterable[str] | None = None,
+        states: Iterable[str | State] | None = None,
+    ) -> list[Dataset]:
+        """Return versions matching every filter, newest first.
+
+        Args:
+            project: Only this project.
+            name: Only datasets of this name.
+            tags: Only versions carrying all these tags.
+            states: Only these states (None: any).
+        """
+        from dataver.api.dataset import Dataset
+
+        wanted, tags_ = _states(states), check_tags(tags)
+        if project is not None and name is not None:
+            records = self._records_of(project, name)
+        else:
+            records = list(repo.iter_all(self.store))
+        datasets = {d.id: d for d in repo.list_datasets(self.store)}
+        out = []
+        for record in records:
+            dataset = datasets.get(record.dataset_id)
+            if dataset is None or not _matches(record, wanted, tags_):
+                continue
+            if (project is not None and dataset.project != project) or (
+                name is not None and dataset.name != name
+            ):
+                continue
+            out.append(Dataset(self, record, None, dataset=dataset))
+        return sorted(out, key=lambda d: (d.record.created_at, d.id), reverse=True)
+
+    def datasets(self) -> list[DatasetRecord]:
+        """Return every dataset (project, name, id), sorted."""
+        return repo.list_datasets(self.store)
+
+    def delete(self, id: str, force: bool = False) -> None:  # noqa: A002
+        """Delete a version. Its content is reclaimed later by :meth:`gc`.
+
+        Raises:
+            HasChildrenError: Live versions use it as a parent.
+            InvalidTransitionError: It is Published or Uploading and ``force`` is False.
+        """
+        delete_op.delete_version(self.backend, id, force=force)
+
+    def squash(self, ids: Sequence[str | Dataset], name: str, project: str | None = None) -> Dataset:
+        """Merge versions into one parentless Final version, re-using their stored content.
+
+        Args:
+            ids: Versions in merge order (later wins); ancestors of later ones add nothing.
+            name: Name of the dataset receiving the squashed version.
+            project: Its project; defaults to the first version's project.
+        """
+        from dataver.api.dataset import Dataset
+
+        id_list = [_parent_id(i) for i in ids]
+        if project is None and id_list:
+            first, _ = repo.load(self.store, id_list[0])
+            project = repo.load_dataset(self.store, first.dataset_id).project
+        record, token = squash_op.squash_versions(
+            self.backend, id_list, name=name, project=project or "default"
+        )
+        return Dataset(self, record, token)
+
+    def gc(self, dry_run: bool = True, grace_seconds: float | None = None) -> GcPlan:
+        """Plan (and unless ``dry_run``, execute) the removal of unreferenced content.
+
+        Args:
+            dry_run: Only report what would be freed (the default).
+            grace_seconds: Keep objects younger than this (default ``DATAVER_GC_GRACE_SECONDS``).
+
+        Returns:
+            The :class:`~dataver.ops.gc.GcPlan`; ``freed_bytes`` says what is (or would be) freed.
+        """
+        plan = gc_op.plan_gc(self.backend, grace_seconds=grace_seconds)
+        if dry_run:
+            return plan
+        plan.execute()
+        return gc_op.GcPlan(plan.keys, plan.freed_bytes, plan.kept_objects, False, plan.store)
+
+    def rename(self, project: str, name: str, new_name: str) -> None:
+        """Rename dataset ``project/name`` to ``project/new_name`` (all its versions)."""
+        self._move(project, name, project, check_name(new_name))
+
+    def move(self, project: str, name: str, new_project: str) -> None:
+        """Move dataset ``project/name`` (all its versions) to ``new_project``."""
+        self._move(project, name, check_name(new_project, "project"), name)
+
+    def _move(self, project: str, name: str, new_project: str, new_name: str) -> None:
+        from dataver.errors import DatasetNotFoundError
+
+        dataset = repo.find_dataset(self.store, project, name)
+        if dataset is None:
+            raise DatasetNotFoundError(f"no dataset {project}/{name}", project=project, name=name)
+        repo.rename_dataset(self.store, dataset, new_project, new_name)
+
+
+def _parent_id(parent: object) -> str:
+    version_id = getattr(parent, "id", parent)
+    if not isinstance(version_id, str):
+        from dataver.errors import ValidationError
+
+        raise ValidationError(f"a parent must be a version id or a Dataset, not {parent!r}")
+    return version_id
+
+
+def _states(states: Iterable[str | State] | None) -> frozenset[State] | None:
+    if states is None:
+        return None
+    if isinstance(states, (str, State)):
+        states = [states]
+    return frozenset(parse_state(s) for s in states)
+
+
+def _names(states: frozenset[State] | None) -> str:
+    return "any" if states is None else "/".join(sorted(s.value for s in states))
+
+
+def _matches(record: VersionRecord, states: frozenset[State] | None, tags: tuple[str, ...]) -> bool:
+    return (states is None or record.state in states) and all(t in record.tags for t in tags)
+
+
+def _check_marker(store: Store) -> None:
+    from dataver.errors import FormatError
+
+    try:
+        raw = store.read(MARKER)
+    except ObjectNotFoundError:
+        return
+    import json
+
+    try:
+        fmt = json.loads(raw).get("format")
+    except (ValueError, AttributeError) as exc:
+        raise FormatError(f"corrupt registry marker {MARKER} in {store.url}") from exc
+    if fmt != FORMAT:
+        raise FormatError(
+            f"registry {store.url} has format {fmt!r}; this dataver reads format {FORMAT}",
+            format=fmt,
+        )

@@ -1,0 +1,1 @@
+"""The local cache of content and materialised versions."""

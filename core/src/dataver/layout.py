@@ -1,0 +1,57 @@
+"""Where each kind of object lives inside a registry (see docs/storage-format.md)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+FORMAT = 1
+MARKER = "dataver.json"
+
+
+def _fan(digest: str) -> str:
+    return f"{digest[:2]}/{digest}"
+
+
+def record_key(version_id: str) -> str:
+    """The version record."""
+    return f"versions/{version_id}.json"
+
+
+def dataset_key(dataset_id: str) -> str:
+    """The dataset record (project and name; renamed in place)."""
+    return f"datasets/{dataset_id}/dataset.json"
+
+
+def claims_prefix(dataset_id: str) -> str:
+    """Folder of version-string claims of one dataset."""
+    return f"datasets/{dataset_id}/versions/"
+
+
+def claim_key(dataset_id: str, version: str) -> str:
+    """The claim that makes a version string unique within its dataset."""
+    return f"{claims_prefix(dataset_id)}{version}.json"
+
+
+def name_key(project: str, name: str) -> str:
+    """The pointer from (project, name) to the dataset id."""
+    return f"names/{quote(project, safe='')}/{quote(name, safe='')}.json"
+
+
+def manifest_key(digest: str) -> str:
+    """A manifest root or shard (gzip JSON, named by the SHA-256 of its bytes)."""
+    return f"manifests/{_fan(digest)}.json.gz"
+
+
+def object_key(digest: str) -> str:
+    """A file stored on its own (large files)."""
+    return f"objects/{_fan(digest)}"
+
+
+def pack_key(digest: str) -> str:
+    """A pack: small files concatenated (named by the SHA-256 of its bytes)."""
+    return f"packs/{_fan(digest)}"
+
+
+def journal_prefix(version_id: str) -> str:
+    """Upload journal of an Uploading version: what is already stored, for resume."""
+    return f"staging/{version_id}/"

@@ -1,0 +1,84 @@
+"""Building new manifests from old ones: applying changes, merging parents."""
+
+from __future__ import annotations
+
+import heapq
+from typing import TYPE_CHECKING
+
+from dataver.manifest.reader import Manifest
+from dataver.manifest.writer import ManifestWriter
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from dataver.manifest.entry import Entry
+    from dataver.storage.base import Store
+
+
+def apply_changes(base: Manifest, changes: Mapping[str, Entry | None]) -> str:
+    """Write ``base`` with ``changes`` applied (None removes a path); return the new root.
+
+    Shards of ``base`` that no change touches are reused without being read, so the cost is
+    proportional to the changes, not to the dataset.
+    """
+    if not changes:
+        if base.ref is not None:
+            return base.ref
+    keys = sorted(changes)
+    writer = ManifestWriter(base.store, base.root.hash_algorithm)
+    shards = base.shards
+    pos = 0
+    for i, shard in enumerate(shards):
+        upper = shards[i + 1].first if i + 1 < len(shards) else None
+        end = pos
+        while end < len(keys) and (upper is None or keys[end] < upper):
+            end += 1
+        if end == pos and writer.aligned:
+            writer.add_shard(shard)
+            continue
+        _merge_into(writer, base.load_shard(shard), keys[pos:end], changes)
+        pos = end
+    _merge_into(writer, [], keys[pos:], changes)
+    return writer.finish()
+
+
+def _merge_into(
+    writer: ManifestWriter, entries: list[Entry], keys: list[str], changes: Mapping[str, Entry | None]
+) -> None:
+    i = j = 0
+    while i < len(entries) or j < len(keys):
+        if j >= len(keys) or (i < len(entries) and entries[i].path < keys[j]):
+            writer.add(entries[i])
+            i += 1
+            continue
+        if i < len(entries) and entries[i].path == keys[j]:
+            i += 1
+        replacement = changes[keys[j]]
+        if replacement is not None:
+            writer.add(replacement)
+        j += 1
+
+
+def merge_manifests(store: Store, manifests: list[Manifest], algorithm: str) -> str | None:
+    """Merge manifests in order, the later one winning on the same path; return the root.
+
+    One manifest is returned as is; none gives None (the empty manifest).
+    """
+    if not manifests:
+        return None
+    if len(manifests) == 1:
+        return manifests[0].ref
+    writer = ManifestWriter(store, algorithm)
+    streams = [_ranked(m, rank) for rank, m in enumerate(manifests)]
+    last: str | None = None
+    for _, _, entry in heapq.merge(*streams):
+        if entry.path != last:
+            writer.add(entry)
+            last = entry.path
+    return writer.finish()
+
+
+def _ranked(manifest: Manifest, rank: int) -> Iterator[tuple[str, int, Entry]]:
+    # NOTE: a negative rank sorts the later parent first on equal paths, so it wins.
+    for entry in manifest:
+        yield entry.path, -rank, entry

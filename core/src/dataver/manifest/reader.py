@@ -1,0 +1,131 @@
+"""Reading a manifest lazily, shard by shard, so memory stays flat in the number of files."""
+
+from __future__ import annotations
+
+import bisect
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from dataver.errors import FormatError, ObjectNotFoundError
+from dataver.layout import manifest_key
+from dataver.manifest.codec import ManifestRoot, ShardRef, decode_root, decode_shard, digest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from dataver.manifest.entry import Entry
+    from dataver.storage.base import Store
+
+_PREFETCH = 4
+
+
+def read_object(store: Store, ref: str) -> bytes:
+    """Read a manifest object and check that its bytes match its address.
+
+    Raises:
+        FormatError: The bytes do not hash to ``ref`` (corrupt or tampered).
+        ObjectNotFoundError: The object is missing.
+    """
+    data = store.read(manifest_key(ref))
+    if digest(data) != ref:
+        raise FormatError(f"manifest object {ref} is corrupt: its bytes do not match its hash")
+    return data
+
+
+class Manifest:
+    """A stored manifest: its root in memory, its shards loaded on demand.
+
+    Args:
+        store: The registry store.
+        ref: The root's address, or None for the empty manifest.
+        algorithm: Hash algorithm for an empty manifest.
+    """
+
+    def __init__(self, store: Store, ref: str | None, algorithm: str = "blake3") -> None:
+        self.store = store
+        self.ref = ref
+        if ref is None:
+            self.root = ManifestRoot(hash_algorithm=algorithm, files=0, bytes=0)
+        else:
+            self.root = _load_root(store, ref)
+        self._firsts = [shard.first for shard in self.root.shards]
+
+    @property
+    def shards(self) -> tuple[ShardRef, ...]:
+        return self.root.shards
+
+    def __len__(self) -> int:
+        return self.root.files
+
+    def load_shard(self, shard: ShardRef) -> list[Entry]:
+        """Return the entries of one shard (validated)."""
+        return _load_shard(self.store, shard.hash)
+
+    def iter_shards(self, start: str = "") -> Iterator[tuple[ShardRef, list[Entry]]]:
+        """Yield (shard, entries) from the shard holding ``start`` on, prefetching ahead."""
+        index = max(bisect.bisect_right(self._firsts, start) - 1, 0) if start else 0
+        shards = self.root.shards[index:]
+        if len(shards) <= 1:
+            for shard in shards:
+                yield shard, self.load_shard(shard)
+            return
+        with ThreadPoolExecutor(max_workers=_PREFETCH) as pool:
+            futures = [pool.submit(self.load_shard, s) for s in shards[:_PREFETCH]]
+            for i, shard in enumerate(shards):
+                entries = futures[i].result()
+                if i + _PREFETCH < len(shards):
+                    futures.append(pool.submit(self.load_shard, shards[i + _PREFETCH]))
+                yield shard, entries
+
+    def __iter__(self) -> Iterator[Entry]:
+        return self.iter_entries()
+
+    def iter_entries(self, prefix: str = "") -> Iterator[Entry]:
+        """Yield entries in path order; with ``prefix``, only paths under it."""
+        for _, entries in self.iter_shards(prefix):
+            for entry in entries:
+                if entry.path < prefix:
+                    continue
+                if not entry.path.startswith(prefix):
+                    return
+                yield entry
+
+    def iter_folder(self, folder: str) -> Iterator[Entry]:
+        """Yield the entries inside ``folder`` ("" for everything)."""
+        if not folder:
+            yield from self.iter_entries()
+            return
+        yield from self.iter_entries(folder + "/")
+
+    def get(self, path: str) -> Entry | None:
+        """Return the entry at ``path`` or None, loading at most one shard."""
+        if not self._firsts:
+            return None
+        index = bisect.bisect_right(self._firsts, path) - 1
+        if index < 0 or path > self.root.shards[index].last:
+            return None
+        entries = self.load_shard(self.root.shards[index])
+        pos = bisect.bisect_left(entries, path, key=lambda e: e.path)
+        if pos < len(entries) and entries[pos].path == path:
+            return entries[pos]
+        return None
+
+
+@lru_cache(maxsize=64)
+def _load_root_cached(store: Store, ref: str) -> ManifestRoot:
+    return decode_root(read_object(store, ref), ref)
+
+
+def _load_root(store: Store, ref: str) -> ManifestRoot:
+    try:
+        return _load_root_cached(store, ref)
+    except ObjectNotFoundError as exc:
+        raise ObjectNotFoundError(f"manifest {ref} is missing from the registry", ref=ref) from exc
+
+
+@lru_cache(maxsize=32)
+def _load_shard(store: Store, ref: str) -> list[Entry]:
+    # NOTE: shards are immutable and content-addressed, so caching decoded ones is safe; the
+    # lists are never mutated by callers.
+    return decode_shard(read_object(store, ref), ref)

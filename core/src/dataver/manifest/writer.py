@@ -1,0 +1,126 @@
+"""Writing manifests: content-defined shards, so unchanged regions are shared between versions.
+
+A shard ends after an entry whose path's CRC-32 has its low 12 bits clear (about 4,096
+entries a shard), or at 16,384 entries. The cut depends only on the entries themselves, so
+a child that changes 1% of a large dataset produces the same shards as its parent almost
+everywhere, and writes only the few that differ.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import TYPE_CHECKING
+
+from dataver.layout import manifest_key
+from dataver.manifest.codec import ManifestRoot, ShardRef, digest, encode_root, encode_shard
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from dataver.manifest.entry import Entry
+    from dataver.storage.base import Store
+
+BOUNDARY_MASK = 0xFFF
+MAX_SHARD = 16384
+
+
+def is_boundary(path: str) -> bool:
+    """Whether a shard ends after the entry at ``path``."""
+    return zlib.crc32(path.encode()) & BOUNDARY_MASK == 0
+
+
+class ManifestWriter:
+    """Accumulate entries in path order and write shards as they fill.
+
+    Args:
+        store: Where shards and the root go.
+        algorithm: The content hash algorithm the entries use.
+    """
+
+    def __init__(self, store: Store, algorithm: str) -> None:
+        self.store = store
+        self.algorithm = algorithm
+        self._buffer: list[Entry] = []
+        self._shards: list[ShardRef] = []
+        self._files = self._bytes = self._pending = self._links = 0
+        self._last: str | None = None
+
+    @property
+    def aligned(self) -> bool:
+        """True when no entry is buffered: an existing shard may be appended as is."""
+        return not self._buffer
+
+    def add(self, entry: Entry) -> None:
+        """Append one entry; paths must arrive strictly increasing."""
+        if self._last is not None and entry.path <= self._last:
+            raise ValueError(f"manifest entries out of order at {entry.path!r}")
+        self._last = entry.path
+        self._buffer.append(entry)
+        self._count(entry, 1)
+        if len(self._buffer) >= MAX_SHARD or is_boundary(entry.path):
+            self._flush()
+
+    def add_shard(self, shard: ShardRef) -> None:
+        """Append an already stored shard unchanged (only when :attr:`aligned`)."""
+        assert self.aligned, "add_shard needs an empty buffer"
+        if self._last is not None and shard.first <= self._last:
+            raise ValueError(f"manifest shard out of order at {shard.first!r}")
+        self._shards.append(shard)
+        self._last = shard.last
+        self._files += shard.count
+        self._bytes += shard.bytes
+        self._pending += shard.pending
+        self._links += shard.links
+
+    def _count(self, entry: Entry, sign: int) -> None:
+        self._files += sign
+        self._bytes += sign * entry.size
+        self._pending += sign * entry.is_pending
+        self._links += sign * entry.is_link
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        data = encode_shard(self._buffer)
+        ref = digest(data)
+        key = manifest_key(ref)
+        if not self.store.exists(key):
+            self.store.write(key, data)
+        self._shards.append(
+            ShardRef(
+                hash=ref,
+                first=self._buffer[0].path,
+                last=self._buffer[-1].path,
+                count=len(self._buffer),
+                bytes=sum(e.size for e in self._buffer),
+                pending=sum(1 for e in self._buffer if e.is_pending),
+                links=sum(1 for e in self._buffer if e.is_link),
+            )
+        )
+        self._buffer = []
+
+    def finish(self) -> str:
+        """Write the last shard and the root; return the root's address."""
+        self._flush()
+        root = ManifestRoot(
+            hash_algorithm=self.algorithm,
+            files=self._files,
+            bytes=self._bytes,
+            pending=self._pending,
+            links=self._links,
+            shards=tuple(self._shards),
+        )
+        data = encode_root(root)
+        ref = digest(data)
+        key = manifest_key(ref)
+        if not self.store.exists(key):
+            self.store.write(key, data)
+        return ref
+
+
+def write_manifest(store: Store, algorithm: str, entries: Iterable[Entry]) -> str:
+    """Write a manifest from entries in path order; return its root address."""
+    writer = ManifestWriter(store, algorithm)
+    for entry in entries:
+        writer.add(entry)
+    return writer.finish()

@@ -1,0 +1,1 @@
+"""Content-addressed storage of file bytes: single objects and packs."""

@@ -1,0 +1,246 @@
+"""Uploading pending content: only bytes the registry does not hold, small files packed.
+
+Content is located, in order, (1) in the version's upload journal (a resumed upload), (2) in
+the version's own or its parents' manifests (unchanged, renamed or moved files), (3) as an
+object already in the registry (another dataset stored it). Only what remains is sent: large
+files as single objects, small files concatenated into packs of ``pack_size`` bytes, so
+100,000 small files are a handful of writes. Each pack is journalled once stored, so a
+killed upload resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+
+from dataver.errors import IntegrityError, NotFoundError, ObjectNotFoundError
+from dataver.hashing import hash_bytes, hash_file
+from dataver.layout import journal_prefix, object_key, pack_key
+from dataver.manifest.entry import Entry
+from dataver.retry import call_with_retry
+from dataver.statcache import FileStat
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from dataver.manifest.reader import Manifest
+    from dataver.settings import Settings
+    from dataver.statcache import StatCache
+    from dataver.storage.base import Store
+
+log = logging.getLogger("dataver.upload")
+
+
+@dataclass
+class UploadResult:
+    """What an upload changed: located entries by path, and the bytes it stored."""
+
+    located: dict[str, Entry] = field(default_factory=dict)
+    stored_bytes: int = 0
+    stored_objects: int = 0
+
+
+@dataclass(frozen=True)
+class _Location:
+    pack: str | None
+    offset: int
+
+
+def upload_pending(
+    store: Store,
+    settings: Settings,
+    *,
+    version_id: str,
+    staged: Manifest,
+    base: Manifest,
+    stat_cache: StatCache,
+    on_bytes: Callable[[int], None] | None = None,
+) -> UploadResult:
+    """Store the content of every pending entry of ``staged``; return their new locations.
+
+    Raises:
+        IntegrityError: A local file changed since it was added.
+        NotFoundError: A local file was removed since it was added.
+    """
+    pending = [e for e in staged if e.is_pending]
+    if not pending:
+        return UploadResult()
+    algorithm = staged.root.hash_algorithm
+    wanted = {e.hash for e in pending if e.hash is not None}
+    known = _read_journal(store, version_id)
+    known.update(_located_in(wanted - known.keys(), [staged, base]))
+    sources = {e.hash: e for e in pending if e.hash not in known}
+    result = UploadResult()
+    uploader = _Uploader(store, settings, version_id, algorithm, stat_cache, result, on_bytes)
+    known.update(uploader.run(list(sources.values())))
+    for entry in pending:
+        where = known[entry.hash]
+        result.located[entry.path] = entry._replace(
+            source=None, pack=where.pack, offset=where.offset
+        )
+    return result
+
+
+def _read_journal(store: Store, version_id: str) -> dict[str | None, _Location]:
+    known: dict[str | None, _Location] = {}
+    for info in store.list(journal_prefix(version_id)):
+        try:
+            raw = orjson.loads(store.read(info.key))
+            pack = raw.get("pack")
+            for digest, offset in raw["files"].items():
+                known[digest] = _Location(pack, int(offset))
+        except (ObjectNotFoundError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            log.warning("ignoring unreadable upload journal %s", info.key)
+    return known
+
+
+def _located_in(wanted: set[str | None], manifests: Iterable[Manifest]) -> dict[str | None, _Location]:
+    found: dict[str | None, _Location] = {}
+    if not wanted:
+        return found
+    for manifest in manifests:
+        for entry in manifest:
+            if entry.hash in wanted and not entry.is_pending and not entry.is_link:
+                found.setdefault(entry.hash, _Location(entry.pack, entry.offset))
+        if len(found) == len(wanted):
+            break
+    return found
+
+
+class _Uploader:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        version_id: str,
+        algorithm: str,
+        stat_cache: StatCache,
+        result: UploadResult,
+        on_bytes: Callable[[int], None] | None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.version_id = version_id
+        self.algorithm = algorithm
+        self.stat_cache = stat_cache
+        self.result = result
+        self.on_bytes = on_bytes
+        self._lock = threading.Lock()
+        # NOTE: bounds the packs held in memory while they upload.
+        self._slots = threading.Semaphore(max(2, settings.max_workers // 2))
+
+    def run(self, entries: list[Entry]) -> dict[str | None, _Location]:
+        small = sorted((e for e in entries if e.size < self.settings.pack_threshold), key=_by_path)
+        large = [e for e in entries if e.size >= self.settings.pack_threshold]
+        located: dict[str | None, _Location] = {}
+        with ThreadPoolExecutor(max_workers=self.settings.max_workers) as pool:
+            futures: list[Future[dict[str | None, _Location]]] = [
+                pool.submit(self._put_object, e) for e in large
+            ]
+            futures.extend(self._submit_packs(pool, small))
+            for future in futures:
+                located.update(future.result())
+        return located
+
+    def _submit_packs(
+        self, pool: ThreadPoolExecutor, small: list[Entry]
+    ) -> list[Future[dict[str | None, _Location]]]:
+        futures = []
+        buffer = bytearray()
+        offsets: dict[str | None, int] = {}
+        for entry in small:
+            data = self._read_verified(entry)
+            offsets[entry.hash] = len(buffer)
+            buffer += data
+            if len(buffer) >= self.settings.pack_size:
+                self._slots.acquire()
+                futures.append(pool.submit(self._put_pack, bytes(buffer), offsets))
+                buffer, offsets = bytearray(), {}
+        if buffer:
+            self._slots.acquire()
+            futures.append(pool.submit(self._put_pack, bytes(buffer), offsets))
+        return futures
+
+    def _read_verified(self, entry: Entry) -> bytes:
+        source = _source(entry)
+        data = source.read_bytes()
+        if len(data) != entry.size or hash_bytes(data, self.algorithm) != entry.hash:
+            raise _changed(entry)
+        return data
+
+    def _put_pack(self, data: bytes, offsets: dict[str | None, int]) -> dict[str | None, _Location]:
+        try:
+            digest = hash_bytes(data, "sha256")
+            key = pack_key(digest)
+            if not self.store.exists(key):
+                call_with_retry(self.settings, lambda: self.store.write(key, data))
+                self._count(len(data))
+            journal = {"pack": digest, "files": offsets}
+            name = f"{journal_prefix(self.version_id)}{digest}.json"
+            call_with_retry(self.settings, lambda: self.store.write(name, orjson.dumps(journal)))
+            return {h: _Location(digest, off) for h, off in offsets.items()}
+        finally:
+            self._slots.release()
+
+    def _put_object(self, entry: Entry) -> dict[str | None, _Location]:
+        assert entry.hash is not None
+        key = object_key(entry.hash)
+        if not self.store.exists(key):
+            source = _source(entry)
+            before = FileStat.of(source.stat())
+            self._check_unchanged(entry, source, before)
+            call_with_retry(self.settings, lambda: self.store.put_file(source, key))
+            if FileStat.of(source.stat()) != before:
+                self.store.delete(key)
+                raise _changed(entry)
+            self._count(entry.size)
+        return {entry.hash: _Location(None, 0)}
+
+    def _check_unchanged(self, entry: Entry, source: Path, stat: FileStat) -> None:
+        cached = self.stat_cache.lookup(str(source), self.algorithm)
+        if cached is not None and cached == (stat, entry.hash):
+            return
+        if stat.size != entry.size or hash_file(source, self.algorithm) != entry.hash:
+            raise _changed(entry)
+
+    def _count(self, size: int) -> None:
+        with self._lock:
+            self.result.stored_bytes += size
+            self.result.stored_objects += 1
+        if self.on_bytes is not None:
+            self.on_bytes(size)
+
+
+def _by_path(entry: Entry) -> str:
+    return entry.path
+
+
+def _source(entry: Entry) -> Path:
+    assert entry.source is not None
+    path = Path(entry.source)
+    if not path.is_file():
+        raise NotFoundError(
+            f"{entry.path}: its local file {entry.source} is gone; add it again or remove it",
+            path=entry.path,
+        )
+    return path
+
+
+def _changed(entry: Entry) -> IntegrityError:
+    return IntegrityError(
+        f"{entry.path}: local file {entry.source} changed since it was added; add it again",
+        path=entry.path,
+    )
+
+
+def clear_journal(store: Store, version_id: str) -> None:
+    """Drop the upload journal of a version (after finalize, abort or delete)."""
+    for info in list(store.list(journal_prefix(version_id))):
+        store.delete(info.key)
+

@@ -1,0 +1,1 @@
+"""Operations on a registry, one per module; the SDK façade calls them."""

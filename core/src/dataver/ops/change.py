@@ -1,0 +1,182 @@
+"""Compute changes to an Uploading version: add, add links, remove, sync a folder.
+
+Each function returns ``{path: new entry or None}``; the caller writes the new manifest
+(only touched shards) and swaps the record.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, NamedTuple
+
+import fsspec
+
+from dataver.errors import NotFoundError
+from dataver.hashing import new_hasher
+from dataver.manifest.entry import Entry
+from dataver.paths import PathMatcher, any_match, join, normalize_prefix
+from dataver.scan import hash_files, scan
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from dataver.backend import Backend
+    from dataver.manifest.reader import Manifest
+
+Changes = dict[str, "Entry | None"]
+
+
+class SyncCounts(NamedTuple):
+    """What a sync changed."""
+
+    removed: int
+    added: int
+    modified: int
+
+
+def add_files(
+    backend: Backend,
+    manifest: Manifest,
+    path: str | os.PathLike[str],
+    *,
+    dataset_path: str,
+    wildcard: str | list[str] | None,
+    recursive: bool,
+) -> tuple[Changes, int]:
+    """Changes that add a file or a folder's files; and how many were added or changed."""
+    prefix = normalize_prefix(dataset_path)
+    wildcards = [wildcard] if isinstance(wildcard, str) else list(wildcard or [])
+    files = scan(path, prefix, wildcards=wildcards, recursive=recursive)
+    folder = str(os.path.abspath(path)) if os.path.isdir(path) else None
+    entries = hash_files(
+        files,
+        manifest.root.hash_algorithm,
+        backend.stat_cache,
+        folder=folder,
+        workers=_hash_workers(),
+    )
+    changes: Changes = {}
+    for new, old in _join(entries, manifest, prefix, single=folder is None):
+        if old is None or not old.same_content(new):
+            changes[new.path] = new
+    return changes, len(changes)
+
+
+def sync_folder(
+    backend: Backend, manifest: Manifest, local_path: str | os.PathLike[str], *, dataset_path: str
+) -> tuple[Changes, SyncCounts]:
+    """Changes that make ``dataset_path`` mirror ``local_path``.
+
+    Files missing locally are removed, new ones added, changed ones replaced. External links
+    under ``dataset_path`` are kept: they are not local files.
+    """
+    if not os.path.isdir(local_path):
+        raise NotFoundError(f"no such folder: {local_path}", path=str(local_path))
+    prefix = normalize_prefix(dataset_path)
+    files = scan(local_path, prefix, wildcards=None, recursive=True)
+    entries = hash_files(
+        files,
+        manifest.root.hash_algorithm,
+        backend.stat_cache,
+        folder=os.path.abspath(local_path),
+        workers=_hash_workers(),
+    )
+    changes: Changes = {}
+    added = modified = 0
+    for new, old in _join(entries, manifest, prefix, single=False):
+        if old is None:
+            added += 1
+            changes[new.path] = new
+        elif not old.same_content(new):
+            modified += 1
+            changes[new.path] = new
+    present = {e.path for e in entries}
+    removed = 0
+    for old in manifest.iter_folder(prefix):
+        if old.path not in present and not old.is_link:
+            changes[old.path] = None
+            removed += 1
+    return changes, SyncCounts(removed, added, modified)
+
+
+def remove_files(manifest: Manifest, pattern: str, *, recursive: bool) -> Changes:
+    """Changes that remove every path matching ``pattern`` (see :class:`PathMatcher`)."""
+    matcher = PathMatcher(pattern, recursive=recursive)
+    return {e.path: None for e in manifest if matcher.matches(e.path)}
+
+
+def add_external_files(
+    manifest: Manifest,
+    url: str,
+    *,
+    dataset_path: str,
+    wildcard: str | list[str] | None,
+    recursive: bool,
+) -> tuple[Changes, int]:
+    """Changes that add links to files at ``url`` (a file or a folder, any fsspec URL).
+
+    Nothing is uploaded. Each link records the size, and the content hash when the bytes
+    can be read cheaply (local ``file://`` links are hashed at add time).
+    """
+    prefix = normalize_prefix(dataset_path)
+    wildcards = [wildcard] if isinstance(wildcard, str) else list(wildcard or [])
+    matchers = [PathMatcher(w, recursive=True) for w in wildcards]
+    fs, root = fsspec.core.url_to_fs(url)
+    if not fs.exists(root):
+        raise NotFoundError(f"external location not found: {url}", url=url)
+    changes: Changes = {}
+    for relative, full, size in _list_external(fs, root, recursive):
+        if not any_match(matchers, relative):
+            continue
+        path = join(prefix, relative)
+        link = fs.unstrip_protocol(full)
+        digest = _hash_external(fs, full, manifest.root.hash_algorithm) if _is_local(fs) else None
+        entry = Entry(path, size, digest, url=link)
+        old = manifest.get(path)
+        if old is None or not old.same_content(entry):
+            changes[path] = entry
+    return changes, len(changes)
+
+
+def _list_external(fs: fsspec.AbstractFileSystem, root: str, recursive: bool) -> Iterator[tuple[str, str, int]]:
+    if fs.isfile(root):
+        yield root.rstrip("/").rsplit("/", 1)[-1], root, int(fs.size(root))
+        return
+    depth = None if recursive else 1
+    for full, info in sorted(fs.find(root, maxdepth=depth, detail=True).items()):
+        if info.get("type") == "file":
+            yield full[len(root.rstrip("/")) + 1 :], full, int(info["size"])
+
+
+def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol in ("file", "local")
+
+
+def _hash_external(fs: fsspec.AbstractFileSystem, path: str, algorithm: str) -> str:
+    hasher = new_hasher(algorithm)
+    with fs.open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def _join(
+    entries: list[Entry], manifest: Manifest, prefix: str, *, single: bool
+) -> Iterator[tuple[Entry, Entry | None]]:
+    """Pair each new entry with the manifest's entry at the same path (both sorted)."""
+    if single:
+        for entry in entries:
+            yield entry, manifest.get(entry.path)
+        return
+    existing = manifest.iter_folder(prefix)
+    current = next(existing, None)
+    for entry in entries:
+        while current is not None and current.path < entry.path:
+            current = next(existing, None)
+        yield entry, current if current is not None and current.path == entry.path else None
+
+
+def _hash_workers() -> int:
+    return min(32, (os.cpu_count() or 1) * 2)
+

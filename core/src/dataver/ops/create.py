@@ -1,0 +1,148 @@
+"""Create a new version (state Uploading) of a dataset, with ordered parents."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from dataver.errors import ConflictError, ValidationError
+from dataver.manifest.merge import merge_manifests
+from dataver.manifest.reader import Manifest
+from dataver.versions import repo
+from dataver.versions import semver as semver_
+from dataver.versions.records import (
+    Lease,
+    VersionRecord,
+    check_metadata,
+    check_name,
+    check_tags,
+    utcnow,
+)
+from dataver.versions.state import READABLE, State, require
+
+if TYPE_CHECKING:
+    from dataver.backend import Backend
+    from dataver.storage.base import Store
+
+_MAX_VERSION_RACES = 1000
+
+
+def make_lease(lease_seconds: float, owner: str | None = None) -> Lease:
+    """A fresh lease for the current process."""
+    now = utcnow()
+    return Lease(
+        owner=owner or f"{socket.gethostname()}:{os.getpid()}",
+        renewed_at=now,
+        expires_at=now + timedelta(seconds=lease_seconds),
+    )
+
+
+def create_version(
+    backend: Backend,
+    *,
+    name: str,
+    project: str,
+    parents: list[str],
+    version: str | None,
+    tags: Any,
+    description: str | None,
+    metadata: Any,
+    provenance: dict[str, Any] | None = None,
+) -> tuple[VersionRecord, str]:
+    """Create a version in state Uploading; return its record and CAS token.
+
+    Raises:
+        ValidationError: A name, tag, metadata key or version string is invalid.
+        VersionNotFoundError: A parent does not exist.
+        InvalidTransitionError: A parent is not Final or Published.
+        ConflictError: The explicit version string is taken.
+    """
+    store = backend.store
+    check_name(name)
+    check_name(project, "project")
+    tags_ = check_tags(tags)
+    metadata_ = check_metadata(metadata)
+    if description is not None and not isinstance(description, str):
+        raise ValidationError("description must be a string")
+    parent_records = [_readable_parent(store, pid) for pid in _unique(parents)]
+    algorithm = _algorithm(parent_records, backend.settings.hash_algorithm)
+    base = merge_manifests(
+        store, [Manifest(store, p.manifest, algorithm) for p in parent_records], algorithm
+    )
+    ensure_marker(store)
+    dataset = repo.ensure_dataset(store, project, name)
+    version_id = repo.new_id()
+    taken = _claim(store, dataset.id, version_id, version, project, name)
+    now = utcnow()
+    record = VersionRecord(
+        id=version_id,
+        dataset_id=dataset.id,
+        version=taken,
+        parents=tuple(p.id for p in parent_records),
+        state=State.UPLOADING,
+        created_at=now,
+        updated_at=now,
+        description=description,
+        tags=tags_,
+        metadata=metadata_,
+        provenance=provenance or {},
+        lease=make_lease(backend.settings.lease_seconds),
+        hash_algorithm=algorithm,
+        manifest=base,
+        base_manifest=base,
+    )
+    return record, repo.create(store, record)
+
+
+def _unique(parents: list[str]) -> list[str]:
+    if len(set(parents)) != len(parents):
+        raise ValidationError(f"a parent is listed twice: {parents}")
+    return parents
+
+
+def _readable_parent(store: Store, parent_id: str) -> VersionRecord:
+    record, _ = repo.load(store, parent_id)
+    require(record.state, READABLE, "use as a parent", version_id=record.id)
+    return record
+
+
+def _algorithm(parents: list[VersionRecord], default: str) -> str:
+    algorithms = {p.hash_algorithm for p in parents}
+    if len(algorithms) > 1:
+        raise ValidationError(f"parents use different hash algorithms: {sorted(algorithms)}")
+    return algorithms.pop() if algorithms else default
+
+
+def _claim(
+    store: Store, dataset_id: str, version_id: str, version: str | None, project: str, name: str
+) -> str:
+    if version is not None:
+        wanted = semver_.normalize(version)
+        try:
+            repo.claim(store, dataset_id, wanted, version_id)
+        except ConflictError:
+            raise ConflictError(
+                f"version {wanted} of {project}/{name} already exists", version=wanted
+            ) from None
+        return wanted
+    for _ in range(_MAX_VERSION_RACES):
+        candidate = semver_.next_patch(repo.claims(store, dataset_id))
+        try:
+            repo.claim(store, dataset_id, candidate, version_id)
+        except ConflictError:
+            continue  # another writer took it first: take the next one
+        return candidate
+    raise ConflictError(f"could not take a version of {project}/{name}: too many concurrent writers")
+
+
+def ensure_marker(store: Store) -> None:
+    """Write the registry marker (``dataver.json``) if this is the first write."""
+    from dataver.layout import FORMAT, MARKER
+
+    if not store.exists(MARKER):
+        try:
+            store.create(MARKER, f'{{"format": {FORMAT}, "kind": "dataver.registry"}}\n'.encode())
+        except ConflictError:
+            pass

@@ -1,0 +1,117 @@
+"""Garbage collection of registry content: plan first, then execute.
+
+Everything reachable from any version record (whatever its state) and from the upload
+journals of Uploading versions is kept; so is anything younger than the grace period, which
+covers an upload that has stored content but not yet recorded it. Packs are kept whole while
+any live entry points into them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import orjson
+
+from dataver.errors import NotFoundError
+from dataver.layout import journal_prefix, manifest_key, object_key, pack_key
+from dataver.manifest.reader import Manifest
+from dataver.versions import repo
+from dataver.versions.state import State
+
+if TYPE_CHECKING:
+    from dataver.backend import Backend
+    from dataver.storage.base import Store
+
+_CONTENT_PREFIXES = ("objects/", "packs/", "manifests/", "staging/")
+
+
+@dataclass(frozen=True)
+class GcPlan:
+    """What a garbage collection would delete. Nothing happens until :meth:`execute`.
+
+    Attributes:
+        keys: Storage keys to delete.
+        freed_bytes: Bytes those keys hold.
+        kept_objects: Objects kept because something references them.
+        dry_run: Whether this plan came from a dry run.
+    """
+
+    keys: tuple[str, ...]
+    freed_bytes: int
+    kept_objects: int
+    dry_run: bool
+    store: Store = field(repr=False, compare=False)
+
+    def execute(self) -> int:
+        """Delete the planned keys; return how many were deleted."""
+        for key in self.keys:
+            self.store.delete(key)
+        return len(self.keys)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "keys": list(self.keys),
+            "freed_bytes": self.freed_bytes,
+            "kept_objects": self.kept_objects,
+            "dry_run": self.dry_run,
+        }
+
+
+def plan_gc(backend: Backend, *, grace_seconds: float | None = None) -> GcPlan:
+    """Return the plan of what is unreachable and old enough to delete."""
+    store = backend.store
+    grace = backend.settings.gc_grace_seconds if grace_seconds is None else grace_seconds
+    live = _reachable(store)
+    cutoff = time.time() - grace
+    keys: list[str] = []
+    freed = kept = 0
+    for prefix in _CONTENT_PREFIXES:
+        for info in store.list(prefix):
+            if info.key in live or info.mtime > cutoff:
+                kept += 1
+                continue
+            keys.append(info.key)
+            freed += info.size
+    return GcPlan(tuple(keys), freed, kept, True, store)
+
+
+def _reachable(store: Store) -> set[str]:
+    live: set[str] = set()
+    for record in repo.iter_all(store):
+        for ref in {record.manifest, record.base_manifest} - {None}:
+            _mark_manifest(store, ref or "", record.hash_algorithm, live)
+        if record.state is State.UPLOADING:
+            _mark_journal(store, record.id, live)
+    return live
+
+
+def _mark_manifest(store: Store, ref: str, algorithm: str, live: set[str]) -> None:
+    if manifest_key(ref) in live:
+        return
+    try:
+        manifest = Manifest(store, ref, algorithm)
+    except NotFoundError:
+        return
+    live.add(manifest_key(ref))
+    for shard in manifest.shards:
+        if manifest_key(shard.hash) in live:
+            continue
+        live.add(manifest_key(shard.hash))
+        for entry in manifest.load_shard(shard):
+            if entry.pack is not None:
+                live.add(pack_key(entry.pack))
+            elif entry.hash is not None and entry.url is None and entry.source is None:
+                live.add(object_key(entry.hash))
+
+
+def _mark_journal(store: Store, version_id: str, live: set[str]) -> None:
+    for info in store.list(journal_prefix(version_id)):
+        live.add(info.key)
+        try:
+            pack = orjson.loads(store.read(info.key)).get("pack")
+        except (NotFoundError, orjson.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(pack, str):
+            live.add(pack_key(pack))

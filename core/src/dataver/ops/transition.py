@@ -1,0 +1,105 @@
+"""State changes of a version: finalize, publish, abort, fail, lease renewal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dataver.diff import diff_manifests
+from dataver.errors import IntegrityError, PendingUploadError
+from dataver.layout import object_key, pack_key
+from dataver.manifest.reader import Manifest
+from dataver.objects.upload import clear_journal
+from dataver.ops.create import make_lease
+from dataver.versions.records import Stats, VersionRecord, utcnow
+from dataver.versions.state import State, check_transition
+
+if TYPE_CHECKING:
+    from dataver.backend import Backend
+    from dataver.manifest.entry import Entry
+
+
+def finalize_record(backend: Backend, record: VersionRecord) -> VersionRecord:
+    """Return the Final record of an Uploading version whose content is all stored.
+
+    Computes the stats against the parents and checks that every object holding new
+    content exists.
+
+    Raises:
+        InvalidTransitionError: The version is not Uploading.
+        PendingUploadError: Some content is not uploaded yet.
+        IntegrityError: Stored content is missing.
+    """
+    check_transition(record.state, State.FINAL, version_id=record.id)
+    store = backend.store
+    staged = Manifest(store, record.manifest, record.hash_algorithm)
+    if staged.root.pending:
+        raise PendingUploadError(
+            f"version {record.id} has {staged.root.pending} files not uploaded: call upload() "
+            "first or finalize(auto_upload=True)",
+            version_id=record.id,
+            pending=staged.root.pending,
+        )
+    base = Manifest(store, record.base_manifest, record.hash_algorithm)
+    diff = diff_manifests(base, staged)
+    _check_stored(backend, diff.new_entries, record.id)
+    stats = Stats(
+        files=staged.root.files,
+        logical_bytes=staged.root.bytes,
+        stored_bytes=record.stats.stored_bytes,
+        added=len(diff.added),
+        modified=len(diff.modified),
+        removed=len(diff.removed),
+        renamed=len(diff.renamed),
+        links=staged.root.links,
+    )
+    return record.model_copy(
+        update={"state": State.FINAL, "finalized_at": utcnow(), "lease": None, "stats": stats}
+    )
+
+
+def _check_stored(backend: Backend, entries: tuple[Entry, ...], version_id: str) -> None:
+    keys = {
+        pack_key(e.pack) if e.pack else object_key(e.hash or "")
+        for e in entries
+        if e.url is None
+    }
+    missing = [k for k in sorted(keys) if not backend.store.exists(k)]
+    if missing:
+        raise IntegrityError(
+            f"version {version_id} cannot be finalized: {len(missing)} stored objects are "
+            f"missing (first: {missing[0]}); run upload() again",
+            version_id=version_id,
+            missing=missing[:20],
+        )
+
+
+def after_final(backend: Backend, record: VersionRecord) -> None:
+    """Housekeeping once a version left Uploading: drop its upload journal."""
+    clear_journal(backend.store, record.id)
+
+
+def publish_record(record: VersionRecord) -> VersionRecord:
+    """Return the Published record of a Final version."""
+    check_transition(record.state, State.PUBLISHED, version_id=record.id)
+    return record.model_copy(update={"state": State.PUBLISHED, "published_at": utcnow()})
+
+
+def end_record(record: VersionRecord, state: State, reason: str | None) -> VersionRecord:
+    """Return the Aborted or Failed record of an Uploading version."""
+    check_transition(record.state, state, version_id=record.id)
+    return record.model_copy(update={"state": state, "error": reason, "lease": None})
+
+
+def renew_record(backend: Backend, record: VersionRecord) -> VersionRecord:
+    """Return the record with its writer's lease renewed."""
+    owner = record.lease.owner if record.lease else None
+    return record.model_copy(update={"lease": make_lease(backend.settings.lease_seconds, owner)})
+
+
+def is_stale(record: VersionRecord) -> bool:
+    """Whether an Uploading version's writer stopped renewing its lease."""
+    return (
+        record.state is State.UPLOADING
+        and record.lease is not None
+        and record.lease.expires_at < utcnow()
+    )

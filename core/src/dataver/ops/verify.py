@@ -1,0 +1,84 @@
+"""Verify a version: every byte in the registry, and its cached tree if there is one."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from dataver.errors import IntegrityError, NotFoundError
+from dataver.objects.fetch import fetch, spans, verify_bytes, verify_file
+from dataver.layout import pack_key
+from dataver.retry import call_with_retry
+
+if TYPE_CHECKING:
+    from dataver.backend import Backend
+    from dataver.manifest.entry import Entry
+    from dataver.manifest.reader import Manifest
+
+
+def verify_version(backend: Backend, version_id: str, manifest: Manifest) -> list[str]:
+    """Return the paths whose bytes do not match the manifest; [] when all is sound."""
+    algorithm = manifest.root.hash_algorithm
+    bad: set[str] = set()
+    by_pack: dict[str, list[Entry]] = {}
+    singles: list[Entry] = []
+    for entry in manifest:
+        if entry.pack is not None:
+            by_pack.setdefault(entry.pack, []).append(entry)
+        else:
+            singles.append(entry)
+    jobs = [(p, s) for p, members in by_pack.items() for s in spans(sorted(members, key=lambda e: e.offset))]
+    with ThreadPoolExecutor(max_workers=backend.settings.max_workers) as pool:
+        for result in pool.map(lambda job: _check_span(backend, job[0], job[1], algorithm), jobs):
+            bad.update(result)
+        for result in pool.map(lambda e: _check_single(backend, e, algorithm), singles):
+            bad.update(result)
+    bad.update(_check_cache(backend, version_id, manifest))
+    return sorted(bad)
+
+
+def _check_span(backend: Backend, pack: str, members: list[Entry], algorithm: str) -> list[str]:
+    start = members[0].offset
+    length = max(e.offset + e.size for e in members) - start
+    try:
+        data = call_with_retry(
+            backend.settings, lambda: backend.store.read_range(pack_key(pack), start, length)
+        )
+    except NotFoundError:
+        return [e.path for e in members]
+    bad = []
+    for entry in members:
+        try:
+            verify_bytes(entry, data[entry.offset - start : entry.offset - start + entry.size], algorithm)
+        except IntegrityError:
+            bad.append(entry.path)
+    return bad
+
+
+def _check_single(backend: Backend, entry: Entry, algorithm: str) -> list[str]:
+    cache = backend.cache
+    cache.tmp.mkdir(parents=True, exist_ok=True)
+    tmp = cache.tmp / f"verify-{uuid.uuid4().hex}"
+    try:
+        # NOTE: streamed through a temporary file: a large object never sits in memory.
+        fetch(backend.store, backend.settings, [entry], algorithm, lambda _: tmp)
+    except (IntegrityError, NotFoundError, FileNotFoundError):
+        return [entry.path]
+    finally:
+        tmp.unlink(missing_ok=True)
+    return []
+
+
+def _check_cache(backend: Backend, version_id: str, manifest: Manifest) -> list[str]:
+    cache = backend.cache
+    if not cache.is_complete(version_id):
+        return []
+    tree = cache.tree_path(version_id)
+    bad = []
+    for entry in manifest:
+        try:
+            verify_file(entry, tree / entry.path, manifest.root.hash_algorithm)
+        except (IntegrityError, FileNotFoundError):
+            bad.append(entry.path)
+    return bad

@@ -1,0 +1,54 @@
+"""One settings object, read from ``DATAVER_*`` environment variables at call time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+HashAlgorithm = Literal["blake3", "sha256"]
+
+
+def _default_registry() -> str:
+    return str(Path(platformdirs.user_data_dir("dataver")) / "registry")
+
+
+def _default_cache() -> Path:
+    return Path(platformdirs.user_cache_dir("dataver"))
+
+
+class Settings(BaseSettings):
+    """Every knob of dataver, from ``DATAVER_<NAME>`` environment variables.
+
+    Build one with ``Settings()`` whenever a value is needed: reading at call time lets tests
+    and long-running workers change the environment without re-importing dataver.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DATAVER_", frozen=True, extra="ignore")
+
+    registry: str = Field(default_factory=_default_registry, description="Default registry URL.")
+    cache_dir: Path = Field(default_factory=_default_cache, description="Local cache folder.")
+    hash_algorithm: HashAlgorithm = Field(default="blake3", description="Hash for new content.")
+    max_workers: int = Field(default=8, ge=1, le=256, description="Parallel transfers.")
+    pack_threshold: int = Field(
+        default=1 << 20, ge=0, description="Files smaller than this (bytes) go into packs."
+    )
+    pack_size: int = Field(default=32 << 20, ge=1 << 16, description="Target pack size (bytes).")
+    lease_seconds: float = Field(
+        default=600.0, gt=0, description="An Uploading version not renewed for this long is stale."
+    )
+    gc_grace_seconds: float = Field(
+        default=3600.0, ge=0, description="gc never deletes objects younger than this."
+    )
+    retry_attempts: int = Field(default=5, ge=1, description="Attempts for transient errors.")
+    retry_max_wait: float = Field(default=20.0, gt=0, description="Longest backoff (seconds).")
+    fsync: bool = Field(default=True, description="fsync local registry writes.")
+    stat_cache: bool = Field(default=True, description="Skip re-hashing unchanged files.")
+
+
+def get_settings() -> Settings:
+    """Return the settings as the environment holds them now."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Version life cycle: states, records and their compare-and-swap persistence."""

@@ -1,0 +1,193 @@
+"""Persistence of records: every change is a compare-and-swap on the registry store."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from dataver.errors import (
+    ConflictError,
+    DatasetNotFoundError,
+    FormatError,
+    ObjectNotFoundError,
+    VersionNotFoundError,
+)
+from dataver.layout import claim_key, claims_prefix, dataset_key, name_key, record_key
+from dataver.versions.records import DatasetRecord, Pointer, VersionRecord, utcnow
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from dataver.storage.base import Store
+
+_ID_CHARS = frozenset("0123456789abcdef")
+
+
+def new_id() -> str:
+    """A new random 32-hex-character id."""
+    return uuid.uuid4().hex
+
+
+def check_id(version_id: str) -> str:
+    """Refuse ids that are not 32 lowercase hex characters (they would name odd keys)."""
+    if not isinstance(version_id, str) or len(version_id) != 32 or set(version_id) - _ID_CHARS:
+        raise VersionNotFoundError(f"no version with id {version_id!r}", version_id=version_id)
+    return version_id
+
+
+def load(store: Store, version_id: str) -> tuple[VersionRecord, str]:
+    """Return a version record and its CAS token.
+
+    Raises:
+        VersionNotFoundError: No such version.
+    """
+    try:
+        data, token = store.read_with_token(record_key(check_id(version_id)))
+    except ObjectNotFoundError:
+        raise VersionNotFoundError(
+            f"no version with id {version_id}", version_id=version_id
+        ) from None
+    return VersionRecord.from_bytes(data), token
+
+
+def save(store: Store, record: VersionRecord, token: str) -> tuple[VersionRecord, str]:
+    """Replace a record if nobody changed it since ``token``; stamp ``updated_at``.
+
+    Raises:
+        ConflictError: A concurrent writer changed the record first.
+    """
+    record = record.model_copy(update={"updated_at": utcnow()})
+    try:
+        new_token = store.replace(record_key(record.id), record.to_bytes(), token)
+    except ConflictError as exc:
+        raise ConflictError(
+            f"version {record.id} was changed by another writer; reload it and retry",
+            version_id=record.id,
+        ) from exc
+    return record, new_token
+
+
+def create(store: Store, record: VersionRecord) -> str:
+    """Write a new record; return its token."""
+    return store.create(record_key(record.id), record.to_bytes())
+
+
+def delete(store: Store, record: VersionRecord) -> None:
+    """Remove a record and its version-string claim."""
+    store.delete(record_key(record.id))
+    store.delete(claim_key(record.dataset_id, record.version))
+
+
+def iter_all(store: Store) -> Iterator[VersionRecord]:
+    """Yield every version record in the registry (read in parallel)."""
+    keys = [info.key for info in store.list("versions/") if info.key.endswith(".json")]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for record in pool.map(lambda k: _try_load(store, k), keys):
+            if record is not None:
+                yield record
+
+
+def iter_ids(store: Store, ids: list[str]) -> Iterator[VersionRecord]:
+    """Yield the records of ``ids`` that exist (read in parallel)."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for record in pool.map(lambda i: _try_load(store, record_key(i)), ids):
+            if record is not None:
+                yield record
+
+
+def _try_load(store: Store, key: str) -> VersionRecord | None:
+    try:
+        return VersionRecord.from_bytes(store.read(key))
+    except (ObjectNotFoundError, FormatError):
+        # NOTE: deleted between list and read, or corrupt: fsck reports the latter.
+        return None
+
+
+def load_dataset(store: Store, dataset_id: str) -> DatasetRecord:
+    """Return a dataset record by id."""
+    try:
+        return DatasetRecord.from_bytes(store.read(dataset_key(dataset_id)))
+    except ObjectNotFoundError:
+        raise DatasetNotFoundError(f"no dataset with id {dataset_id}") from None
+
+
+def find_dataset(store: Store, project: str, name: str) -> DatasetRecord | None:
+    """Return the dataset called ``name`` in ``project``, or None."""
+    try:
+        pointer = Pointer.from_bytes(store.read(name_key(project, name)))
+    except ObjectNotFoundError:
+        return None
+    record = load_dataset(store, pointer.target)
+    # NOTE: a rename that crashed half-way can leave a stale pointer; the record decides.
+    return record if (record.project, record.name) == (project, name) else None
+
+
+def ensure_dataset(store: Store, project: str, name: str) -> DatasetRecord:
+    """Return the dataset (project, name), creating it if needed (race-safe)."""
+    existing = find_dataset(store, project, name)
+    if existing is not None:
+        return existing
+    record = DatasetRecord(id=new_id(), project=project, name=name, created_at=utcnow())
+    store.create(dataset_key(record.id), record.to_bytes())
+    try:
+        store.create(name_key(project, name), Pointer(target=record.id).to_bytes())
+    except ConflictError:
+        store.delete(dataset_key(record.id))
+        winner = find_dataset(store, project, name)
+        if winner is None:
+            raise
+        return winner
+    return record
+
+
+def list_datasets(store: Store) -> list[DatasetRecord]:
+    """Return every dataset, sorted by project and name."""
+    out = []
+    for info in store.list("datasets/"):
+        if info.key.endswith("/dataset.json"):
+            try:
+                out.append(DatasetRecord.from_bytes(store.read(info.key)))
+            except (ObjectNotFoundError, FormatError):
+                continue
+    return sorted(out, key=lambda d: (d.project, d.name))
+
+
+def claims(store: Store, dataset_id: str) -> dict[str, str]:
+    """Return version string -> version id for one dataset."""
+    out = {}
+    prefix = claims_prefix(dataset_id)
+    for info in store.list(prefix):
+        version = info.key[len(prefix) : -len(".json")]
+        try:
+            out[version] = Pointer.from_bytes(store.read(info.key)).target
+        except (ObjectNotFoundError, FormatError):
+            continue
+    return out
+
+
+def claim(store: Store, dataset_id: str, version: str, version_id: str) -> None:
+    """Take ``version`` for ``version_id``; raises ConflictError if it is taken."""
+    store.create(claim_key(dataset_id, version), Pointer(target=version_id).to_bytes())
+
+
+def rename_dataset(store: Store, record: DatasetRecord, project: str, name: str) -> DatasetRecord:
+    """Point (project, name) at the dataset, update it, then drop the old pointer.
+
+    Raises:
+        ConflictError: (project, name) is already taken.
+    """
+    data, token = store.read_with_token(dataset_key(record.id))
+    current = DatasetRecord.from_bytes(data)
+    try:
+        store.create(name_key(project, name), Pointer(target=record.id).to_bytes())
+    except ConflictError:
+        raise ConflictError(
+            f"a dataset named {name!r} already exists in project {project!r}",
+            project=project,
+            name=name,
+        ) from None
+    updated = current.model_copy(update={"project": project, "name": name})
+    store.replace(dataset_key(record.id), updated.to_bytes(), token)
+    store.delete(name_key(current.project, current.name))
+    return updated
