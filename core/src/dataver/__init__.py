@@ -2,7 +2,8 @@
 
 Example:
     >>> import dataver, pathlib, tempfile
-    >>> src = pathlib.Path(tempfile.mkdtemp()); (src / "a.txt").write_text("hello")
+    >>> src = pathlib.Path(tempfile.mkdtemp())
+    ... (src / "a.txt").write_text("hello")
     5
     >>> reg = dataver.Registry(tempfile.mkdtemp())
     >>> ds = reg.create("demo")

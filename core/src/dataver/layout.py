@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.parse import quote
 
-FORMAT = 1
+FORMAT: Literal[1] = 1
 MARKER = "dataver.json"
 
 

@@ -28,7 +28,7 @@ class LocalFile(NamedTuple):
 
 
 def scan(
-    source: str | Path, prefix: str, *, wildcards: list[str] | None, recursive: bool
+    source: str | os.PathLike[str], prefix: str, *, wildcards: list[str] | None, recursive: bool
 ) -> list[LocalFile]:
     """List the files to add from a file or folder, sorted by dataset path.
 
@@ -94,7 +94,7 @@ def hash_files(
     if todo:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             digests = list(pool.map(lambda f: _hash(f.local, algorithm), todo))
-        hashes.update(zip((f.local for f in todo), digests))
+        hashes.update(zip((f.local for f in todo), digests, strict=False))
         cache.store(((f.local, f.stat, hashes[f.local]) for f in todo), algorithm)
     return [Entry(f.path, f.stat.size, hashes[f.local], source=f.local) for f in files]
 

@@ -81,7 +81,9 @@ class Dataset:
         )
 
     @classmethod
-    def get(cls, id: str | None = None, *, registry: Registry | None = None, **query: Any) -> Dataset:  # noqa: A002
+    def get(
+        cls, id: str | None = None, *, registry: Registry | None = None, **query: Any
+    ) -> Dataset:
         """Get a version from ``registry`` or the configured one; see :meth:`Registry.get`."""
         return _registry(registry).get(id, **query)
 
@@ -237,7 +239,11 @@ class Dataset:
         if not changes:
             return
         new_ref = apply_changes(self._manifest(), changes)
-        self._swap(lambda r: tr.renew_record(self._registry.backend, r).model_copy(update={"manifest": new_ref}))
+        self._swap(
+            lambda r: tr.renew_record(self._registry.backend, r).model_copy(
+                update={"manifest": new_ref}
+            )
+        )
 
     # ------------------------------------------------------------------ building
     def add_files(
@@ -318,7 +324,9 @@ class Dataset:
         self._apply(changes)
         return len(changes)
 
-    def sync_folder(self, local_path: str | os.PathLike[str], dataset_path: str = "") -> tuple[int, int, int]:
+    def sync_folder(
+        self, local_path: str | os.PathLike[str], dataset_path: str = ""
+    ) -> tuple[int, int, int]:
         """Make ``dataset_path`` mirror a local folder: remove, add and replace files.
 
         External links under ``dataset_path`` are kept.
@@ -447,7 +455,9 @@ class Dataset:
     def remove_tags(self, *tags: str) -> None:
         """Remove tags (Uploading or Final versions)."""
         self._require(_EDITABLE, "untag")
-        self._swap(lambda r: r.model_copy(update={"tags": tuple(t for t in r.tags if t not in tags)}))
+        self._swap(
+            lambda r: r.model_copy(update={"tags": tuple(t for t in r.tags if t not in tags)})
+        )
 
     def set_description(self, description: str) -> None:
         """Set the description (Uploading or Final versions)."""
@@ -503,7 +513,9 @@ class Dataset:
         backend = self._registry.backend
         return backend.cache.materialize(backend.store, backend.settings, self.id, self._manifest())
 
-    def get_mutable_local_copy(self, target: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    def get_mutable_local_copy(
+        self, target: str | os.PathLike[str], overwrite: bool = False
+    ) -> Path:
         """Copy this version into ``target``: writable files sharing nothing with the cache.
 
         Raises:
@@ -513,7 +525,8 @@ class Dataset:
         if out.exists() and any(out.iterdir()):
             if not overwrite:
                 raise ValidationError(
-                    f"{out} is not empty; pass overwrite=True to replace its contents", path=str(out)
+                    f"{out} is not empty; pass overwrite=True to replace its contents",
+                    path=str(out),
                 )
             shutil.rmtree(out)
         source = self.get_local_copy()

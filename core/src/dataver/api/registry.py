@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dataver.backend import Backend
@@ -20,7 +19,9 @@ from dataver.versions.records import check_name, check_tags
 from dataver.versions.state import State, parse_state
 
 if TYPE_CHECKING:
+    import builtins
     from collections.abc import Iterable, Sequence
+    from pathlib import Path
 
     from dataver.api.dataset import Dataset
     from dataver.ops.gc import GcPlan
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from dataver.versions.records import DatasetRecord, VersionRecord
 
 DEFAULT_STATES = ("final", "published")
-ParentLike = "str | Dataset"
 
 
 class Registry:
@@ -132,7 +132,7 @@ class Registry:
 
     def get(
         self,
-        id: str | None = None,  # noqa: A002 - the public name users know from ClearML
+        id: str | None = None,
         *,
         name: str | None = None,
         project: str | None = None,
@@ -243,11 +243,11 @@ class Registry:
             out.append(Dataset(self, record, None, dataset=dataset))
         return sorted(out, key=lambda d: (d.record.created_at, d.id), reverse=True)
 
-    def datasets(self) -> list[DatasetRecord]:
+    def datasets(self) -> builtins.list[DatasetRecord]:
         """Return every dataset (project, name, id), sorted."""
         return repo.list_datasets(self.store)
 
-    def delete(self, id: str, force: bool = False) -> None:  # noqa: A002
+    def delete(self, id: str, force: bool = False) -> None:
         """Delete a version. Its content is reclaimed later by :meth:`gc`.
 
         Raises:
@@ -256,7 +256,9 @@ class Registry:
         """
         delete_op.delete_version(self.backend, id, force=force)
 
-    def squash(self, ids: Sequence[str | Dataset], name: str, project: str | None = None) -> Dataset:
+    def squash(
+        self, ids: Sequence[str | Dataset], name: str, project: str | None = None
+    ) -> Dataset:
         """Merge versions into one parentless Final version, re-using their stored content.
 
         Args:

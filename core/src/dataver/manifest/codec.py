@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import zlib
 from typing import Any, Literal
 
@@ -106,7 +107,7 @@ def decode_shard(data: bytes, what: str) -> list[Entry]:
     if not isinstance(rows, list):
         raise FormatError(f"manifest shard {what} has no entry list")
     entries = [_entry(row, what) for row in rows]
-    for before, after in zip(entries, entries[1:]):
+    for before, after in itertools.pairwise(entries):
         if before.path >= after.path:
             raise FormatError(
                 f"manifest shard {what}: paths not strictly sorted or duplicated at {after.path!r}"

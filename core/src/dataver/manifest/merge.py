@@ -5,13 +5,13 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
-from dataver.manifest.reader import Manifest
 from dataver.manifest.writer import ManifestWriter
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from dataver.manifest.entry import Entry
+    from dataver.manifest.reader import Manifest
     from dataver.storage.base import Store
 
 
@@ -21,9 +21,8 @@ def apply_changes(base: Manifest, changes: Mapping[str, Entry | None]) -> str:
     Shards of ``base`` that no change touches are reused without being read, so the cost is
     proportional to the changes, not to the dataset.
     """
-    if not changes:
-        if base.ref is not None:
-            return base.ref
+    if not changes and base.ref is not None:
+        return base.ref
     keys = sorted(changes)
     writer = ManifestWriter(base.store, base.root.hash_algorithm)
     shards = base.shards
@@ -43,7 +42,10 @@ def apply_changes(base: Manifest, changes: Mapping[str, Entry | None]) -> str:
 
 
 def _merge_into(
-    writer: ManifestWriter, entries: list[Entry], keys: list[str], changes: Mapping[str, Entry | None]
+    writer: ManifestWriter,
+    entries: list[Entry],
+    keys: list[str],
+    changes: Mapping[str, Entry | None],
 ) -> None:
     i = j = 0
     while i < len(entries) or j < len(keys):

@@ -62,7 +62,8 @@ class ManifestWriter:
 
     def add_shard(self, shard: ShardRef) -> None:
         """Append an already stored shard unchanged (only when :attr:`aligned`)."""
-        assert self.aligned, "add_shard needs an empty buffer"
+        if not self.aligned:
+            raise ValueError("add_shard needs an empty buffer")
         if self._last is not None and shard.first <= self._last:
             raise ValueError(f"manifest shard out of order at {shard.first!r}")
         self._shards.append(shard)

@@ -7,12 +7,12 @@ compared with its manifest entry before it is renamed into place.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import fsspec
@@ -24,6 +24,7 @@ from dataver.retry import call_with_retry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from dataver.manifest.entry import Entry
     from dataver.settings import Settings
@@ -55,12 +56,15 @@ def fetch(
             by_pack[entry.pack].append(entry)
         else:
             singles.append(entry)
-    jobs: list[Callable[[], None]] = []
-    for pack, members in by_pack.items():
-        for span in spans(sorted(members, key=lambda e: e.offset)):
-            jobs.append(lambda p=pack, s=span: _fetch_span(store, settings, p, s, algorithm, dest, on_bytes))
-    for entry in singles:
-        jobs.append(lambda e=entry: _fetch_single(store, settings, e, algorithm, dest, on_bytes))
+    jobs: list[Callable[[], None]] = [
+        functools.partial(_fetch_span, store, settings, pack, span, algorithm, dest, on_bytes)
+        for pack, members in by_pack.items()
+        for span in spans(sorted(members, key=lambda e: e.offset))
+    ]
+    jobs.extend(
+        functools.partial(_fetch_single, store, settings, e, algorithm, dest, on_bytes)
+        for e in singles
+    )
     with ThreadPoolExecutor(max_workers=settings.max_workers) as pool:
         for future in [pool.submit(job) for job in jobs]:
             future.result()
@@ -73,7 +77,10 @@ def spans(members: list[Entry]) -> list[list[Entry]]:
             current = spans[-1]
             start = current[0].offset
             end = max(e.offset + e.size for e in current)
-            if entry.offset - end <= _COALESCE_GAP and entry.offset + entry.size - start <= _MAX_SPAN:
+            if (
+                entry.offset - end <= _COALESCE_GAP
+                and entry.offset + entry.size - start <= _MAX_SPAN
+            ):
                 current.append(entry)
                 continue
         spans.append([entry])
@@ -114,7 +121,6 @@ def _fetch_single(
         if entry.url is not None:
             _download_link(entry.url, tmp)
         else:
-            assert entry.hash is not None
             call_with_retry(settings, lambda: store.get_file(object_key(entry.hash or ""), tmp))
         verify_file(entry, tmp, algorithm)
         os.replace(tmp, target)
@@ -187,6 +193,3 @@ def _write_atomic(target: Path, data: bytes) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-

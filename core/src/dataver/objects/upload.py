@@ -22,13 +22,13 @@ import orjson
 from dataver.errors import IntegrityError, NotFoundError, ObjectNotFoundError
 from dataver.hashing import hash_bytes, hash_file
 from dataver.layout import journal_prefix, object_key, pack_key
-from dataver.manifest.entry import Entry
 from dataver.retry import call_with_retry
 from dataver.statcache import FileStat
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from dataver.manifest.entry import Entry
     from dataver.manifest.reader import Manifest
     from dataver.settings import Settings
     from dataver.statcache import StatCache
@@ -72,7 +72,7 @@ def upload_pending(
     if not pending:
         return UploadResult()
     algorithm = staged.root.hash_algorithm
-    wanted = {e.hash for e in pending if e.hash is not None}
+    wanted: set[str | None] = {e.hash for e in pending if e.hash is not None}
     known = _read_journal(store, version_id)
     known.update(_located_in(wanted - known.keys(), [staged, base]))
     sources = {e.hash: e for e in pending if e.hash not in known}
@@ -100,7 +100,9 @@ def _read_journal(store: Store, version_id: str) -> dict[str | None, _Location]:
     return known
 
 
-def _located_in(wanted: set[str | None], manifests: Iterable[Manifest]) -> dict[str | None, _Location]:
+def _located_in(
+    wanted: set[str | None], manifests: Iterable[Manifest]
+) -> dict[str | None, _Location]:
     found: dict[str | None, _Location] = {}
     if not wanted:
         return found
@@ -189,8 +191,7 @@ class _Uploader:
             self._slots.release()
 
     def _put_object(self, entry: Entry) -> dict[str | None, _Location]:
-        assert entry.hash is not None
-        key = object_key(entry.hash)
+        key = object_key(entry.hash or "")
         if not self.store.exists(key):
             source = _source(entry)
             before = FileStat.of(source.stat())
@@ -222,8 +223,7 @@ def _by_path(entry: Entry) -> str:
 
 
 def _source(entry: Entry) -> Path:
-    assert entry.source is not None
-    path = Path(entry.source)
+    path = Path(entry.source or "")
     if not path.is_file():
         raise NotFoundError(
             f"{entry.path}: its local file {entry.source} is gone; add it again or remove it",
@@ -243,4 +243,3 @@ def clear_journal(store: Store, version_id: str) -> None:
     """Drop the upload journal of a version (after finalize, abort or delete)."""
     for info in list(store.list(journal_prefix(version_id))):
         store.delete(info.key)
-

@@ -138,7 +138,9 @@ def add_external_files(
     return changes, len(changes)
 
 
-def _list_external(fs: fsspec.AbstractFileSystem, root: str, recursive: bool) -> Iterator[tuple[str, str, int]]:
+def _list_external(
+    fs: fsspec.AbstractFileSystem, root: str, recursive: bool
+) -> Iterator[tuple[str, str, int]]:
     if fs.isfile(root):
         yield root.rstrip("/").rsplit("/", 1)[-1], root, int(fs.size(root))
         return
@@ -179,4 +181,3 @@ def _join(
 
 def _hash_workers() -> int:
     return min(32, (os.cpu_count() or 1) * 2)
-

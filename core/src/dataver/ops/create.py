@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from datetime import timedelta
@@ -134,7 +135,9 @@ def _claim(
         except ConflictError:
             continue  # another writer took it first: take the next one
         return candidate
-    raise ConflictError(f"could not take a version of {project}/{name}: too many concurrent writers")
+    raise ConflictError(
+        f"could not take a version of {project}/{name}: too many concurrent writers"
+    )
 
 
 def ensure_marker(store: Store) -> None:
@@ -142,7 +145,5 @@ def ensure_marker(store: Store) -> None:
     from dataver.layout import FORMAT, MARKER
 
     if not store.exists(MARKER):
-        try:
+        with contextlib.suppress(ConflictError):
             store.create(MARKER, f'{{"format": {FORMAT}, "kind": "dataver.registry"}}\n'.encode())
-        except ConflictError:
-            pass

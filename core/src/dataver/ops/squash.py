@@ -42,10 +42,13 @@ def squash_versions(
     algorithm = algorithms.pop()
     later_ancestry = [set(ancestry(store, r.id)) - {r.id} for r in records]
     kept = [
-        r for i, r in enumerate(records)
+        r
+        for i, r in enumerate(records)
         if not any(r.id in later_ancestry[j] for j in range(i + 1, len(records)))
     ]
-    merged = merge_manifests(store, [Manifest(store, r.manifest, algorithm) for r in kept], algorithm)
+    merged = merge_manifests(
+        store, [Manifest(store, r.manifest, algorithm) for r in kept], algorithm
+    )
     record, token = create_version(
         backend,
         name=name,

@@ -59,9 +59,7 @@ def finalize_record(backend: Backend, record: VersionRecord) -> VersionRecord:
 
 def _check_stored(backend: Backend, entries: tuple[Entry, ...], version_id: str) -> None:
     keys = {
-        pack_key(e.pack) if e.pack else object_key(e.hash or "")
-        for e in entries
-        if e.url is None
+        pack_key(e.pack) if e.pack else object_key(e.hash or "") for e in entries if e.url is None
     }
     missing = [k for k in sorted(keys) if not backend.store.exists(k)]
     if missing:

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from dataver.errors import IntegrityError, NotFoundError
-from dataver.objects.fetch import fetch, spans, verify_bytes, verify_file
 from dataver.layout import pack_key
+from dataver.objects.fetch import fetch, spans, verify_bytes, verify_file
 from dataver.retry import call_with_retry
 
 if TYPE_CHECKING:
@@ -28,7 +28,11 @@ def verify_version(backend: Backend, version_id: str, manifest: Manifest) -> lis
             by_pack.setdefault(entry.pack, []).append(entry)
         else:
             singles.append(entry)
-    jobs = [(p, s) for p, members in by_pack.items() for s in spans(sorted(members, key=lambda e: e.offset))]
+    jobs = [
+        (p, s)
+        for p, members in by_pack.items()
+        for s in spans(sorted(members, key=lambda e: e.offset))
+    ]
     with ThreadPoolExecutor(max_workers=backend.settings.max_workers) as pool:
         for result in pool.map(lambda job: _check_span(backend, job[0], job[1], algorithm), jobs):
             bad.update(result)
@@ -50,7 +54,9 @@ def _check_span(backend: Backend, pack: str, members: list[Entry], algorithm: st
     bad = []
     for entry in members:
         try:
-            verify_bytes(entry, data[entry.offset - start : entry.offset - start + entry.size], algorithm)
+            verify_bytes(
+                entry, data[entry.offset - start : entry.offset - start + entry.size], algorithm
+            )
         except IntegrityError:
             bad.append(entry.path)
     return bad

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from dataver.errors import ConfigurationError
-from dataver.settings import Settings
 from dataver.storage.base import ObjectInfo, Store
 from dataver.storage.local import LocalStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from dataver.settings import Settings
 
 __all__ = ["LocalStore", "ObjectInfo", "Store", "open_store"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic import ValidationError as PydanticValidationError
@@ -18,6 +18,7 @@ _NAME = re.compile(r"^[^\x00-\x1f\x7f/\\]{1,200}$")
 _PROJECT = re.compile(r"^[^\x00-\x1f\x7f\\]{1,200}$")
 MAX_METADATA_BYTES = 256 * 1024
 RESERVED_PREFIXES = ("dataver.", "_")
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def utcnow() -> datetime:
@@ -115,7 +116,7 @@ class Pointer(_Frozen):
         return _parse(cls, data)
 
 
-def _parse(cls: type[Any], data: bytes) -> Any:
+def _parse(cls: type[_M], data: bytes) -> _M:
     try:
         raw = json.loads(data)
     except ValueError as exc:

@@ -49,4 +49,8 @@ def next_patch(existing: Iterable[str]) -> str:
     top = highest(existing)
     if top is None:
         return FIRST
-    return str(parse(top).finalize_version().bump_patch()) if not parse(top).prerelease else str(parse(top).finalize_version())
+    return (
+        str(parse(top).finalize_version().bump_patch())
+        if not parse(top).prerelease
+        else str(parse(top).finalize_version())
+    )
