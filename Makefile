@@ -1,0 +1,152 @@
+# dataver monorepo - build, test and lint entry points.
+#
+# One virtual environment per orchestrator (Airflow 3.3 and Prefect >= 3.7.8 cannot share one):
+#   .venv/core     core[s3] + dev tools            -> make test-core, lint, demo, bench
+#   .venv/airflow  core + airflow_provider + Airflow -> make test-airflow
+#   .venv/prefect  core + prefect_tasks + Prefect    -> make test-prefect
+# Each venv is (re)installed only when its inputs change (stamp file inside the venv).
+
+PY ?= python3
+VENV ?= .venv
+
+# uv: use the one on PATH, otherwise `$(PY) -m uv` (what `pip install --user uv` provides).
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(PY) -m uv")
+# Trust the system CA store (uv defaults to its bundled roots), as pip does here.
+export UV_SYSTEM_CERTS ?= 1
+
+AIRFLOW_SPEC ?= apache-airflow==3.3.*
+PREFECT_SPEC ?= prefect>=3.4.5,<3.9
+# Prefect 3.8.x's server passes Body(min_items=...), which fastapi 0.155 removed; prefect only
+# requires fastapi>=0.139, so without this cap prefect_test_harness cannot start its server.
+PREFECT_CONSTRAINTS ?= fastapi<0.155
+TEST_TOOLS   := pytest hypothesis pytest-timeout "moto[server]"
+DEV_TOOLS    := $(TEST_TOOLS) mypy ruff
+
+# Extra arguments for every pytest run, e.g. `make test PYTEST_ARGS="-x -k cache"`.
+PYTEST_ARGS ?=
+# When set (CI does), each suite also writes a JUnit report to $(JUNIT_DIR)/<suite>.xml.
+JUNIT_DIR ?=
+junit = $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/$(1).xml)
+
+CORE_PY    := $(VENV)/core/bin/python
+AIRFLOW_PY := $(VENV)/airflow/bin/python
+PREFECT_PY := $(VENV)/prefect/bin/python
+
+CORE_STAMP    := $(VENV)/core/.installed
+AIRFLOW_STAMP := $(VENV)/airflow/.installed
+PREFECT_STAMP := $(VENV)/prefect/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help ensure-uv venv-core venv-airflow venv-prefect venvs \
+        test test-core test-airflow test-prefect lint demo bench clean distclean
+
+help:
+	@echo "targets:"
+	@echo "  venv-core     create/update .venv/core (core[s3] + pytest, hypothesis, mypy, ruff, moto)"
+	@echo "  venv-airflow  create/update .venv/airflow (core + airflow_provider + $(AIRFLOW_SPEC))"
+	@echo "  venv-prefect  create/update .venv/prefect (core + prefect_tasks + $(PREFECT_SPEC))"
+	@echo "  test          test-core, test-airflow, test-prefect"
+	@echo "  lint          ruff check, ruff format --check, mypy --strict (core)"
+	@echo "  demo          run examples/demo.py"
+	@echo "  bench         run the benchmarks (python -m benchmarks)"
+	@echo "  clean         remove caches and build output (keeps venvs)"
+	@echo "  distclean     clean + remove all venvs"
+
+# ------------------------------------------------------------------------------ environments
+
+ensure-uv:
+	@if ! $(UV) --version >/dev/null 2>&1; then \
+	    echo "==> uv not found: installing it with pip"; \
+	    $(PY) -m pip install --user uv || $(PY) -m pip install uv; \
+	fi
+
+# $(call make_venv,<dir>,<uv pip install args>)
+# Creates the venv if it has no interpreter yet, then installs into it (a no-op when satisfied).
+define make_venv
+	@if [ ! -x $(1)/bin/python ]; then \
+	    echo "==> creating $(1) with $(PY)"; \
+	    $(UV) venv --python "$$($(PY) -c 'import sys; print(sys.executable)')" $(1); \
+	fi
+	@echo '==> installing into $(1): $(2)'
+	$(UV) pip install --python $(1)/bin/python $(2)
+	@touch $(1)/.installed
+endef
+
+venv-core: $(CORE_STAMP)
+$(CORE_STAMP): core/pyproject.toml Makefile | ensure-uv
+	$(call make_venv,$(VENV)/core,-e "./core[s3]" $(DEV_TOOLS))
+
+venv-airflow: $(AIRFLOW_STAMP)
+$(AIRFLOW_STAMP): core/pyproject.toml airflow_provider/pyproject.toml Makefile | ensure-uv
+	$(call make_venv,$(VENV)/airflow,-e "./core[s3]" -e ./airflow_provider "$(AIRFLOW_SPEC)" $(TEST_TOOLS))
+
+venv-prefect: $(PREFECT_STAMP)
+$(PREFECT_STAMP): core/pyproject.toml prefect_tasks/pyproject.toml Makefile | ensure-uv
+	$(call make_venv,$(VENV)/prefect,-e "./core[s3]" -e ./prefect_tasks "$(PREFECT_SPEC)" "$(PREFECT_CONSTRAINTS)" $(TEST_TOOLS))
+
+venvs: venv-core venv-airflow venv-prefect
+
+# ------------------------------------------------------------------------------------- tests
+
+test: test-core test-airflow test-prefect
+
+# Strict: "no tests collected" (pytest exit 5) is a failure for the core suite.
+test-core: $(CORE_STAMP)
+	@echo "==> test-core: pytest tests (without tests/airflow, tests/prefect) in $(VENV)/core"
+	$(CORE_PY) -m pytest tests --ignore=tests/airflow --ignore=tests/prefect $(call junit,core) $(PYTEST_ARGS)
+
+# $(call pytest_allow_empty,<python>,<path>,<suite>): pytest exit 5 (no tests collected) passes.
+define pytest_allow_empty
+	@rc=0; $(1) -m pytest $(2) $(call junit,$(3)) $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then \
+	    echo "==> $(3): no tests collected (pytest exit 5) - treated as success"; rc=0; \
+	fi; \
+	exit $$rc
+endef
+
+test-airflow: $(AIRFLOW_STAMP)
+	@echo "==> test-airflow: pytest tests/airflow in $(VENV)/airflow"
+	$(call pytest_allow_empty,$(AIRFLOW_PY),tests/airflow,airflow)
+
+test-prefect: $(PREFECT_STAMP)
+	@echo "==> test-prefect: pytest tests/prefect in $(VENV)/prefect"
+	$(call pytest_allow_empty,$(PREFECT_PY),tests/prefect,prefect)
+
+# -------------------------------------------------------------------------------------- lint
+
+# Runs all three checks, then fails if any of them failed.
+lint: $(CORE_STAMP)
+	@rc=0; \
+	echo "==> lint: ruff check ."; \
+	$(VENV)/core/bin/ruff check . || rc=1; \
+	echo "==> lint: ruff format --check ."; \
+	$(VENV)/core/bin/ruff format --check . || rc=1; \
+	echo "==> lint: mypy (strict, files from pyproject.toml: core/src/dataver)"; \
+	$(VENV)/core/bin/mypy || rc=1; \
+	if [ $$rc -ne 0 ]; then echo "==> lint: FAILED"; fi; \
+	exit $$rc
+
+# ------------------------------------------------------------------------------- demo, bench
+
+demo: $(CORE_STAMP)
+	@echo "==> demo: examples/demo.py"
+	$(CORE_PY) examples/demo.py
+
+bench: $(CORE_STAMP)
+	@echo "==> bench: python -m benchmarks"
+	$(CORE_PY) -m benchmarks
+
+# ------------------------------------------------------------------------------------- clean
+
+clean:
+	@echo "==> clean: caches and build output"
+	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis benchmarks/.work site dist build .ci/reports
+	find . -path ./$(VENV) -prune -o \
+	    \( -name __pycache__ -o -name '*.egg-info' -o -name .pytest_cache \) -type d -print0 \
+	    | xargs -0 rm -rf
+	find core airflow_provider prefect_tasks -maxdepth 1 \( -name dist -o -name build \) \
+	    -type d -print0 | xargs -0 rm -rf
+
+distclean: clean
+	@echo "==> distclean: removing $(VENV)"
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Shared pytest configuration for every suite (core, airflow, prefect, ui, e2e)."""
