@@ -58,13 +58,15 @@ def report(title: str, ds: dataver.Dataset, seconds: float) -> None:
     print(f"\n{title}: {ds.project}/{ds.name} {ds.version}  [{ds.state.value}]  id={ds.id}")
     print(f"  files          {s.files:>8}   logical size {human(s.logical_bytes):>10}")
     print(f"  stored now     {human(s.stored_bytes):>8}   ({seconds:.2f} s)")
-    print(f"  vs parents     +{s.added} added, ~{s.modified} modified, -{s.removed} removed, "
-          f"{s.renamed} renamed")
+    print(
+        f"  vs parents     +{s.added} added, ~{s.modified} modified, -{s.removed} removed, "
+        f"{s.renamed} renamed"
+    )
 
 
 def main() -> int:
     """Run the demo; return the process exit code."""
-    rng = random.Random(42)
+    rng = random.Random(42)  # noqa: S311 - reproducible demo data, not security
     with tempfile.TemporaryDirectory(prefix="dataver-demo-") as work:
         root = Path(work)
         os.environ.setdefault("DATAVER_CACHE_DIR", str(root / "cache"))
