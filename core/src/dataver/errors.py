@@ -8,7 +8,7 @@ triggers and Prefect workers move them between processes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 
 class DataverError(Exception):
@@ -33,7 +33,13 @@ class DataverError(Exception):
 
 
 def _rebuild(cls: type[DataverError], message: str, fields: dict[str, Any]) -> DataverError:
-    error = cls.__new__(cls)
+    # NOTE: ``cls.__new__`` would find a mix-in's ``__new__`` first (LookupError's for
+    # ObjectNotFoundError), which Python refuses for a class laid out as an OSError. Use the
+    # ``__new__`` of the builtin the class is laid out as: the first builtin on its __base__ chain.
+    layout: type[BaseException] = cls
+    while layout.__module__ != "builtins":
+        layout = cast("type[BaseException]", layout.__base__)
+    error = layout.__new__(cls)
     DataverError.__init__(error, message, **fields)
     return error
 

@@ -70,12 +70,38 @@ def join(prefix: str, relative: str) -> str:
     return validate_path(f"{prefix}/{relative}" if prefix else relative)
 
 
+class LayoutChecker:
+    """Find a path that is both a file and a folder (``a`` and ``a/b``) in sorted paths.
+
+    Feed every path of a manifest in order to :meth:`file_above`; memory stays bounded by
+    the nesting depth, not the number of paths.
+    """
+
+    def __init__(self) -> None:
+        self._stack: list[str] = []
+
+    def file_above(self, path: str) -> str | None:
+        """Return an earlier file path that ``path`` lies inside, or None."""
+        # NOTE: paths sharing a prefix are contiguous in sorted order, so a prefix that does
+        # not start this path starts no later one either.
+        while self._stack and not path.startswith(self._stack[-1]):
+            self._stack.pop()
+        found = next((f for f in self._stack if path.startswith(f + "/")), None)
+        self._stack.append(path)
+        return found
+
+
 @lru_cache(maxsize=256)
 def _compile(pattern: str) -> re.Pattern[str]:
     out: list[str] = []
     i = 0
     while i < len(pattern):
         char = pattern[i]
+        if pattern.startswith("**/", i):
+            # "**/" is zero or more folders: "**/*.csv" also matches "a.csv" at the root.
+            out.append("(?:.*/)?")
+            i += 3
+            continue
         if pattern.startswith("**", i):
             out.append(".*")
             i += 2
@@ -103,7 +129,8 @@ def _compile(pattern: str) -> re.Pattern[str]:
 class PathMatcher:
     """Glob matching of dataset paths, with ClearML-compatible folder semantics.
 
-    * ``*`` and ``?`` stay inside one path component; ``**`` crosses components.
+    * ``*`` and ``?`` stay inside one path component; ``**`` crosses components, and
+      ``**/`` also matches no folder at all (``**/*.csv`` selects ``a.csv``).
     * A pattern that names a folder (``sub`` or ``sub/``) matches the files inside it.
     * ``recursive=True``: the pattern may match at any depth (``*.csv`` matches
       ``a/b/c.csv``). ``recursive=False``: it is anchored at the dataset root, and a folder

@@ -7,7 +7,10 @@ from typing import Literal
 
 import platformdirs
 from pydantic import Field
+from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dataver.errors import ConfigurationError
 
 HashAlgorithm = Literal["blake3", "sha256"]
 
@@ -50,5 +53,16 @@ class Settings(BaseSettings):
 
 
 def get_settings() -> Settings:
-    """Return the settings as the environment holds them now."""
-    return Settings()
+    """Return the settings as the environment holds them now.
+
+    Raises:
+        ConfigurationError: A ``DATAVER_*`` variable holds an invalid value.
+    """
+    try:
+        return Settings()
+    except PydanticValidationError as exc:
+        error = exc.errors()[0]
+        name = "DATAVER_" + "_".join(str(part) for part in error["loc"]).upper()
+        raise ConfigurationError(
+            f"invalid setting {name}={error.get('input')!r}: {error['msg']}", setting=name
+        ) from exc

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
+from dataver.errors import FormatError
 from dataver.objects.fetch import fetch
+from dataver.paths import LayoutChecker
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -84,6 +86,7 @@ class Cache:
 
         Raises:
             IntegrityError: Content in the registry is corrupt (nothing corrupt is cached).
+            FormatError: The manifest holds a path that is both a file and a folder.
         """
         tree = self.tree_path(version_id)
         if self.is_complete(version_id):
@@ -128,8 +131,16 @@ class Cache:
         return self.blob_path(entry)
 
     def _link_tree(self, manifest: Manifest, building: Path) -> None:
-        made: set[Path] = set()
+        building.mkdir(parents=True)  # NOTE: an empty version is an empty folder, not nothing
+        made: set[Path] = {building}
+        layout = LayoutChecker()
         for entry in manifest:
+            folder = layout.file_above(entry.path)
+            if folder is not None:
+                raise FormatError(
+                    f"manifest {manifest.ref} has both a file {folder!r} and {entry.path!r}",
+                    path=entry.path,
+                )
             target = building / entry.path
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)

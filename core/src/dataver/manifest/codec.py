@@ -4,34 +4,36 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import itertools
+import re
 import zlib
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, NonNegativeInt, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
 from dataver.errors import FormatError, UnsafePathError
-from dataver.hashing import is_hex_digest
 from dataver.layout import FORMAT
 from dataver.manifest.entry import Entry
-from dataver.paths import validate_path
+from dataver.paths import MAX_PATH_LENGTH, validate_path
 
 MAX_SIZE = 1 << 62
+
+
+Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
 class ShardRef(BaseModel):
     """A shard as listed in its root: its address and the paths it covers."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    hash: str
+    hash: Digest
     first: str
     last: str
-    count: int
-    bytes: int
-    pending: int = 0
-    links: int = 0
+    count: NonNegativeInt
+    bytes: NonNegativeInt
+    pending: NonNegativeInt = 0
+    links: NonNegativeInt = 0
 
 
 class ManifestRoot(BaseModel):
@@ -41,10 +43,10 @@ class ManifestRoot(BaseModel):
     format: Literal[1] = FORMAT
     kind: Literal["dataver.manifest"] = "dataver.manifest"
     hash_algorithm: str
-    files: int
-    bytes: int
-    pending: int = 0
-    links: int = 0
+    files: NonNegativeInt
+    bytes: NonNegativeInt
+    pending: NonNegativeInt = 0
+    links: NonNegativeInt = 0
     shards: tuple[ShardRef, ...] = ()
 
 
@@ -78,21 +80,29 @@ def decode_root(data: bytes, what: str) -> ManifestRoot:
         raise FormatError(f"invalid manifest root {what}: {exc.errors()[0]['msg']}") from exc
 
 
+_COLUMNS = ("path", "size", "hash", "pack", "offset", "url", "source")
+_OPTIONAL = frozenset({"pack", "offset", "url", "source"})
+_UNSAFE_CHARS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\\]")
+
+
 def encode_shard(entries: list[Entry]) -> bytes:
-    rows = [_row(entry) for entry in entries]
-    return compress(orjson.dumps({"format": FORMAT, "kind": "dataver.shard", "entries": rows}))
+    """Encode entries as a columnar shard: one list per field, optional fields omitted.
 
-
-def _row(entry: Entry) -> dict[str, Any]:
-    row: dict[str, Any] = {"path": entry.path, "size": entry.size, "hash": entry.hash}
-    if entry.pack is not None:
-        row["pack"] = entry.pack
-        row["offset"] = entry.offset
-    if entry.url is not None:
-        row["url"] = entry.url
-    if entry.source is not None:
-        row["source"] = entry.source
-    return row
+    Pack names repeat for thousands of entries, so they are stored once in ``packs`` and
+    referenced by index (``-1``: not packed).
+    """
+    body: dict[str, Any] = {"format": FORMAT, "kind": "dataver.shard", "count": len(entries)}
+    for index, name in enumerate(_COLUMNS):
+        column = [entry[index] for entry in entries]
+        if name in _OPTIONAL and not any(column):
+            continue
+        if name == "pack":
+            table = list(dict.fromkeys(p for p in column if p is not None))
+            position = {pack: i for i, pack in enumerate(table)}
+            body["packs"] = table
+            column = [-1 if p is None else position[p] for p in column]
+        body[name] = column
+    return compress(orjson.dumps(body))
 
 
 def decode_shard(data: bytes, what: str) -> list[Entry]:
@@ -103,43 +113,110 @@ def decode_shard(data: bytes, what: str) -> list[Entry]:
     """
     raw = decompress(data, what)
     _check_format(raw, "dataver.shard", what)
-    rows = raw.get("entries")
-    if not isinstance(rows, list):
-        raise FormatError(f"manifest shard {what} has no entry list")
-    entries = [_entry(row, what) for row in rows]
-    for before, after in itertools.pairwise(entries):
-        if before.path >= after.path:
-            raise FormatError(
-                f"manifest shard {what}: paths not strictly sorted or duplicated at {after.path!r}"
-            )
-    return entries
+    count = raw.get("count")
+    if type(count) is not int or count < 0:
+        raise FormatError(f"manifest shard {what} has no valid entry count")
+    columns = [_column(raw, name, count, what) for name in _COLUMNS]
+    paths, sizes, hashes, packs, offsets, urls, sources = columns
+    _check_paths(paths, what)
+    _check_ints(sizes, what, "size")
+    if raw.get("offset") is None:
+        offsets = [0] * count
+    _check_ints(offsets, what, "offset")
+    _check_hex(hashes, what, "hash")
+    if raw.get("pack") is not None:
+        packs = _resolve_packs(raw.get("packs"), packs, what)
+    for column, name in ((urls, "url"), (sources, "source")):
+        if column.count(None) != count and not _only(column, str):
+            raise FormatError(f"manifest shard {what}: invalid {name}")
+    if None in hashes and any(h is None and u is None for h, u in zip(hashes, urls, strict=True)):
+        raise FormatError(f"manifest shard {what}: an entry has neither hash nor url")
+    # NOTE: tuple.__new__ builds the named tuples in C, 5x faster than calling Entry(...).
+    rows = zip(paths, sizes, hashes, packs, offsets, urls, sources, strict=True)
+    return [tuple.__new__(Entry, row) for row in rows]
 
 
-def _entry(row: Any, what: str) -> Entry:
-    try:
-        path, size, hash_ = row["path"], row["size"], row["hash"]
-        pack, offset = row.get("pack"), row.get("offset", 0)
-        url, source = row.get("url"), row.get("source")
-    except (TypeError, KeyError) as exc:
-        raise FormatError(f"manifest shard {what}: malformed entry {row!r}") from exc
-    try:
-        validate_path(path)
-    except UnsafePathError as exc:
-        raise FormatError(f"manifest shard {what}: {exc}", path=path) from exc
-    ok = (
-        type(size) is int
-        and 0 <= size < MAX_SIZE
-        and (hash_ is None or (isinstance(hash_, str) and is_hex_digest(hash_)))
-        and (pack is None or (isinstance(pack, str) and is_hex_digest(pack)))
-        and type(offset) is int
-        and 0 <= offset < MAX_SIZE
-        and (url is None or isinstance(url, str))
-        and (source is None or isinstance(source, str))
-        and (hash_ is not None or url is not None)
+def _resolve_packs(table: Any, indexes: list[Any], what: str) -> list[str | None]:
+    if not isinstance(table, list):
+        raise FormatError(f"manifest shard {what}: missing pack table")
+    _check_hex(table, what, "pack")
+    _check_ints([i + 1 for i in indexes if type(i) is int], what, "pack index")
+    if not _only(indexes, int, allow_none=False) or (indexes and max(indexes) >= len(table)):
+        raise FormatError(f"manifest shard {what}: invalid pack index")
+    lookup: list[str | None] = [*table, None]  # index -1 -> None
+    return [lookup[i] for i in indexes]
+
+
+def _only(values: list[Any], kind: type, *, allow_none: bool = True) -> bool:
+    kinds = set(map(type, values))
+    if allow_none:
+        kinds.discard(type(None))
+    return kinds <= {kind}
+
+
+def _column(raw: dict[str, Any], name: str, count: int, what: str) -> list[Any]:
+    column = raw.get(name)
+    if column is None:
+        if name in _OPTIONAL:
+            return [None] * count
+        raise FormatError(f"manifest shard {what} lacks the {name!r} column")
+    if not isinstance(column, list) or len(column) != count:
+        raise FormatError(f"manifest shard {what}: column {name!r} is not a list of {count}")
+    return column
+
+
+def _check_paths(paths: list[Any], what: str) -> None:
+    if not _only(paths, str, allow_none=False):
+        raise FormatError(f"manifest shard {what}: a path is not a string")
+    joined = "\n".join(paths)
+    # NOTE: with every "/" turned into "\n", an empty, "." or ".." component anywhere (and an
+    # absolute path) shows up as one of three substrings: three C-speed scans per shard.
+    parts = "\n" + joined.replace("/", "\n") + "\n"
+    unsafe = (
+        _UNSAFE_CHARS.search(joined)
+        or joined.count("\n") != max(len(paths) - 1, 0)
+        or "\n\n" in parts
+        or "\n.\n" in parts
+        or "\n..\n" in parts
+        or (paths and max(map(len, paths)) > MAX_PATH_LENGTH)
     )
+    if unsafe:
+        for path in paths:
+            try:
+                validate_path(path)
+            except UnsafePathError as exc:
+                raise FormatError(f"manifest shard {what}: {exc}", path=path) from exc
+    if paths != sorted(paths) or len(set(paths)) != len(paths):
+        raise FormatError(f"manifest shard {what}: paths are not strictly sorted, or repeat")
+
+
+def _check_ints(values: list[Any], what: str, name: str) -> None:
+    if not values:
+        return
+    if not _only(values, int, allow_none=False) or min(values) < 0 or max(values) >= MAX_SIZE:
+        raise FormatError(f"manifest shard {what}: invalid {name}")
+
+
+def _check_hex(values: list[Any], what: str, name: str) -> None:
+    present = values if None not in values else [v for v in values if v is not None]
+    if not present:
+        return
+    if not _only(present, str) or set(map(len, present)) != {64}:
+        raise FormatError(f"manifest shard {what}: invalid {name}")
+    joined = "".join(present)
+    # NOTE: isalnum() rules out separators and punctuation, fromhex() anything not hex; both
+    # run in C, about 10x faster than a regex over 100 MB of hashes.
+    try:
+        ok = (
+            joined.isascii()
+            and joined.isalnum()
+            and (joined.islower() or joined.isdigit())  # digests are lowercase hex
+            and bool(bytes.fromhex(joined))
+        )
+    except ValueError:
+        ok = False
     if not ok:
-        raise FormatError(f"manifest shard {what}: invalid entry for {path!r}", path=path)
-    return Entry(path, size, hash_, pack, offset, url, source)
+        raise FormatError(f"manifest shard {what}: invalid {name}")
 
 
 def _check_format(raw: Any, kind: str, what: str) -> None:

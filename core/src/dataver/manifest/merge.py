@@ -5,7 +5,9 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
+from dataver.errors import ValidationError
 from dataver.manifest.writer import ManifestWriter
+from dataver.paths import LayoutChecker
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -65,6 +67,9 @@ def merge_manifests(store: Store, manifests: list[Manifest], algorithm: str) -> 
     """Merge manifests in order, the later one winning on the same path; return the root.
 
     One manifest is returned as is; none gives None (the empty manifest).
+
+    Raises:
+        ValidationError: A path is a file in one manifest and a folder in another.
     """
     if not manifests:
         return None
@@ -72,9 +77,18 @@ def merge_manifests(store: Store, manifests: list[Manifest], algorithm: str) -> 
         return manifests[0].ref
     writer = ManifestWriter(store, algorithm)
     streams = [_ranked(m, rank) for rank, m in enumerate(manifests)]
+    layout = LayoutChecker()
     last: str | None = None
     for _, _, entry in heapq.merge(*streams):
         if entry.path != last:
+            folder = layout.file_above(entry.path)
+            if folder is not None:
+                raise ValidationError(
+                    f"the parents cannot be merged: {folder!r} is a file in one and a folder "
+                    f"(holding {entry.path!r}) in another",
+                    path=entry.path,
+                    conflict=folder,
+                )
             writer.add(entry)
             last = entry.path
     return writer.finish()

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from dataver.manifest.entry import Entry
     from dataver.storage.base import Store
 
-_PREFETCH = 4
+# NOTE: decoding holds the GIL; one shard read ahead overlaps I/O and inflation (which
+# release it) with decoding; more threads only contend.
+_PREFETCH = 2
 
 
 def read_object(store: Store, ref: str) -> bytes:
@@ -83,6 +85,10 @@ class Manifest:
 
     def iter_entries(self, prefix: str = "") -> Iterator[Entry]:
         """Yield entries in path order; with ``prefix``, only paths under it."""
+        if not prefix:
+            for _, entries in self.iter_shards():
+                yield from entries
+            return
         for _, entries in self.iter_shards(prefix):
             for entry in entries:
                 if entry.path < prefix:

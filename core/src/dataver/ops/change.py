@@ -6,12 +6,13 @@ Each function returns ``{path: new entry or None}``; the caller writes the new m
 
 from __future__ import annotations
 
+import bisect
 import os
 from typing import TYPE_CHECKING, NamedTuple
 
 import fsspec
 
-from dataver.errors import NotFoundError
+from dataver.errors import NotFoundError, ValidationError
 from dataver.hashing import new_hasher
 from dataver.manifest.entry import Entry
 from dataver.paths import PathMatcher, any_match, join, normalize_prefix
@@ -59,6 +60,7 @@ def add_files(
     for new, old in _join(entries, manifest, prefix, single=folder is None):
         if old is None or not old.same_content(new):
             changes[new.path] = new
+    check_layout(manifest, changes)
     return changes, len(changes)
 
 
@@ -96,6 +98,7 @@ def sync_folder(
         if old.path not in present and not old.is_link:
             changes[old.path] = None
             removed += 1
+    check_layout(manifest, changes)
     return changes, SyncCounts(removed, added, modified)
 
 
@@ -135,7 +138,69 @@ def add_external_files(
         old = manifest.get(path)
         if old is None or not old.same_content(entry):
             changes[path] = entry
+    check_layout(manifest, changes)
     return changes, len(changes)
+
+
+def check_layout(manifest: Manifest, changes: Changes) -> None:
+    """Refuse changes that would make one path both a file and a folder (``a`` and ``a/b``).
+
+    Such a version could never be materialised. Only the changed paths are looked up, so
+    the cost follows the change, not the dataset.
+
+    Raises:
+        ValidationError: Naming both paths.
+    """
+    added = sorted(path for path, entry in changes.items() if entry is not None)
+    if not added:
+        return
+    firsts = [shard.first for shard in manifest.shards]
+
+    def is_file(path: str) -> bool:
+        if path in changes:
+            return changes[path] is not None
+        return manifest.get(path) is not None
+
+    for path in added:
+        parts = path.split("/")
+        folder = next(
+            (f for f in ("/".join(parts[:i]) for i in range(1, len(parts))) if is_file(f)), None
+        )
+        inside = _first_inside(manifest, firsts, path, changes)
+        after = bisect.bisect_left(added, path + "/")
+        if inside is None and after < len(added) and added[after].startswith(path + "/"):
+            inside = added[after]
+        if folder is not None or inside is not None:
+            other = folder if folder is not None else inside
+            raise ValidationError(
+                f"cannot have both {path!r} and {other!r}: a path is either a file or a "
+                "folder; remove one first",
+                path=path,
+                conflict=other,
+            )
+
+
+def _first_inside(
+    manifest: Manifest, firsts: list[str], folder: str, changes: Changes
+) -> str | None:
+    """The first path of ``manifest`` inside ``folder`` that ``changes`` do not remove."""
+    prefix = folder + "/"
+    index = max(bisect.bisect_right(firsts, prefix) - 1, 0)
+    for shard in manifest.shards[index:]:
+        if shard.first > prefix and not shard.first.startswith(prefix):
+            return None  # NOTE: this shard and every later one sort after the folder
+        entries = manifest.load_shard(shard)
+        start = bisect.bisect_left(entries, prefix, key=_path_of)
+        for entry in entries[start:]:
+            if not entry.path.startswith(prefix):
+                return None
+            if entry.path not in changes or changes[entry.path] is not None:
+                return entry.path
+    return None
+
+
+def _path_of(entry: Entry) -> str:
+    return entry.path
 
 
 def _list_external(

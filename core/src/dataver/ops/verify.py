@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dataver.errors import IntegrityError, NotFoundError
@@ -63,6 +64,13 @@ def _check_span(backend: Backend, pack: str, members: list[Entry], algorithm: st
 
 
 def _check_single(backend: Backend, entry: Entry, algorithm: str) -> list[str]:
+    if entry.source is not None:
+        # NOTE: pending content is not in the registry yet: check the writer's local file.
+        try:
+            verify_file(entry, Path(entry.source), algorithm)
+        except (IntegrityError, FileNotFoundError):
+            return [entry.path]
+        return []
     cache = backend.cache
     cache.tmp.mkdir(parents=True, exist_ok=True)
     tmp = cache.tmp / f"verify-{uuid.uuid4().hex}"

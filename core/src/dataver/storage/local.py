@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
-from dataver.errors import ConflictError, ObjectNotFoundError, StorageError
+from dataver.errors import ConflictError, ObjectNotFoundError, StorageError, UnsafePathError
 from dataver.storage.base import ObjectInfo, Store
 
 if TYPE_CHECKING:
@@ -47,6 +47,11 @@ class LocalStore(Store):
         self.fsync = fsync
 
     def _path(self, key: str) -> Path:
+        # NOTE: keys are built from record fields; a tampered record must never make a key
+        # that reads, writes or deletes outside the registry folder.
+        parts = key.rstrip("/").split("/")
+        if key.startswith("/") or "\\" in key or "\x00" in key or {"..", "."} & set(parts):
+            raise UnsafePathError(f"refusing storage key {key!r}: it leaves {self.url}", key=key)
         return self.root / key
 
     def local_path(self, key: str) -> Path | None:

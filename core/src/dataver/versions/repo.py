@@ -48,7 +48,15 @@ def load(store: Store, version_id: str) -> tuple[VersionRecord, str]:
         raise VersionNotFoundError(
             f"no version with id {version_id}", version_id=version_id
         ) from None
-    return VersionRecord.from_bytes(data), token
+    record = VersionRecord.from_bytes(data)
+    if record.id != version_id:
+        # NOTE: every later write or delete is keyed by record.id: a record claiming another
+        # id would make them hit another version (or, with a hostile id, another file).
+        raise FormatError(
+            f"version record {version_id} claims to be version {record.id!r}",
+            version_id=version_id,
+        )
+    return record, token
 
 
 def save(store: Store, record: VersionRecord, token: str) -> tuple[VersionRecord, str]:
