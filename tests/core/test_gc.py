@@ -201,6 +201,7 @@ def test_gc_keeps_journalled_content_of_an_interrupted_upload(
 
     assert ds.upload() == 0  # resumed from the journal: nothing is sent twice
     ds.finalize()
+    assert ds.stats.stored_bytes == 3000  # the interrupted attempt's bytes still count
     assert content_files(registry_path) == stored
     assert not (registry_path / "staging" / ds.id).exists() or not any(
         (registry_path / "staging" / ds.id).iterdir()

@@ -12,6 +12,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 log = logging.getLogger("dataver.statcache")
+RACY_SECONDS = 2.0
 
 
 class FileStat(NamedTuple):
@@ -92,10 +94,20 @@ class StatCache:
         return None
 
     def store(self, rows: Iterable[tuple[str, FileStat, str]], algorithm: str) -> None:
-        """Remember hashes: (absolute path, stat, hash) rows."""
+        """Remember hashes: (absolute path, stat, hash) rows.
+
+        A file modified within the last :data:`RACY_SECONDS` is not remembered: on a file
+        system with coarse timestamps it could still change without its mtime moving (git's
+        "racily clean" problem), so it is hashed again next time.
+        """
         if self._db is None:
             return
-        data = [(p, algorithm, s.size, s.mtime_ns, s.inode, h) for p, s, h in rows]
+        horizon = time.time_ns() - int(RACY_SECONDS * 1e9)
+        data = [
+            (p, algorithm, s.size, s.mtime_ns, s.inode, h)
+            for p, s, h in rows
+            if s.mtime_ns < horizon
+        ]
         if not data:
             return
         with self._lock:

@@ -14,7 +14,7 @@ from dataver.errors import ConflictError, ValidationError
 from dataver.lineage import ancestry
 from dataver.manifest.merge import apply_changes
 from dataver.manifest.reader import Manifest
-from dataver.objects.upload import upload_pending
+from dataver.objects.upload import journal_stored_bytes, upload_pending
 from dataver.ops import change
 from dataver.ops import transition as tr
 from dataver.ops.verify import verify_version
@@ -370,7 +370,7 @@ class Dataset:
             )
         if result.located:
             new_ref = apply_changes(self._manifest(), result.located)
-            stored = self._record.stats.stored_bytes + result.stored_bytes
+            stored = journal_stored_bytes(backend.store, self.id)
             self._swap(
                 lambda r: tr.renew_record(backend, r).model_copy(
                     update={

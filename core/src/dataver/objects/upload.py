@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -89,15 +89,36 @@ def upload_pending(
 
 def _read_journal(store: Store, version_id: str) -> dict[str | None, _Location]:
     known: dict[str | None, _Location] = {}
+    for raw in _journal(store, version_id):
+        if isinstance(raw.get("object"), str):
+            known[raw["object"]] = _Location(None, 0)
+            continue
+        pack = raw.get("pack")
+        files = raw.get("files")
+        if isinstance(pack, str) and isinstance(files, dict):
+            for digest, offset in files.items():
+                known[digest] = _Location(pack, int(offset))
+    return known
+
+
+def _journal(store: Store, version_id: str) -> list[dict[str, Any]]:
+    out = []
     for info in store.list(journal_prefix(version_id)):
         try:
             raw = orjson.loads(store.read(info.key))
-            pack = raw.get("pack")
-            for digest, offset in raw["files"].items():
-                known[digest] = _Location(pack, int(offset))
-        except (ObjectNotFoundError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        except (ObjectNotFoundError, orjson.JSONDecodeError):
             log.warning("ignoring unreadable upload journal %s", info.key)
-    return known
+            continue
+        if isinstance(raw, dict):
+            out.append(raw)
+    return out
+
+
+def journal_stored_bytes(store: Store, version_id: str) -> int:
+    """Bytes this version's uploads added to the registry, resumed attempts included."""
+    return sum(
+        raw["stored"] for raw in _journal(store, version_id) if type(raw.get("stored")) is int
+    )
 
 
 def _located_in(
@@ -180,10 +201,12 @@ class _Uploader:
         try:
             digest = hash_bytes(data, "sha256")
             key = pack_key(digest)
+            stored = 0
             if not self.store.exists(key):
                 call_with_retry(self.settings, lambda: self.store.write(key, data))
-                self._count(len(data))
-            journal = {"pack": digest, "files": offsets}
+                stored = len(data)
+                self._count(stored)
+            journal = {"pack": digest, "files": offsets, "stored": stored}
             name = f"{journal_prefix(self.version_id)}{digest}.json"
             call_with_retry(self.settings, lambda: self.store.write(name, orjson.dumps(journal)))
             return {h: _Location(digest, off) for h, off in offsets.items()}
@@ -191,7 +214,9 @@ class _Uploader:
             self._slots.release()
 
     def _put_object(self, entry: Entry) -> dict[str | None, _Location]:
-        key = object_key(entry.hash or "")
+        digest = entry.hash or ""
+        key = object_key(digest)
+        stored = 0
         if not self.store.exists(key):
             source = _source(entry)
             before = FileStat.of(source.stat())
@@ -200,7 +225,11 @@ class _Uploader:
             if FileStat.of(source.stat()) != before:
                 self.store.delete(key)
                 raise _changed(entry)
-            self._count(entry.size)
+            stored = entry.size
+            self._count(stored)
+        journal = {"object": digest, "stored": stored}
+        name = f"{journal_prefix(self.version_id)}object-{digest}.json"
+        call_with_retry(self.settings, lambda: self.store.write(name, orjson.dumps(journal)))
         return {entry.hash: _Location(None, 0)}
 
     def _check_unchanged(self, entry: Entry, source: Path, stat: FileStat) -> None:

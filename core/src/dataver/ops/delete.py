@@ -9,6 +9,8 @@ from dataver.objects.upload import clear_journal
 from dataver.versions import repo
 from dataver.versions.state import State
 
+_LIVE = frozenset({State.UPLOADING, State.FINAL, State.PUBLISHED})
+
 if TYPE_CHECKING:
     from dataver.backend import Backend
     from dataver.versions.records import VersionRecord
@@ -19,13 +21,16 @@ def delete_version(backend: Backend, version_id: str, *, force: bool) -> Version
 
     Raises:
         VersionNotFoundError: No such version.
-        HasChildrenError: Other versions use it as a parent (even with ``force``: deleting
-            it would leave them without their history).
+        HasChildrenError: Live (Uploading, Final or Published) versions use it as a parent,
+            even with ``force``: deleting it would leave them without their history. Failed
+            and Aborted children do not hold their parents.
         InvalidTransitionError: It is Published, or still Uploading, and ``force`` is False.
     """
     store = backend.store
     record, _ = repo.load(store, version_id)
-    children = sorted(r.id for r in repo.iter_all(store) if version_id in r.parents)
+    children = sorted(
+        r.id for r in repo.iter_all(store) if version_id in r.parents and r.state in _LIVE
+    )
     if children:
         raise HasChildrenError(
             f"version {version_id} is a parent of {len(children)} versions "

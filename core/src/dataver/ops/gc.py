@@ -110,8 +110,10 @@ def _mark_journal(store: Store, version_id: str, live: set[str]) -> None:
     for info in store.list(journal_prefix(version_id)):
         live.add(info.key)
         try:
-            pack = orjson.loads(store.read(info.key)).get("pack")
-        except (NotFoundError, orjson.JSONDecodeError, AttributeError):
+            raw = orjson.loads(store.read(info.key))
+        except (NotFoundError, orjson.JSONDecodeError):
             continue
-        if isinstance(pack, str):
-            live.add(pack_key(pack))
+        if isinstance(raw, dict) and isinstance(raw.get("pack"), str):
+            live.add(pack_key(raw["pack"]))
+        if isinstance(raw, dict) and isinstance(raw.get("object"), str):
+            live.add(object_key(raw["object"]))

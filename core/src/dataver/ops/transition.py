@@ -8,7 +8,7 @@ from dataver.diff import diff_manifests
 from dataver.errors import IntegrityError, PendingUploadError
 from dataver.layout import object_key, pack_key
 from dataver.manifest.reader import Manifest
-from dataver.objects.upload import clear_journal
+from dataver.objects.upload import clear_journal, journal_stored_bytes
 from dataver.ops.create import make_lease
 from dataver.versions.records import Stats, VersionRecord, utcnow
 from dataver.versions.state import State, check_transition
@@ -45,7 +45,7 @@ def finalize_record(backend: Backend, record: VersionRecord) -> VersionRecord:
     stats = Stats(
         files=staged.root.files,
         logical_bytes=staged.root.bytes,
-        stored_bytes=record.stats.stored_bytes,
+        stored_bytes=max(record.stats.stored_bytes, journal_stored_bytes(store, record.id)),
         added=len(diff.added),
         modified=len(diff.modified),
         removed=len(diff.removed),

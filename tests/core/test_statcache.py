@@ -1,0 +1,45 @@
+"""The stat cache: unchanged files are not re-hashed, recently written ones are not trusted."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from dataver.statcache import RACY_SECONDS, FileStat, StatCache
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _aged(path: Path, seconds: float) -> FileStat:
+    past = path.stat().st_mtime_ns - int(seconds * 1e9)
+    os.utime(path, ns=(past, past))
+    return FileStat.of(path.stat())
+
+
+def test_remembers_files_older_than_the_racy_window(tmp_path: Path) -> None:
+    cache = StatCache(tmp_path / "stat.sqlite")
+    old = tmp_path / "old.bin"
+    old.write_bytes(b"x")
+    stat = _aged(old, RACY_SECONDS + 5)
+    cache.store([(str(old), stat, "h" * 64)], "blake3")
+    assert cache.lookup(str(old), "blake3") == (stat, "h" * 64)
+    assert cache.lookup_folder(str(tmp_path), "blake3") == {str(old): (stat, "h" * 64)}
+    assert cache.lookup(str(old), "sha256") is None
+
+
+def test_does_not_trust_a_file_written_just_now(tmp_path: Path) -> None:
+    """Racily clean: same size, same coarse mtime tick, other bytes would go unnoticed."""
+    cache = StatCache(tmp_path / "stat.sqlite")
+    fresh = tmp_path / "fresh.bin"
+    fresh.write_bytes(b"x")
+    cache.store([(str(fresh), FileStat.of(fresh.stat()), "h" * 64)], "blake3")
+    assert cache.lookup(str(fresh), "blake3") is None
+
+
+def test_unwritable_location_disables_the_cache(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    cache = StatCache(blocker / "stat.sqlite")
+    cache.store([("/x", FileStat(1, 1, 1), "h" * 64)], "blake3")
+    assert cache.lookup("/x", "blake3") is None
