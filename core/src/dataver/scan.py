@@ -1,20 +1,27 @@
-"""Scanning local files into manifest entries: walk, stat, hash what changed."""
+"""Scanning local files and comparing them with a manifest: walk, stat, hash what changed.
+
+This is the hot path of ``add_files`` and ``sync_folder``: a no-change sync of 100,000 files
+must take well under a second. So files travel as plain tuples, paths are validated in one
+batch, and a file whose (size, mtime, inode) the stat cache vouches for is compared by hash
+without ever being opened or turned into an entry.
+"""
 
 from __future__ import annotations
 
+import operator
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dataver.errors import NotFoundError, ValidationError
 from dataver.hashing import hash_file
 from dataver.manifest.entry import Entry
-from dataver.paths import PathMatcher, any_match, join
+from dataver.paths import PathMatcher, any_match, join, validate_paths
 from dataver.statcache import FileStat
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from dataver.statcache import StatCache
 
@@ -24,7 +31,20 @@ class LocalFile(NamedTuple):
 
     path: str
     local: str
-    stat: FileStat
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @property
+    def stat(self) -> FileStat:
+        return FileStat(self.size, self.mtime_ns, self.inode)
+
+
+class Compared(NamedTuple):
+    """New or changed entries (pending upload) found by :func:`compare`."""
+
+    added: list[Entry]
+    modified: list[Entry]
 
 
 def scan(
@@ -39,64 +59,159 @@ def scan(
     Raises:
         NotFoundError: ``source`` does not exist.
         ValidationError: ``source`` is neither a file nor a folder.
+        UnsafePathError: A file name would make an unsafe dataset path.
     """
     root = Path(source).expanduser().absolute()
     matchers = [PathMatcher(w, recursive=True) for w in wildcards or []]
     if root.is_file():
         if not any_match(matchers, root.name):
             return []
-        return [LocalFile(join(prefix, root.name), str(root), FileStat.of(root.stat()))]
+        stat = root.stat()
+        return [_file(join(prefix, root.name), str(root), stat)]
     if not root.exists():
         raise NotFoundError(f"no such file or folder: {root}", path=str(root))
     if not root.is_dir():
         raise ValidationError(f"not a regular file or folder: {root}", path=str(root))
+    if prefix:
+        validate_paths([prefix])
+    files = list(_walk(root, f"{prefix}/" if prefix else "", recursive))
     skip = len(prefix) + 1 if prefix else 0
-    found = [f for f in _walk(root, prefix, recursive) if any_match(matchers, f.path[skip:])]
-    found.sort(key=lambda f: f.path)
-    return found
+    if matchers:
+        files = [f for f in files if any_match(matchers, f.path[skip:])]
+    validate_paths([f.path[skip:] for f in files])
+    files.sort()
+    return files
 
 
-def _walk(root: Path, prefix: str, recursive: bool) -> Iterator[LocalFile]:
-    stack = [(str(root), "")]
+def _file(path: str, local: str, stat: os.stat_result) -> LocalFile:
+    return LocalFile(path, local, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+def _walk(root: Path, lead: str, recursive: bool) -> Iterator[LocalFile]:
+    new = tuple.__new__
+    stack = [(str(root), lead)]
     while stack:
         folder, rel = stack.pop()
         with os.scandir(folder) as entries:
             for item in entries:
-                relpath = f"{rel}/{item.name}" if rel else item.name
                 if item.is_dir(follow_symlinks=False):
                     if recursive:
-                        stack.append((item.path, relpath))
+                        stack.append((item.path, f"{rel}{item.name}/"))
                 elif item.is_file():
-                    yield LocalFile(join(prefix, relpath), item.path, FileStat.of(item.stat()))
+                    st = item.stat()
+                    yield new(
+                        LocalFile,
+                        (rel + item.name, item.path, st.st_size, st.st_mtime_ns, st.st_ino),
+                    )
 
 
-def hash_files(
-    files: list[LocalFile], algorithm: str, cache: StatCache, *, folder: str | None, workers: int
-) -> list[Entry]:
-    """Return pending entries for ``files``, hashing only those the stat cache cannot vouch for.
+def compare(
+    files: list[LocalFile],
+    existing: Iterator[Entry] | Callable[[str], Entry | None],
+    cache: StatCache,
+    *,
+    algorithm: str,
+    folder: str | None,
+    workers: int,
+    on_missing: Callable[[Entry], None] | None = None,
+) -> Compared:
+    """Compare scanned files with a manifest's entries; hash only what the cache cannot vouch for.
 
     Args:
-        files: Scanned files.
-        algorithm: Content hash algorithm.
+        files: Scanned files, sorted by path.
+        existing: The manifest's entries under the scanned prefix in path order, or a
+            look-up function (for a single file).
         cache: The stat cache.
-        folder: The scanned folder (absolute), to prefetch the cache in one query.
+        algorithm: Content hash algorithm.
+        folder: The scanned folder (absolute), to prefetch the stat cache in one query.
         workers: Hashing threads (hashing releases the GIL).
+        on_missing: Called with each existing entry that no scanned file matches.
     """
     known = cache.lookup_folder(folder, algorithm) if folder else {}
-    hashes: dict[str, str] = {}
-    todo: list[LocalFile] = []
-    for f in files:
-        hit = known.get(f.local) if folder else cache.lookup(f.local, algorithm)
-        if hit is not None and hit[0] == f.stat:
-            hashes[f.local] = hit[1]
-        else:
-            todo.append(f)
+    result = Compared([], [])
+    todo: list[tuple[LocalFile, Entry | None]] = []
+    for file, old in _pair(files, existing, on_missing):
+        digest = _cached_hash(file, known, cache, algorithm, folder)
+        if digest is None:
+            todo.append((file, old))
+            continue
+        if old is not None and old.hash == digest and old.size == file.size and not old.is_link:
+            continue
+        _classify(result, Entry(file.path, file.size, digest, source=file.local), old)
     if todo:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            digests = list(pool.map(lambda f: _hash(f.local, algorithm), todo))
-        hashes.update(zip((f.local for f in todo), digests, strict=False))
-        cache.store(((f.local, f.stat, hashes[f.local]) for f in todo), algorithm)
-    return [Entry(f.path, f.stat.size, hashes[f.local], source=f.local) for f in files]
+            digests = list(pool.map(lambda pair: _hash(pair[0].local, algorithm), todo))
+        cache.store(
+            ((f.local, f.stat, d) for (f, _), d in zip(todo, digests, strict=True)), algorithm
+        )
+        for (file, old), digest in zip(todo, digests, strict=True):
+            new = Entry(file.path, file.size, digest, source=file.local)
+            if old is None or not old.same_content(new):
+                _classify(result, new, old)
+    result.added.sort(key=_by_path)
+    result.modified.sort(key=_by_path)
+    return result
+
+
+def _cached_hash(
+    file: LocalFile,
+    known: dict[str, dict[str, list[Any]]],
+    cache: StatCache,
+    algorithm: str,
+    folder: str | None,
+) -> str | None:
+    """The hash the stat cache holds for ``file`` if its stat is unchanged, else None."""
+    if folder is None:
+        row = cache.lookup_row(file.local, algorithm)
+        return row[3] if row is not None and row[:3] == file[2:5] else None
+    parent, _, name = file.local.rpartition(os.sep)
+    value = known.get(parent, _EMPTY).get(name)
+    if (
+        value is None
+        or value[0] != file.size
+        or value[1] != file.mtime_ns
+        or value[2] != file.inode
+    ):
+        return None
+    digest: str = value[3]
+    return digest
+
+
+_EMPTY: dict[str, list[Any]] = {}
+
+
+def _classify(result: Compared, new: Entry, old: Entry | None) -> None:
+    (result.added if old is None else result.modified).append(new)
+
+
+_by_path = operator.attrgetter("path")
+
+
+def _pair(
+    files: list[LocalFile],
+    existing: Iterator[Entry] | Callable[[str], Entry | None],
+    on_missing: Callable[[Entry], None] | None,
+) -> Iterator[tuple[LocalFile, Entry | None]]:
+    """Pair each file with the entry at its path (a merge of two sorted streams)."""
+    if callable(existing):
+        for file in files:
+            yield file, existing(file.path)
+        return
+    current = next(existing, None)
+    for file in files:
+        while current is not None and current.path < file.path:
+            if on_missing is not None:
+                on_missing(current)
+            current = next(existing, None)
+        if current is not None and current.path == file.path:
+            yield file, current
+            current = next(existing, None)
+        else:
+            yield file, None
+    while current is not None:
+        if on_missing is not None:
+            on_missing(current)
+        current = next(existing, None)
 
 
 def _hash(local: str, algorithm: str) -> str:

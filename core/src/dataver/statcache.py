@@ -1,8 +1,10 @@
 """A local cache of file hashes keyed by (path, size, mtime, inode), to skip re-hashing.
 
-Kept in SQLite under the cache folder. A file whose size, mtime and inode are unchanged is
-not read again: a no-change ``sync_folder`` of 100,000 files only stats them. If the cache
-folder is not writable the cache is simply off.
+Kept in SQLite under the cache folder, one row per local folder holding a JSON map
+``{file name: [size, mtime_ns, inode, hash]}``: a no-change ``sync_folder`` of 100,000 files in
+100 folders reads 100 rows instead of 100,000, and only stats the files. A file whose size,
+mtime and inode are unchanged is not read again. If the cache folder is not writable the
+cache is simply off.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import os
 import sqlite3
 import threading
 import time
-from typing import TYPE_CHECKING, NamedTuple
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import orjson
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -21,6 +26,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dataver.statcache")
 RACY_SECONDS = 2.0
+
+Row = tuple[int, int, int, str]
+"""A cached file: ``(size, mtime_ns, inode, hash)``."""
 
 
 class FileStat(NamedTuple):
@@ -36,10 +44,9 @@ class FileStat(NamedTuple):
 
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS hashes (
-    path TEXT NOT NULL, algorithm TEXT NOT NULL, size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, hash TEXT NOT NULL,
-    PRIMARY KEY (path, algorithm)
+CREATE TABLE IF NOT EXISTS folders_v1 (
+    folder TEXT NOT NULL, algorithm TEXT NOT NULL, files BLOB NOT NULL,
+    PRIMARY KEY (folder, algorithm)
 ) WITHOUT ROWID
 """
 
@@ -58,7 +65,9 @@ class StatCache:
             return
         try:
             db_path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(db_path, timeout=30, check_same_thread=False)
+            self._db = sqlite3.connect(
+                db_path, timeout=30, check_same_thread=False, isolation_level=None
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
@@ -66,32 +75,51 @@ class StatCache:
             log.info("stat cache disabled (%s): %s", db_path, exc)
             self._db = None
 
-    def lookup_folder(self, folder: str, algorithm: str) -> dict[str, tuple[FileStat, str]]:
-        """Return every cached file under ``folder`` (absolute): path -> (stat, hash)."""
+    def lookup_folder(self, folder: str, algorithm: str) -> dict[str, dict[str, list[Any]]]:
+        """Return every cached file under ``folder`` (absolute, recursively).
+
+        Returns:
+            ``{folder: {file name: [size, mtime_ns, inode, hash]}}`` — nested rather than
+            flat, so 100,000 files cost 100 JSON decodes and no per-file objects.
+        """
         if self._db is None:
             return {}
-        prefix = folder.rstrip(os.sep) + os.sep
-        # NOTE: one range scan on the primary key instead of 100,000 point look-ups.
+        top = folder.rstrip(os.sep)
+        # NOTE: one range scan on the primary key: the folder and everything below it.
         query = (
-            "SELECT path, size, mtime_ns, inode, hash FROM hashes "
-            "WHERE path >= ? AND path < ? AND algorithm = ?"
+            "SELECT folder, files FROM folders_v1 "
+            "WHERE algorithm = ? AND (folder = ? OR (folder >= ? AND folder < ?))"
         )
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        low = top + os.sep
+        high = top + chr(ord(os.sep) + 1)
         with self._lock, contextlib.suppress(sqlite3.Error):
-            rows = self._db.execute(query, (prefix, upper, algorithm)).fetchall()
-            return {p: (FileStat(s, m, i), h) for p, s, m, i, h in rows}
+            rows = self._db.execute(query, (algorithm, top, low, high)).fetchall()
+            return {name: _decode(blob) for name, blob in rows}
         return {}
+
+    def lookup_row(self, path: str, algorithm: str) -> Row | None:
+        """Return the cached ``(size, mtime_ns, inode, hash)`` of one file, or None."""
+        folder, name = os.path.split(path)
+        files = self._folder(folder, algorithm)
+        value = files.get(name)
+        return _row(value) if value is not None else None
 
     def lookup(self, path: str, algorithm: str) -> tuple[FileStat, str] | None:
         """Return the cached (stat, hash) of one file, or None."""
+        row = self.lookup_row(path, algorithm)
+        return None if row is None else (FileStat(row[0], row[1], row[2]), row[3])
+
+    def _folder(self, folder: str, algorithm: str) -> dict[str, Any]:
         if self._db is None:
-            return None
-        query = "SELECT size, mtime_ns, inode, hash FROM hashes WHERE path = ? AND algorithm = ?"
-        with self._lock, contextlib.suppress(sqlite3.Error):
-            row = self._db.execute(query, (path, algorithm)).fetchone()
-            if row:
-                return FileStat(row[0], row[1], row[2]), row[3]
-        return None
+            return {}
+        query = "SELECT files FROM folders_v1 WHERE folder = ? AND algorithm = ?"
+        with contextlib.suppress(sqlite3.Error, orjson.JSONDecodeError):
+            found = self._db.execute(query, (folder, algorithm)).fetchone()
+            if found is not None:
+                loaded = orjson.loads(found[0])
+                if isinstance(loaded, dict):
+                    return loaded
+        return {}
 
     def store(self, rows: Iterable[tuple[str, FileStat, str]], algorithm: str) -> None:
         """Remember hashes: (absolute path, stat, hash) rows.
@@ -103,23 +131,51 @@ class StatCache:
         if self._db is None:
             return
         horizon = time.time_ns() - int(RACY_SECONDS * 1e9)
-        data = [
-            (p, algorithm, s.size, s.mtime_ns, s.inode, h)
-            for p, s, h in rows
-            if s.mtime_ns < horizon
-        ]
-        if not data:
-            return
-        with self._lock:
-            try:
-                with self._db:
-                    self._db.executemany(
-                        "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?)", data
-                    )
-            except sqlite3.Error as exc:
-                log.info("stat cache write skipped: %s", exc)
+        by_folder: dict[str, dict[str, list[Any]]] = defaultdict(dict)
+        for path, stat, digest in rows:
+            if stat.mtime_ns < horizon:
+                folder, name = os.path.split(path)
+                by_folder[folder][name] = [stat.size, stat.mtime_ns, stat.inode, digest]
+        if by_folder:
+            with self._lock:
+                try:
+                    self._merge(by_folder, algorithm)
+                except sqlite3.Error as exc:
+                    log.info("stat cache write skipped: %s", exc)
+
+    def _merge(self, by_folder: dict[str, dict[str, list[Any]]], algorithm: str) -> None:
+        assert self._db is not None  # noqa: S101 - checked by the caller
+        # NOTE: read-modify-write inside one IMMEDIATE transaction, so concurrent processes
+        # never lose each other's rows.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for folder, files in by_folder.items():
+                merged = self._folder(folder, algorithm)
+                merged.update(files)
+                self._db.execute(
+                    "INSERT OR REPLACE INTO folders_v1 VALUES (?, ?, ?)",
+                    (folder, algorithm, orjson.dumps(merged)),
+                )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _row(value: Any) -> Row | None:
+    if isinstance(value, list) and len(value) == 4:
+        return (value[0], value[1], value[2], value[3])
+    return None
+
+
+def _decode(blob: bytes) -> dict[str, list[Any]]:
+    try:
+        files = orjson.loads(blob)
+    except orjson.JSONDecodeError:
+        return {}
+    return files if isinstance(files, dict) else {}

@@ -16,7 +16,7 @@ from dataver.errors import NotFoundError, ValidationError
 from dataver.hashing import new_hasher
 from dataver.manifest.entry import Entry
 from dataver.paths import PathMatcher, any_match, join, normalize_prefix
-from dataver.scan import hash_files, scan
+from dataver.scan import compare, scan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -48,18 +48,16 @@ def add_files(
     prefix = normalize_prefix(dataset_path)
     wildcards = [wildcard] if isinstance(wildcard, str) else list(wildcard or [])
     files = scan(path, prefix, wildcards=wildcards, recursive=recursive)
-    folder = str(os.path.abspath(path)) if os.path.isdir(path) else None
-    entries = hash_files(
+    is_folder = os.path.isdir(path)
+    found = compare(
         files,
-        manifest.root.hash_algorithm,
+        manifest.iter_folder(prefix) if is_folder else manifest.get,
         backend.stat_cache,
-        folder=folder,
+        algorithm=manifest.root.hash_algorithm,
+        folder=os.path.abspath(path) if is_folder else None,
         workers=_hash_workers(),
     )
-    changes: Changes = {}
-    for new, old in _join(entries, manifest, prefix, single=folder is None):
-        if old is None or not old.same_content(new):
-            changes[new.path] = new
+    changes: Changes = {e.path: e for e in (*found.added, *found.modified)}
     check_layout(manifest, changes)
     return changes, len(changes)
 
@@ -76,30 +74,25 @@ def sync_folder(
         raise NotFoundError(f"no such folder: {local_path}", path=str(local_path))
     prefix = normalize_prefix(dataset_path)
     files = scan(local_path, prefix, wildcards=None, recursive=True)
-    entries = hash_files(
+    gone: list[str] = []
+
+    def missing(entry: Entry) -> None:
+        if not entry.is_link:
+            gone.append(entry.path)
+
+    found = compare(
         files,
-        manifest.root.hash_algorithm,
+        manifest.iter_folder(prefix),
         backend.stat_cache,
+        algorithm=manifest.root.hash_algorithm,
         folder=os.path.abspath(local_path),
         workers=_hash_workers(),
+        on_missing=missing,
     )
-    changes: Changes = {}
-    added = modified = 0
-    for new, old in _join(entries, manifest, prefix, single=False):
-        if old is None:
-            added += 1
-            changes[new.path] = new
-        elif not old.same_content(new):
-            modified += 1
-            changes[new.path] = new
-    present = {e.path for e in entries}
-    removed = 0
-    for old in manifest.iter_folder(prefix):
-        if old.path not in present and not old.is_link:
-            changes[old.path] = None
-            removed += 1
+    changes: Changes = dict.fromkeys(gone)
+    changes.update((e.path, e) for e in (*found.added, *found.modified))
     check_layout(manifest, changes)
-    return changes, SyncCounts(removed, added, modified)
+    return changes, SyncCounts(len(gone), len(found.added), len(found.modified))
 
 
 def remove_files(manifest: Manifest, pattern: str, *, recursive: bool) -> Changes:
@@ -226,22 +219,6 @@ def _hash_external(fs: fsspec.AbstractFileSystem, path: str, algorithm: str) -> 
         while chunk := handle.read(1 << 20):
             hasher.update(chunk)
     return hasher.hexdigest()
-
-
-def _join(
-    entries: list[Entry], manifest: Manifest, prefix: str, *, single: bool
-) -> Iterator[tuple[Entry, Entry | None]]:
-    """Pair each new entry with the manifest's entry at the same path (both sorted)."""
-    if single:
-        for entry in entries:
-            yield entry, manifest.get(entry.path)
-        return
-    existing = manifest.iter_folder(prefix)
-    current = next(existing, None)
-    for entry in entries:
-        while current is not None and current.path < entry.path:
-            current = next(existing, None)
-        yield entry, current if current is not None and current.path == entry.path else None
 
 
 def _hash_workers() -> int:
