@@ -25,7 +25,7 @@ def test_remembers_files_older_than_the_racy_window(tmp_path: Path) -> None:
     cache.store([(str(old), stat, "h" * 64)], "blake3")
     assert cache.lookup(str(old), "blake3") == (stat, "h" * 64)
     row = (stat.size, stat.mtime_ns, stat.inode, "h" * 64)
-    assert cache.lookup_folder(str(tmp_path), "blake3") == {str(old): row}
+    assert cache.lookup_folder(str(tmp_path), "blake3") == {str(tmp_path): {"old.bin": [*row]}}
     assert cache.lookup_row(str(old), "blake3") == row
     assert cache.lookup(str(old), "sha256") is None
 
