@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import heapq
+import operator
 from typing import TYPE_CHECKING
 
 from dataver.errors import ValidationError
@@ -49,18 +51,23 @@ def _merge_into(
     keys: list[str],
     changes: Mapping[str, Entry | None],
 ) -> None:
-    i = j = 0
-    while i < len(entries) or j < len(keys):
-        if j >= len(keys) or (i < len(entries) and entries[i].path < keys[j]):
-            writer.add(entries[i])
-            i += 1
-            continue
-        if i < len(entries) and entries[i].path == keys[j]:
-            i += 1
-        replacement = changes[keys[j]]
+    if not keys:
+        writer.extend(entries)
+        return
+    merged: list[Entry] = []
+    i = 0
+    for key in keys:
+        stop = bisect.bisect_left(entries, key, lo=i, key=_path)
+        merged.extend(entries[i:stop])
+        i = stop + 1 if stop < len(entries) and entries[stop].path == key else stop
+        replacement = changes[key]
         if replacement is not None:
-            writer.add(replacement)
-        j += 1
+            merged.append(replacement)
+    merged.extend(entries[i:])
+    writer.extend(merged)
+
+
+_path = operator.attrgetter("path")
 
 
 def merge_manifests(store: Store, manifests: list[Manifest], algorithm: str) -> str | None:

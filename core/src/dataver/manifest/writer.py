@@ -56,9 +56,30 @@ class ManifestWriter:
             raise ValueError(f"manifest entries out of order at {entry.path!r}")
         self._last = entry.path
         self._buffer.append(entry)
-        self._count(entry, 1)
         if len(self._buffer) >= MAX_SHARD or is_boundary(entry.path):
             self._flush()
+
+    def extend(self, entries: list[Entry]) -> None:
+        """Append entries already in strictly increasing path order (faster than :meth:`add`)."""
+        if not entries:
+            return
+        if self._last is not None and entries[0].path <= self._last:
+            raise ValueError(f"manifest entries out of order at {entries[0].path!r}")
+        self._last = entries[-1].path
+        crc = zlib.crc32
+        cuts = [i for i, e in enumerate(entries) if crc(e.path.encode()) & BOUNDARY_MASK == 0]
+        start = 0
+        for cut in [*cuts, None]:
+            end = len(entries) if cut is None else cut + 1
+            while end - start + len(self._buffer) >= MAX_SHARD:
+                take = MAX_SHARD - len(self._buffer)
+                self._buffer.extend(entries[start : start + take])
+                start += take
+                self._flush()
+            self._buffer.extend(entries[start:end])
+            start = end
+            if cut is not None:
+                self._flush()
 
     def add_shard(self, shard: ShardRef) -> None:
         """Append an already stored shard unchanged (only when :attr:`aligned`)."""
@@ -73,12 +94,6 @@ class ManifestWriter:
         self._pending += shard.pending
         self._links += shard.links
 
-    def _count(self, entry: Entry, sign: int) -> None:
-        self._files += sign
-        self._bytes += sign * entry.size
-        self._pending += sign * entry.is_pending
-        self._links += sign * entry.is_link
-
     def _flush(self) -> None:
         if not self._buffer:
             return
@@ -87,17 +102,20 @@ class ManifestWriter:
         key = manifest_key(ref)
         if not self.store.exists(key):
             self.store.write(key, data)
-        self._shards.append(
-            ShardRef(
-                hash=ref,
-                first=self._buffer[0].path,
-                last=self._buffer[-1].path,
-                count=len(self._buffer),
-                bytes=sum(e.size for e in self._buffer),
-                pending=sum(1 for e in self._buffer if e.is_pending),
-                links=sum(1 for e in self._buffer if e.is_link),
-            )
+        shard = ShardRef(
+            hash=ref,
+            first=self._buffer[0].path,
+            last=self._buffer[-1].path,
+            count=len(self._buffer),
+            bytes=sum(e.size for e in self._buffer),
+            pending=sum(1 for e in self._buffer if e.source is not None),
+            links=sum(1 for e in self._buffer if e.url is not None),
         )
+        self._shards.append(shard)
+        self._files += shard.count
+        self._bytes += shard.bytes
+        self._pending += shard.pending
+        self._links += shard.links
         self._buffer = []
 
     def finish(self) -> str:
@@ -122,6 +140,11 @@ class ManifestWriter:
 def write_manifest(store: Store, algorithm: str, entries: Iterable[Entry]) -> str:
     """Write a manifest from entries in path order; return its root address."""
     writer = ManifestWriter(store, algorithm)
+    batch: list[Entry] = []
     for entry in entries:
-        writer.add(entry)
+        batch.append(entry)
+        if len(batch) >= MAX_SHARD:
+            writer.extend(batch)
+            batch = []
+    writer.extend(batch)
     return writer.finish()
