@@ -8,17 +8,21 @@ without ever being opened or turned into an entry.
 
 from __future__ import annotations
 
+import hashlib
 import operator
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+import orjson
 
 from dataver.errors import NotFoundError, ValidationError
 from dataver.hashing import hash_file
 from dataver.manifest.entry import Entry
 from dataver.paths import PathMatcher, any_match, join, validate_paths
-from dataver.statcache import FileStat
+from dataver.statcache import RACY_SECONDS, FileStat
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -105,13 +109,25 @@ def _walk(root: Path, lead: str, recursive: bool) -> Iterator[LocalFile]:
                     )
 
 
+def listing_digest(files: list[LocalFile]) -> str | None:
+    """A digest of what a scan saw (paths, local paths, sizes, mtimes, inodes).
+
+    None when a file changed within the stat cache's racy window: its stat could not prove
+    later that it is unchanged.
+    """
+    horizon = time.time_ns() - int(RACY_SECONDS * 1e9)
+    if files and max(f.mtime_ns for f in files) >= horizon:
+        return None
+    return hashlib.sha256(orjson.dumps(list(map(tuple, files)))).hexdigest()
+
+
 def compare(
     files: list[LocalFile],
     existing: Iterator[Entry] | Callable[[str], Entry | None],
     cache: StatCache,
     *,
     algorithm: str,
-    folder: str | None,
+    known: dict[str, dict[str, list[Any]]] | None,
     workers: int,
     on_missing: Callable[[Entry], None] | None = None,
 ) -> Compared:
@@ -123,15 +139,15 @@ def compare(
             look-up function (for a single file).
         cache: The stat cache.
         algorithm: Content hash algorithm.
-        folder: The scanned folder (absolute), to prefetch the stat cache in one query.
+        known: The stat cache's rows for the scanned folder (``StatCache.lookup_folder``),
+            or None to look files up one by one (a single file).
         workers: Hashing threads (hashing releases the GIL).
         on_missing: Called with each existing entry that no scanned file matches.
     """
-    known = cache.lookup_folder(folder, algorithm) if folder else {}
     result = Compared([], [])
     todo: list[tuple[LocalFile, Entry | None]] = []
     for file, old in _pair(files, existing, on_missing):
-        digest = _cached_hash(file, known, cache, algorithm, folder)
+        digest = _cached_hash(file, known, cache, algorithm)
         if digest is None:
             todo.append((file, old))
             continue
@@ -155,13 +171,12 @@ def compare(
 
 def _cached_hash(
     file: LocalFile,
-    known: dict[str, dict[str, list[Any]]],
+    known: dict[str, dict[str, list[Any]]] | None,
     cache: StatCache,
     algorithm: str,
-    folder: str | None,
 ) -> str | None:
     """The hash the stat cache holds for ``file`` if its stat is unchanged, else None."""
-    if folder is None:
+    if known is None:
         row = cache.lookup_row(file.local, algorithm)
         return row[3] if row is not None and row[:3] == file[2:5] else None
     parent, _, name = file.local.rpartition(os.sep)

@@ -47,7 +47,12 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS folders_v1 (
     folder TEXT NOT NULL, algorithm TEXT NOT NULL, files BLOB NOT NULL,
     PRIMARY KEY (folder, algorithm)
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS syncs_v1 (
+    folder TEXT NOT NULL, prefix TEXT NOT NULL, algorithm TEXT NOT NULL,
+    listing TEXT NOT NULL, shards BLOB NOT NULL,
+    PRIMARY KEY (folder, prefix, algorithm)
+) WITHOUT ROWID;
 """
 
 
@@ -70,7 +75,7 @@ class StatCache:
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
+            self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             log.info("stat cache disabled (%s): %s", db_path, exc)
             self._db = None
@@ -160,6 +165,33 @@ class StatCache:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    def last_sync(self, folder: str, prefix: str, algorithm: str) -> tuple[str, list[str]] | None:
+        """Return ``(listing digest, shard hashes)`` recorded by :meth:`remember_sync`."""
+        if self._db is None:
+            return None
+        query = (
+            "SELECT listing, shards FROM syncs_v1 WHERE folder = ? AND prefix = ? AND algorithm = ?"
+        )
+        with self._lock, contextlib.suppress(sqlite3.Error, orjson.JSONDecodeError):
+            row = self._db.execute(query, (folder, prefix, algorithm)).fetchone()
+            if row is not None:
+                shards = orjson.loads(row[1])
+                if isinstance(shards, list):
+                    return row[0], shards
+        return None
+
+    def remember_sync(
+        self, folder: str, prefix: str, algorithm: str, listing: str, shards: list[str]
+    ) -> None:
+        """Record that the manifest shards ``shards`` mirror the folder listing ``listing``."""
+        if self._db is None:
+            return
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self._db.execute(
+                "INSERT OR REPLACE INTO syncs_v1 VALUES (?, ?, ?, ?, ?)",
+                (folder, prefix, algorithm, listing, orjson.dumps(shards)),
+            )
 
     def close(self) -> None:
         if self._db is not None:

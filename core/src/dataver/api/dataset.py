@@ -335,10 +335,13 @@ class Dataset:
             ``(removed, added, modified)``.
         """
         self._require(_UPLOADING, "sync")
-        changes, counts = change.sync_folder(
-            self._registry.backend, self._manifest(), local_path, dataset_path=dataset_path
+        backend = self._registry.backend
+        changes, counts, mark = change.sync_folder(
+            backend, self._manifest(), local_path, dataset_path=dataset_path
         )
         self._apply(changes)
+        if mark is not None:
+            change.remember_sync(backend, mark, self._manifest())
         return counts.removed, counts.added, counts.modified
 
     def upload(self, max_workers: int | None = None) -> int:

@@ -17,10 +17,6 @@ if TYPE_CHECKING:
     from dataver.manifest.entry import Entry
     from dataver.storage.base import Store
 
-# NOTE: decoding holds the GIL; one shard read ahead overlaps I/O and inflation (which
-# release it) with decoding; more threads only contend.
-_PREFETCH = 2
-
 
 def read_object(store: Store, ref: str) -> bytes:
     """Read a manifest object and check that its bytes match its address.
@@ -68,20 +64,43 @@ class Manifest:
         """Yield (shard, entries) from the shard holding ``start`` on, prefetching ahead."""
         index = max(bisect.bisect_right(self._firsts, start) - 1, 0) if start else 0
         shards = self.root.shards[index:]
-        if len(shards) <= 1:
+        ahead = self.store.read_ahead
+        if len(shards) <= 1 or ahead <= 0:
             for shard in shards:
                 yield shard, self.load_shard(shard)
             return
-        with ThreadPoolExecutor(max_workers=_PREFETCH) as pool:
-            futures = [pool.submit(self.load_shard, s) for s in shards[:_PREFETCH]]
+        with ThreadPoolExecutor(max_workers=ahead) as pool:
+            futures = [pool.submit(self.load_shard, s) for s in shards[:ahead]]
             for i, shard in enumerate(shards):
                 entries = futures[i].result()
-                if i + _PREFETCH < len(shards):
-                    futures.append(pool.submit(self.load_shard, shards[i + _PREFETCH]))
+                if i + ahead < len(shards):
+                    futures.append(pool.submit(self.load_shard, shards[i + ahead]))
                 yield shard, entries
 
     def __iter__(self) -> Iterator[Entry]:
         return self.iter_entries()
+
+    def shards_covering(self, folder: str) -> list[str]:
+        """Hashes of the shards that hold (or could hold) paths inside ``folder`` ("": all).
+
+        Two manifests with the same list hold the same entries inside the folder.
+        """
+        if not folder:
+            return [shard.hash for shard in self.root.shards]
+        low, high = folder + "/", folder + "0"  # NOTE: "0" is the character after "/"
+        return [s.hash for s in self.root.shards if s.last >= low and s.first < high]
+
+    def warm(self, prefix: str = "") -> None:
+        """Decode the shards from ``prefix`` on into the shard cache, as far as it holds.
+
+        Lets a caller decode the manifest on another thread while it does I/O (a folder
+        scan), so the later iteration finds the shards ready.
+        """
+        index = max(bisect.bisect_right(self._firsts, prefix) - 1, 0) if prefix else 0
+        for shard in self.root.shards[index : index + SHARD_CACHE_SIZE]:
+            if not shard.first.startswith(prefix) and shard.first > prefix:
+                break
+            self.load_shard(shard)
 
     def iter_entries(self, prefix: str = "") -> Iterator[Entry]:
         """Yield entries in path order; with ``prefix``, only paths under it."""
@@ -130,7 +149,11 @@ def _load_root(store: Store, ref: str) -> ManifestRoot:
         raise ObjectNotFoundError(f"manifest {ref} is missing from the registry", ref=ref) from exc
 
 
-@lru_cache(maxsize=32)
+SHARD_CACHE_SIZE = 64
+"""Decoded shards kept in memory (about 4,096 entries each)."""
+
+
+@lru_cache(maxsize=SHARD_CACHE_SIZE)
 def _load_shard(store: Store, ref: str) -> list[Entry]:
     # NOTE: shards are immutable and content-addressed, so caching decoded ones is safe; the
     # lists are never mutated by callers.

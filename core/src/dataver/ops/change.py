@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import os
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import fsspec
 
@@ -16,7 +16,7 @@ from dataver.errors import NotFoundError, ValidationError
 from dataver.hashing import new_hasher
 from dataver.manifest.entry import Entry
 from dataver.paths import PathMatcher, any_match, join, normalize_prefix
-from dataver.scan import compare, scan
+from dataver.scan import LocalFile, compare, listing_digest, scan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -35,6 +35,15 @@ class SyncCounts(NamedTuple):
     modified: int
 
 
+class SyncMark(NamedTuple):
+    """What to remember once a sync's changes are applied, for the next no-change sync."""
+
+    folder: str
+    prefix: str
+    algorithm: str
+    listing: str
+
+
 def add_files(
     backend: Backend,
     manifest: Manifest,
@@ -47,14 +56,15 @@ def add_files(
     """Changes that add a file or a folder's files; and how many were added or changed."""
     prefix = normalize_prefix(dataset_path)
     wildcards = [wildcard] if isinstance(wildcard, str) else list(wildcard or [])
-    files = scan(path, prefix, wildcards=wildcards, recursive=recursive)
     is_folder = os.path.isdir(path)
+    algorithm = manifest.root.hash_algorithm
+    files, known = _scan(backend, path, prefix, algorithm, wildcards, recursive, is_folder)
     found = compare(
         files,
         manifest.iter_folder(prefix) if is_folder else manifest.get,
         backend.stat_cache,
         algorithm=manifest.root.hash_algorithm,
-        folder=os.path.abspath(path) if is_folder else None,
+        known=known,
         workers=_hash_workers(),
     )
     changes: Changes = {e.path: e for e in (*found.added, *found.modified)}
@@ -64,16 +74,30 @@ def add_files(
 
 def sync_folder(
     backend: Backend, manifest: Manifest, local_path: str | os.PathLike[str], *, dataset_path: str
-) -> tuple[Changes, SyncCounts]:
+) -> tuple[Changes, SyncCounts, SyncMark | None]:
     """Changes that make ``dataset_path`` mirror ``local_path``.
 
     Files missing locally are removed, new ones added, changed ones replaced. External links
     under ``dataset_path`` are kept: they are not local files.
+
+    Fast path: if this folder was synced before into a manifest whose shards under
+    ``dataset_path`` are the ones ``manifest`` has now, and the scan sees exactly the same
+    files (paths, sizes, mtimes, inodes), nothing changed and no entry is even decoded.
+
+    Returns:
+        The changes, their counts, and the mark to :func:`remember_sync` once applied.
     """
     if not os.path.isdir(local_path):
         raise NotFoundError(f"no such folder: {local_path}", path=str(local_path))
     prefix = normalize_prefix(dataset_path)
+    algorithm = manifest.root.hash_algorithm
+    folder = os.path.abspath(local_path)
     files = scan(local_path, prefix, wildcards=None, recursive=True)
+    listing = listing_digest(files)
+    mark = SyncMark(folder, prefix, algorithm, listing) if listing else None
+    last = backend.stat_cache.last_sync(folder, prefix, algorithm)
+    if listing and last == (listing, manifest.shards_covering(prefix)):
+        return {}, SyncCounts(0, 0, 0), mark
     gone: list[str] = []
 
     def missing(entry: Entry) -> None:
@@ -84,15 +108,48 @@ def sync_folder(
         files,
         manifest.iter_folder(prefix),
         backend.stat_cache,
-        algorithm=manifest.root.hash_algorithm,
-        folder=os.path.abspath(local_path),
+        algorithm=algorithm,
+        known=backend.stat_cache.lookup_folder(folder, algorithm),
         workers=_hash_workers(),
         on_missing=missing,
     )
     changes: Changes = dict.fromkeys(gone)
     changes.update((e.path, e) for e in (*found.added, *found.modified))
     check_layout(manifest, changes)
-    return changes, SyncCounts(len(gone), len(found.added), len(found.modified))
+    return changes, SyncCounts(len(gone), len(found.added), len(found.modified)), mark
+
+
+def remember_sync(backend: Backend, mark: SyncMark, manifest: Manifest) -> None:
+    """Record that ``manifest`` mirrors the folder as scanned (see :func:`sync_folder`)."""
+    backend.stat_cache.remember_sync(
+        mark.folder,
+        mark.prefix,
+        mark.algorithm,
+        mark.listing,
+        manifest.shards_covering(mark.prefix),
+    )
+
+
+def _scan(
+    backend: Backend,
+    path: str | os.PathLike[str],
+    prefix: str,
+    algorithm: str,
+    wildcards: list[str] | None,
+    recursive: bool,
+    is_folder: bool,
+) -> tuple[list[LocalFile], dict[str, dict[str, list[Any]]] | None]:
+    """Scan local files and load the stat cache's rows for the folder in one query.
+
+    NOTE: no thread overlaps the scan with manifest decoding: the scan's stat calls release
+    and re-take the GIL 100,000 times, and a decoding thread turns each re-take into a wait
+    (measured: 1.35 s overlapped against 1.0 s in sequence for 100,000 files).
+    """
+    files = scan(path, prefix, wildcards=wildcards, recursive=recursive)
+    known = (
+        backend.stat_cache.lookup_folder(os.path.abspath(path), algorithm) if is_folder else None
+    )
+    return files, known
 
 
 def remove_files(manifest: Manifest, pattern: str, *, recursive: bool) -> Changes:

@@ -28,6 +28,9 @@ class Store(ABC):
     """Abstract storage backend. Implementations translate their errors to dataver's."""
 
     url: str
+    read_ahead: int = 0
+    """Manifest shards to fetch ahead while one is decoded: worth it only where a read waits
+    on the network; on local disk a reading thread just contends for the GIL."""
 
     @abstractmethod
     def read(self, key: str) -> bytes:
