@@ -7,12 +7,14 @@ compared with its manifest entry before it is renamed into place.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import fsspec
@@ -24,7 +26,6 @@ from dataver.retry import call_with_retry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from dataver.manifest.entry import Entry
     from dataver.settings import Settings
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
 
 # NOTE: reading a gap of up to this many unused bytes is cheaper than another request.
 _COALESCE_GAP = 1 << 20
-_MAX_SPAN = 64 << 20
+# NOTE: small enough that a pack of small files splits into several jobs that write their
+# files in parallel, large enough that a job is one request.
+_MAX_SPAN = 8 << 20
 
 
 def fetch(
@@ -40,10 +43,14 @@ def fetch(
     settings: Settings,
     entries: list[Entry],
     algorithm: str,
-    dest: Callable[[Entry], Path],
+    dest: Callable[[Entry], str | os.PathLike[str]],
     on_bytes: Callable[[int], None] | None = None,
+    *,
+    mode: int = 0o644,
 ) -> None:
     """Write the bytes of each entry to ``dest(entry)``, verified, atomically.
+
+    Files are created with ``mode`` (the cache passes 0444: read-only blobs).
 
     Raises:
         IntegrityError: Stored bytes do not match the manifest's size or hash.
@@ -57,12 +64,12 @@ def fetch(
         else:
             singles.append(entry)
     jobs: list[Callable[[], None]] = [
-        functools.partial(_fetch_span, store, settings, pack, span, algorithm, dest, on_bytes)
+        functools.partial(_fetch_span, store, settings, pack, span, algorithm, dest, on_bytes, mode)
         for pack, members in by_pack.items()
         for span in spans(sorted(members, key=lambda e: e.offset))
     ]
     jobs.extend(
-        functools.partial(_fetch_single, store, settings, e, algorithm, dest, on_bytes)
+        functools.partial(_fetch_single, store, settings, e, algorithm, dest, on_bytes, mode)
         for e in singles
     )
     with ThreadPoolExecutor(max_workers=settings.max_workers) as pool:
@@ -71,20 +78,18 @@ def fetch(
 
 
 def spans(members: list[Entry]) -> list[list[Entry]]:
-    spans: list[list[Entry]] = []
+    """Group entries of one pack, sorted by offset, into runs worth one ranged read each."""
+    out: list[list[Entry]] = []
+    start = end = 0
     for entry in members:
-        if spans:
-            current = spans[-1]
-            start = current[0].offset
-            end = max(e.offset + e.size for e in current)
-            if (
-                entry.offset - end <= _COALESCE_GAP
-                and entry.offset + entry.size - start <= _MAX_SPAN
-            ):
-                current.append(entry)
-                continue
-        spans.append([entry])
-    return spans
+        stop = entry.offset + entry.size
+        if out and entry.offset - end <= _COALESCE_GAP and stop - start <= _MAX_SPAN:
+            out[-1].append(entry)
+            end = max(end, stop)
+            continue
+        out.append([entry])
+        start, end = entry.offset, stop
+    return out
 
 
 def _fetch_span(
@@ -93,8 +98,9 @@ def _fetch_span(
     pack: str,
     members: list[Entry],
     algorithm: str,
-    dest: Callable[[Entry], Path],
+    dest: Callable[[Entry], str | os.PathLike[str]],
     on_bytes: Callable[[int], None] | None,
+    mode: int,
 ) -> None:
     start = members[0].offset
     length = max(e.offset + e.size for e in members) - start
@@ -102,7 +108,7 @@ def _fetch_span(
     for entry in members:
         chunk = data[entry.offset - start : entry.offset - start + entry.size]
         verify_bytes(entry, chunk, algorithm)
-        _write_atomic(dest(entry), chunk)
+        _write_atomic(dest(entry), chunk, mode)
         if on_bytes is not None:
             on_bytes(entry.size)
 
@@ -112,10 +118,11 @@ def _fetch_single(
     settings: Settings,
     entry: Entry,
     algorithm: str,
-    dest: Callable[[Entry], Path],
+    dest: Callable[[Entry], str | os.PathLike[str]],
     on_bytes: Callable[[int], None] | None,
+    mode: int,
 ) -> None:
-    target = dest(entry)
+    target = Path(dest(entry))
     tmp = _tmp_for(target)
     try:
         if entry.url is not None:
@@ -123,6 +130,7 @@ def _fetch_single(
         else:
             call_with_retry(settings, lambda: store.get_file(object_key(entry.hash or ""), tmp))
         verify_file(entry, tmp, algorithm)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -186,10 +194,17 @@ def _tmp_for(target: Path) -> Path:
     return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    tmp = _tmp_for(target)
+def _write_atomic(target: str | os.PathLike[str], data: bytes, mode: int) -> None:
+    folder, name = os.path.split(os.fspath(target))
+    tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
+    # NOTE: the mode is set at creation (a 0444 file can still be written through the fd
+    # that created it): one metadata operation less per file than write + chmod.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        tmp.write_bytes(data)
+        with open(fd, "wb", closefd=True) as handle:
+            handle.write(data)
         os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
