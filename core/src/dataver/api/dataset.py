@@ -356,11 +356,21 @@ class Dataset:
             Bytes newly stored by this call.
         """
         self._require(_UPLOADING, "upload")
+        if max_workers is not None and max_workers < 1:
+            raise ValidationError(f"max_workers must be >= 1, got {max_workers}")
+        update, stored = self._upload(max_workers)
+        if update is not None:
+            backend = self._registry.backend
+            self._swap(lambda r: tr.renew_record(backend, r).model_copy(update=update(r)))
+        return stored
+
+    def _upload(
+        self, max_workers: int | None
+    ) -> tuple[Callable[[VersionRecord], dict[str, Any]] | None, int]:
+        """Store pending content; return the record update that records it (or None)."""
         backend = self._registry.backend
         settings = backend.settings
         if max_workers is not None:
-            if max_workers < 1:
-                raise ValidationError(f"max_workers must be >= 1, got {max_workers}")
             settings = settings.model_copy(update={"max_workers": max_workers})
         with self._heartbeat():
             result = upload_pending(
@@ -371,18 +381,16 @@ class Dataset:
                 base=self._base(),
                 stat_cache=backend.stat_cache,
             )
-        if result.located:
-            new_ref = apply_changes(self._manifest(), result.located)
-            stored = journal_stored_bytes(backend.store, self.id)
-            self._swap(
-                lambda r: tr.renew_record(backend, r).model_copy(
-                    update={
-                        "manifest": new_ref,
-                        "stats": r.stats.model_copy(update={"stored_bytes": stored}),
-                    }
-                )
-            )
-        return result.stored_bytes
+        if not result.located:
+            return None, result.stored_bytes
+        new_ref = apply_changes(self._manifest(), result.located)
+        stored = journal_stored_bytes(backend.store, self.id)
+
+        def update(record: VersionRecord) -> dict[str, Any]:
+            stats = record.stats.model_copy(update={"stored_bytes": stored})
+            return {"manifest": new_ref, "stats": stats}
+
+        return update, result.stored_bytes
 
     @contextmanager
     def _heartbeat(self) -> Iterator[None]:
@@ -416,10 +424,17 @@ class Dataset:
             ConflictError: Another writer changed (e.g. finalized) the version first.
         """
         self._require(_UPLOADING, "finalize")
+        backend = self._registry.backend
+        update = None
         if auto_upload and self._manifest().root.pending:
-            self.upload()
-        self._swap(lambda r: tr.finalize_record(self._registry.backend, r))
-        tr.after_final(self._registry.backend, self._record)
+            # NOTE: the upload's manifest and the Final state go in one record swap.
+            update, _ = self._upload(None)
+        self._swap(
+            lambda r: tr.finalize_record(
+                backend, r.model_copy(update=update(r)) if update is not None else r
+            )
+        )
+        tr.after_final(backend, self._record)
 
     def publish(self) -> None:
         """Make a Final version Published: read-only for good.
