@@ -1,0 +1,159 @@
+"""``python -m benchmarks``: dataver side by side with DVC and plain copies, as ratios.
+
+Generates seeded data under ``benchmarks/.work/`` (once), installs DVC into its own virtual
+environment there (once), runs every scenario ``--runs`` times from fresh state, prints one
+table per scenario and the issue's targets, and writes the same markdown to
+``benchmarks/results/<YYYY-MM-DD>.md``.
+
+Examples::
+
+    python -m benchmarks                       # everything, 3 runs each
+    python -m benchmarks --only small --only child --runs 5
+    python -m benchmarks --quick --no-peers    # smoke test: small sizes, 1 run, no DVC
+
+The workers import ``dataver`` like any process in this environment, so ``PYTHONPATH`` can point
+them at a fixed copy of the code while ``core/`` is being edited, e.g.
+``git archive HEAD core/src | tar -x -C /tmp/snap`` then ``PYTHONPATH=/tmp/snap/core/src``.
+The report names the source folder and warns if that source changed during the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from benchmarks.config import DEFAULT_WORK, FULL, QUICK, RESULTS_DIR
+from benchmarks.datagen import ensure_data
+from benchmarks.environment import (
+    RunInfo,
+    dataver_source,
+    describe,
+    git_commit,
+    source_fingerprint,
+)
+from benchmarks.peers import ensure_dvc, hash_tools
+from benchmarks.report import render, verdicts
+from benchmarks.scenarios import SCENARIOS, Context
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from benchmarks.datagen import Data
+    from benchmarks.timing import ScenarioResult
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Benchmark dataver against DVC, cp -r and hashing floors.",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes and 1 run: a smoke test")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(SCENARIOS),
+        metavar="SCENARIO",
+        help=f"run only this scenario (repeatable): {', '.join(SCENARIOS)}",
+    )
+    parser.add_argument(
+        "--runs", type=_positive, help="runs per measurement (default 3; 1 with --quick)"
+    )
+    parser.add_argument("--no-peers", action="store_true", help="skip DVC (floors still run)")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=DEFAULT_WORK,
+        help=f"scratch space (default {DEFAULT_WORK})",
+    )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        help="seconds to wait after deleting run folders, before the next scenario "
+        "(default 65; 0 with --quick)",
+    )
+    parser.add_argument(
+        "--note",
+        action="append",
+        default=[],
+        help="a line for the report's header, e.g. which commit a PYTHONPATH copy holds "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="markdown results file (default benchmarks/results/<date>.md; "
+        "with --quick <work-dir>/results-quick.md)",
+    )
+    return parser.parse_args(argv)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def log(message: str) -> None:
+    stamp = time.strftime("%H:%M:%S")
+    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    sizes = QUICK if args.quick else FULL
+    work: Path = args.work_dir.absolute()
+    started = time.perf_counter()
+    source = dataver_source()
+    fingerprint, commit = source_fingerprint(source), git_commit()
+    data = ensure_data(work / f"data-{sizes.label}", sizes, log)
+    dvc = None if args.no_peers else ensure_dvc(work, log)
+    info = RunInfo(
+        sizes=sizes,
+        runs=args.runs or (1 if args.quick else 3),
+        pause=args.pause if args.pause is not None else (0.0 if args.quick else 65.0),
+        dvc=dvc,
+        peers=not args.no_peers,
+        hashers=hash_tools(),
+        work=work,
+        source=source,
+        fingerprint=fingerprint,
+        commit=commit,
+        notes=tuple(args.note),
+    )
+    results = run_scenarios(info, data, args.only or list(SCENARIOS))
+    text = render(describe(info, time.perf_counter() - started), results, indicative=args.quick)
+    print(text)
+    output = args.output or _default_output(work, quick=args.quick)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    log(f"written {output}")
+    for title, verdict in verdicts(results):
+        if verdict == "FAIL":
+            log(f"FAIL: {title}")
+    return 0
+
+
+def run_scenarios(info: RunInfo, data: Data, names: list[str]) -> dict[str, ScenarioResult]:
+    """Run ``names`` in order; delete run folders (and pause) between scenarios."""
+    ctx = Context(info.work, data, info.sizes, info.runs, info.dvc, info.hashers, log, info.pause)
+    ctx.clear_runs(pause=True)
+    results: dict[str, ScenarioResult] = {}
+    for position, name in enumerate(names):
+        results[name] = SCENARIOS[name](ctx)
+        ctx.clear_runs(pause=position + 1 < len(names))
+    return results
+
+
+def _default_output(work: Path, *, quick: bool) -> Path:
+    if quick:
+        return work / "results-quick.md"
+    return RESULTS_DIR / f"{dt.date.today().isoformat()}.md"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

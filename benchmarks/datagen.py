@@ -1,0 +1,123 @@
+"""Deterministic (seeded) generation of the benchmark data, done once and reused.
+
+Each tree is written next to a ``<name>.spec.json`` stamp; a tree whose stamp matches the
+wanted spec is reused as is, anything else is regenerated from scratch.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from benchmarks.config import MIB, SEED
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from benchmarks.config import Sizes
+
+_GENERATOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TreeSpec:
+    """A tree of ``count`` random files of ``size`` bytes, ``per_dir`` files per folder."""
+
+    count: int
+    size: int
+    per_dir: int
+    seed: int
+    changed: int = 0  # files (of the same tree) given new content, for a child tree
+
+    def relpath(self, index: int) -> str:
+        return f"d{index // self.per_dir:04d}/f{index:07d}.bin"
+
+
+@dataclass(frozen=True)
+class Data:
+    """The generated trees."""
+
+    small: Path
+    child: Path
+    changed: tuple[str, ...]  # relative paths of the child's changed files
+    large: Path
+    many: Path
+
+
+def ensure_data(root: Path, sizes: Sizes, log: Callable[[str], None]) -> Data:
+    """Generate (or reuse) every tree the scenarios need under ``root``."""
+    small = TreeSpec(sizes.small_count, sizes.small_size, sizes.files_per_dir, SEED)
+    child = TreeSpec(
+        sizes.small_count, sizes.small_size, sizes.files_per_dir, SEED, sizes.changed_count
+    )
+    many = TreeSpec(sizes.many_count, sizes.many_size, 1_000, SEED + 2)
+    large = TreeSpec(sizes.large_count, sizes.large_size, 1_000, SEED + 3)
+    _ensure(root / "small", small, log, _write_small)
+    _ensure(root / "child", child, log, _write_small)
+    _ensure(root / "many", many, log, _write_small)
+    _ensure(root / "large", large, log, _write_large)
+    return Data(
+        small=root / "small",
+        child=root / "child",
+        changed=tuple(child.relpath(i) for i in changed_indices(child)),
+        large=root / "large",
+        many=root / "many",
+    )
+
+
+def _rng(seed: int) -> random.Random:
+    # Reproducible test data, not secrets: a seeded PRNG is the point.
+    return random.Random(seed)  # noqa: S311
+
+
+def changed_indices(spec: TreeSpec) -> list[int]:
+    """The indices of the files a child tree changes (seeded, sorted)."""
+    rng = _rng(spec.seed + 1)
+    return sorted(rng.sample(range(spec.count), spec.changed))
+
+
+def _ensure(
+    folder: Path,
+    spec: TreeSpec,
+    log: Callable[[str], None],
+    write: Callable[[Path, TreeSpec], None],
+) -> None:
+    stamp = folder.with_name(folder.name + ".spec.json")
+    wanted = json.dumps({"generator": _GENERATOR_VERSION, **asdict(spec)}, sort_keys=True)
+    if folder.is_dir() and stamp.is_file() and stamp.read_text() == wanted:
+        return
+    log(f"generating {folder.name}: {spec.count:,} files x {spec.size:,} B")
+    stamp.unlink(missing_ok=True)
+    if folder.exists():
+        shutil.rmtree(folder)
+    write(folder, spec)
+    stamp.write_text(wanted)
+
+
+def _write_small(folder: Path, spec: TreeSpec) -> None:
+    rng = _rng(spec.seed)
+    for index in range(spec.count):
+        _write(folder / spec.relpath(index), rng.randbytes(spec.size))
+    change_rng = _rng(spec.seed + 2)
+    for index in changed_indices(spec) if spec.changed else []:
+        _write(folder / spec.relpath(index), change_rng.randbytes(spec.size))
+
+
+def _write_large(folder: Path, spec: TreeSpec) -> None:
+    rng = _rng(spec.seed)
+    for index in range(spec.count):
+        path = folder / f"large-{index:02d}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as handle:
+            for start in range(0, spec.size, MIB):
+                handle.write(rng.randbytes(min(MIB, spec.size - start)))
+
+
+def _write(path: Path, data: bytes) -> None:
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True)
+    path.write_bytes(data)

@@ -1,0 +1,206 @@
+"""The targets of issue 2 ("Speed"), and the markdown report: one table per scenario."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from benchmarks.timing import Row, ScenarioResult
+
+Comparison = Literal["at_least", "at_most", "under"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal on the ratio of two rows' medians (or on one row's median, in seconds)."""
+
+    title: str
+    scenario: str
+    numerator: str
+    denominator: str | None
+    comparison: Comparison
+    goal: float
+    formula: str  # how the measured value is computed, for the reader
+
+    def evaluate(self, results: dict[str, ScenarioResult]) -> tuple[float | None, str]:
+        """Return (value from the medians or None, "PASS" / "FAIL" / why not measured)."""
+        rows = self._rows(results)
+        if isinstance(rows, str):
+            return None, rows
+        top, bottom = rows
+        value = top.median / bottom.median if bottom is not None else top.median
+        return value, "PASS" if self._met(value) else "FAIL"
+
+    def from_minimums(self, results: dict[str, ScenarioResult]) -> float | None:
+        """The same value computed from each row's fastest run (a check on noisy medians)."""
+        rows = self._rows(results)
+        if isinstance(rows, str):
+            return None
+        top, bottom = rows
+        return top.minimum / bottom.minimum if bottom is not None else top.minimum
+
+    def _rows(self, results: dict[str, ScenarioResult]) -> tuple[Row, Row | None] | str:
+        scenario = results.get(self.scenario)
+        if scenario is None:
+            return "not run"
+        top = scenario.rows.get(self.numerator)
+        bottom = scenario.rows.get(self.denominator) if self.denominator else None
+        if top is None or (self.denominator is not None and bottom is None):
+            return "not measured"
+        return top, bottom
+
+    def _met(self, value: float) -> bool:
+        if self.comparison == "at_least":
+            return value >= self.goal
+        if self.comparison == "at_most":
+            return value <= self.goal
+        return value < self.goal
+
+    def goal_text(self) -> str:
+        sign = {"at_least": ">=", "at_most": "<=", "under": "<"}[self.comparison]
+        unit = " s" if self.denominator is None else "x"
+        return f"{sign} {self.goal:g}{unit}"
+
+
+TARGETS = (
+    Target(
+        "Small files: dataver at least 5x faster than DVC",
+        "small",
+        "dvc",
+        "dataver_wall",
+        "at_least",
+        5,
+        "DVC add+push / dataver whole process",
+    ),
+    Target(
+        "Large files: dataver within 2x of cp -r",
+        "large",
+        "dataver",
+        "cp",
+        "at_most",
+        2,
+        "dataver / cp -r",
+    ),
+    Target(
+        "1% child (edited in place) in at most 10% of the full version's time",
+        "child",
+        "inplace",
+        "full",
+        "at_most",
+        0.10,
+        "child / full version",
+    ),
+    Target(
+        "No-change sync_folder of 100,000 files in under 1 s",
+        "sync",
+        "warm",
+        None,
+        "under",
+        1.0,
+        "second sync, seconds",
+    ),
+    Target(
+        "Cold get_local_copy, small files, within 2x of cp -r",
+        "get",
+        "cold_small",
+        "cp_small",
+        "at_most",
+        2,
+        "cold get / cp -r",
+    ),
+    Target(
+        "Cold get_local_copy, large files, within 2x of cp -r",
+        "get",
+        "cold_large",
+        "cp_large",
+        "at_most",
+        2,
+        "cold get / cp -r",
+    ),
+)
+
+
+def render(header: Sequence[str], results: dict[str, ScenarioResult], *, indicative: bool) -> str:
+    """The whole report as markdown (also what is printed)."""
+    parts = [*header, ""]
+    for result in results.values():
+        parts.extend(_scenario(result))
+    parts.extend(_targets(results, indicative=indicative))
+    return "\n".join(parts) + "\n"
+
+
+def _scenario(result: ScenarioResult) -> list[str]:
+    reference = result.rows.get(result.reference) if result.reference else None
+    columns = ["Measurement", "median s", "min s", "max s", "peak RSS MiB", "runs"]
+    lines = [f"## {result.title}", ""]
+    if reference is not None:
+        columns.append("x ref")
+        lines += [f'x ref: median / median of "{reference.label.strip()}".', ""]
+    lines += _table(columns)
+    for row in result.rows.values():
+        cells = [
+            row.label.replace("  of which", "&nbsp;&nbsp;of which"),
+            f"{row.median:.3f}",
+            f"{row.minimum:.3f}",
+            f"{row.maximum:.3f}",
+            _rss(row),
+            str(len(row.samples)),
+        ]
+        if reference is not None:
+            cells.append(f"{row.median / reference.median:.2f}")
+        lines.append(_line(cells))
+    lines.append("")
+    lines.extend(f"- {note}" for note in result.notes)
+    lines.append("")
+    return lines
+
+
+def _rss(row: Row) -> str:
+    peak = row.peak_rss_mib
+    return "" if peak is None else f"{peak:.0f}"
+
+
+def _targets(results: dict[str, ScenarioResult], *, indicative: bool) -> list[str]:
+    lines = ["## Targets (issue 2, Speed)", ""]
+    if indicative:
+        lines += ["Quick sizes: the verdicts below are indicative only.", ""]
+    lines += _table(["Target", "measured (medians)", "(fastest runs)", "as", "goal", "result"])
+    for target in TARGETS:
+        value, verdict = target.evaluate(results)
+        fastest = target.from_minimums(results)
+        cells = [
+            target.title,
+            "" if value is None else _value(target, value),
+            "" if fastest is None else _value(target, fastest),
+            target.formula,
+            target.goal_text(),
+            verdict,
+        ]
+        lines.append(_line(cells))
+    lines += [
+        "",
+        "The verdict uses the medians; '(fastest runs)' is the same ratio from each row's "
+        "minimum, to show how much noise could move it.",
+        "",
+    ]
+    return lines
+
+
+def _value(target: Target, value: float) -> str:
+    return f"{value:.3f} s" if target.denominator is None else f"{value:.2f}x"
+
+
+def verdicts(results: dict[str, ScenarioResult]) -> list[tuple[str, str]]:
+    """(target title, verdict) for every target."""
+    return [(t.title, t.evaluate(results)[1]) for t in TARGETS]
+
+
+def _table(columns: Sequence[str]) -> list[str]:
+    return [_line(columns), _line(["---"] * len(columns))]
+
+
+def _line(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"

@@ -1,0 +1,308 @@
+"""The scenarios: each runs its measurements ``runs`` times, from fresh state every time.
+
+A run gets an empty folder under ``<work>/runs`` for its registry, caches, DVC repository and
+copies. Within a run the tools take turns, so slow drift of the machine spreads over all of
+them. Run folders are deleted only between scenarios, followed by a pause: on ext4 without a
+journal, creating a file right after many were deleted scans past every inode deleted in the
+last 60 s (``recently_deleted()`` in ``fs/ext4/ialloc.c``), which made ``cp -r`` of 10,000
+files vary from 0.3 s to 9 s here. Deleting inside a scenario would charge that to whichever
+tool ran next.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from benchmarks.peers import copy_tree, hash_tree
+from benchmarks.subject import OpResult, Registry
+from benchmarks.timing import ScenarioResult, run, settle
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from benchmarks.config import Sizes
+    from benchmarks.datagen import Data
+    from benchmarks.peers import Dvc
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every scenario needs."""
+
+    work: Path
+    data: Data
+    sizes: Sizes
+    runs: int
+    dvc: Dvc | None
+    hashers: list[str]
+    log: Callable[[str], None]
+    pause: float  # seconds to wait after deleting run folders
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.work / "runs"
+
+    @contextmanager
+    def fresh(self, scenario: str, index: int) -> Iterator[Path]:
+        """A new, empty folder for one run (deleted later by :meth:`clear_runs`)."""
+        root = self.runs_dir / f"{scenario}-{index}"
+        root.mkdir(parents=True)
+        self.log(f"{scenario}: run {index + 1}/{self.runs}")
+        yield root
+
+    def clear_runs(self, *, pause: bool) -> None:
+        """Delete every run folder; then, if ``pause``, let ext4 forget the deleted inodes."""
+        if not self.runs_dir.exists():
+            return
+        shutil.rmtree(self.runs_dir)
+        if pause and self.pause > 0:
+            settle()
+            self.log(f"deleted old run folders: pausing {self.pause:.0f} s (see scenarios.py)")
+            time.sleep(self.pause)
+
+
+def _fresh_registry(root: Path, cache: str = "cache") -> Registry:
+    return Registry(root / "registry", root / cache)
+
+
+# --------------------------------------------------------------------------- full versions
+
+
+def small(ctx: Context) -> ScenarioResult:
+    s = ctx.sizes
+    title = f"Small files: a full version of {s.small_count:,} files x {s.small_size:,} B"
+    return _full_version(ctx, "small", title, ctx.data.small)
+
+
+def large(ctx: Context) -> ScenarioResult:
+    s = ctx.sizes
+    title = f"Large files: a full version of {s.large_count} files x {s.large_size >> 20} MiB"
+    return _full_version(ctx, "large", title, ctx.data.large)
+
+
+def _full_version(ctx: Context, name: str, title: str, folder: Path) -> ScenarioResult:
+    result = ScenarioResult(name, title, reference="dataver")
+    for index in range(ctx.runs):
+        with ctx.fresh(name, index) as root:
+            op = _fresh_registry(root).build(folder, name)
+            _record_build(result, op)
+            unsynced = _fresh_registry(root / "nofsync").without_fsync().build(folder, name)
+            result.row("nofsync", "dataver with DATAVER_FSYNC=false (for comparison)").add(
+                unsynced.seconds, unsynced.peak_rss_kib
+            )
+            if ctx.dvc is not None:
+                _dvc_add_push(result, ctx.dvc, root / "dvc", folder, "dvc", "")
+            _floors(ctx, result, root, folder)
+    result.notes.append(
+        "dataver: in-process time of create + add_files + upload + finalize into a fresh local "
+        "registry with an empty cache; 'whole process' adds interpreter start and imports "
+        "(DVC is timed the same way, as processes). Peak RSS is the measured process's."
+    )
+    return result
+
+
+def _record_build(result: ScenarioResult, op: OpResult) -> None:
+    result.row("dataver", "dataver: create + add_files + upload + finalize").add(
+        op.seconds, op.peak_rss_kib
+    )
+    result.row("dataver_wall", "dataver, whole process (incl. interpreter start)").add(
+        op.wall, op.peak_rss_kib
+    )
+    for phase, seconds in op.data["phases"].items():
+        result.row(f"phase_{phase}", f"  of which {phase}").add(float(seconds))
+
+
+def _dvc_add_push(
+    result: ScenarioResult, dvc: Dvc, root: Path, folder: Path, key: str, what: str
+) -> None:
+    repo = dvc.repo(root, folder)
+    added, pushed = repo.add_push()
+    rss = max(added.peak_rss_kib, pushed.peak_rss_kib)
+    result.row(key, f"DVC {what}dvc add + dvc push").add(added.wall + pushed.wall, rss)
+    result.row(f"{key}_add", "  of which dvc add").add(added.wall, added.peak_rss_kib)
+    result.row(f"{key}_push", "  of which dvc push").add(pushed.wall, pushed.peak_rss_kib)
+
+
+def _floors(ctx: Context, result: ScenarioResult, root: Path, folder: Path) -> None:
+    copied = copy_tree(folder, root / "cp-copy")
+    result.row("cp", "floor: cp -r (same disk)").add(copied.wall, copied.peak_rss_kib)
+    for tool in ctx.hashers:
+        hashed = hash_tree(tool, folder)
+        result.row(tool, f"floor: {tool} of every file").add(hashed.wall, hashed.peak_rss_kib)
+
+
+# ------------------------------------------------------------------------------ 1% child
+
+
+def child(ctx: Context) -> ScenarioResult:
+    s, data = ctx.sizes, ctx.data
+    title = (
+        f"1% child: {s.changed_count:,} of {s.small_count:,} small files changed, "
+        "parent = the full version"
+    )
+    result = ScenarioResult("child", title, reference="full")
+    for index in range(ctx.runs):
+        with ctx.fresh("child", index) as root:
+            registry = _fresh_registry(root)
+            tree = root / "tree"
+            run(["cp", "-r", str(data.small), str(tree)])
+            parent = registry.build(tree, "child")
+            result.row("full", "dataver: full version (the parent)").add(
+                parent.seconds, parent.peak_rss_kib
+            )
+            for rel in data.changed:
+                shutil.copyfile(data.child / rel, tree / rel)
+            edited = registry.build(tree, "child", parents=[parent.data["id"]])
+            _check_changed(edited, len(data.changed))
+            result.row("inplace", "dataver: 1% child, files edited in place").add(
+                edited.seconds, edited.peak_rss_kib
+            )
+            separate = registry.build(data.child, "child", parents=[parent.data["id"]])
+            _check_changed(separate, len(data.changed))
+            result.row("separate", "dataver: 1% child from a separate tree").add(
+                separate.seconds, separate.peak_rss_kib
+            )
+            if ctx.dvc is not None:
+                _dvc_child(result, ctx.dvc, root / "dvc", data)
+    result.notes.append(
+        "'edited in place': the parent was built from a working folder, then 1% of its files "
+        "were overwritten and the child built from the same folder (the stat cache vouches for "
+        "the other 99%). 'separate tree': the child is built from the generated child tree, a "
+        "different folder, so every file is read and hashed again: no tool can do that in 10% "
+        "of a full version (reading the bytes alone, e.g. sha256sum in the small-files "
+        "table, costs about 20% of it), so only the in-place child is held to the target. "
+        "Only the child is timed. DVC: the same in-place edit in its workspace after a full "
+        "add + push."
+    )
+    return result
+
+
+def _check_changed(op: OpResult, expected: int) -> None:
+    if op.data["changed"] != expected:
+        raise RuntimeError(f"child reported {op.data['changed']} changed files, not {expected}")
+
+
+def _dvc_child(result: ScenarioResult, dvc: Dvc, root: Path, data: Data) -> None:
+    repo = dvc.repo(root, data.small)
+    added, pushed = repo.add_push()
+    result.row("dvc_full", "DVC full: dvc add + dvc push").add(
+        added.wall + pushed.wall, max(added.peak_rss_kib, pushed.peak_rss_kib)
+    )
+    repo.overwrite(data.child, data.changed)
+    added, pushed = repo.add_push()
+    result.row("dvc_child", "DVC 1% child (in place): dvc add + dvc push").add(
+        added.wall + pushed.wall, max(added.peak_rss_kib, pushed.peak_rss_kib)
+    )
+
+
+# ------------------------------------------------------------------------- no-change sync
+
+
+def sync(ctx: Context) -> ScenarioResult:
+    s, folder = ctx.sizes, ctx.data.many
+    title = f"No-change sync_folder of {s.many_count:,} files x {s.many_size:,} B into a child"
+    result = ScenarioResult("sync", title, reference="warm")
+    for index in range(ctx.runs):
+        with ctx.fresh("sync", index) as root:
+            registry = _fresh_registry(root, "cache-build")
+            parent = registry.build(folder, "many")
+            result.row("build", "dataver: full version of the folder (setup)").add(
+                parent.seconds, parent.peak_rss_kib
+            )
+            fresh_cache = registry.with_cache(root / "cache-sync")
+            cold = fresh_cache.sync(parent.data["id"], folder)
+            result.row("cold", "dataver: first sync, empty stat cache").add(
+                cold.seconds, cold.peak_rss_kib
+            )
+            warm = fresh_cache.sync(parent.data["id"], folder)
+            result.row("warm", "dataver: second sync, stat cache warm").add(
+                warm.seconds, warm.peak_rss_kib
+            )
+            for op in (cold, warm):
+                if op.data["counts"] != [0, 0, 0]:
+                    raise RuntimeError(f"no-change sync reported {op.data['counts']}")
+            settle(folder)
+            walked = run(["find", str(folder), "-type", "f", "-printf", "%s %T@ %i\n"])
+            result.row("find", "floor: find -printf size/mtime/inode of every file").add(
+                walked.wall, walked.peak_rss_kib
+            )
+    result.notes.append(
+        "Each sync creates a child of the full version and calls sync_folder on the unchanged "
+        "folder (only sync_folder is timed; counts checked to be (0, 0, 0)). The first sync "
+        "uses a new, empty cache folder, so it hashes every file; the second sync, in a new "
+        "process, finds every file in the stat cache."
+    )
+    return result
+
+
+# ------------------------------------------------------------------------ get_local_copy
+
+
+def get(ctx: Context) -> ScenarioResult:
+    s = ctx.sizes
+    title = (
+        f"get_local_copy: {s.small_count:,} small files and {s.large_count} large files, "
+        "cold (empty cache) and warm"
+    )
+    result = ScenarioResult("get", title, reference=None)
+    kinds = {"small": ctx.data.small, "large": ctx.data.large}
+    for index in range(ctx.runs):
+        with ctx.fresh("get", index) as root:
+            registry = _fresh_registry(root, "cache-build")
+            for kind, folder in kinds.items():
+                version = registry.build(folder, f"get-{kind}").data["id"]
+                _get_cold_warm(result, registry.with_cache(root / f"cache-{kind}"), version, kind)
+                _check_tree(root / f"cache-{kind}" / "versions" / version, folder)
+                copied = copy_tree(folder, root / f"cp-{kind}")
+                result.row(f"cp_{kind}", f"floor: cp -r, {kind}").add(
+                    copied.wall, copied.peak_rss_kib
+                )
+                if ctx.dvc is not None:
+                    repo = ctx.dvc.repo(root / f"dvc-{kind}", folder)
+                    repo.add_push()
+                    pulled = repo.pull_cold()
+                    result.row(f"dvc_{kind}", f"DVC dvc pull into an empty cache, {kind}").add(
+                        pulled.wall, pulled.peak_rss_kib
+                    )
+    result.notes.append(
+        "Cold: a new process with an empty cache folder (the registry's files read into the "
+        "page cache first, as cp's source is). Warm: another new process, same cache. "
+        "get_local_copy returns a read-only tree of hard links into the cache."
+    )
+    return result
+
+
+def _get_cold_warm(result: ScenarioResult, registry: Registry, version: str, kind: str) -> None:
+    cold = registry.get(version)
+    result.row(f"cold_{kind}", f"dataver: cold get_local_copy, {kind}").add(
+        cold.seconds, cold.peak_rss_kib
+    )
+    warm = registry.get(version)
+    result.row(f"warm_{kind}", f"dataver: warm get_local_copy, {kind}").add(
+        warm.seconds, warm.peak_rss_kib
+    )
+
+
+def _check_tree(tree: Path, source: Path) -> None:
+    got, want = _count_files(tree), _count_files(source)
+    if got != want:
+        raise RuntimeError(f"get_local_copy gave {got} files in {tree}, expected {want}")
+
+
+def _count_files(folder: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(folder))
+
+
+SCENARIOS: dict[str, Callable[[Context], ScenarioResult]] = {
+    "small": small,
+    "large": large,
+    "child": child,
+    "sync": sync,
+    "get": get,
+}

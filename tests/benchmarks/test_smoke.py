@@ -1,0 +1,41 @@
+"""The benchmark suite runs end to end (``--quick``: small data, no peers, one run).
+
+Speed is never asserted here: this only proves ``make bench`` cannot rot.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ("Small files", "Large files", "1% child", "No-change sync_folder", "get_local_copy")
+
+
+def test_quick_benchmark_writes_every_scenario(tmp_path: Path) -> None:
+    output = tmp_path / "results.md"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--quick",
+            "--no-peers",
+            "--work-dir",
+            str(tmp_path / "work"),
+            "--output",
+            str(output),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = output.read_text()
+    for scenario in SCENARIOS:
+        assert f"## {scenario}" in report
+    assert "## Targets (issue 2, Speed)" in report
+    assert "| dataver: cold get_local_copy, small |" in report
