@@ -31,6 +31,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     cache = tmp_path / "cache"
     monkeypatch.setenv("DATAVER_CACHE_DIR", str(cache))
+    # NOTE: fsync only adds disk stalls to a test (and time-sensitive lease tests then flake
+    # on a busy machine); test_durable_round_trip keeps the fsync path covered.
+    monkeypatch.setenv("DATAVER_FSYNC", "0")
     monkeypatch.setenv("DATAVER_REGISTRY", str(tmp_path / "default-registry"))
     return cache
 

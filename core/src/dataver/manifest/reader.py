@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import bisect
+import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -153,8 +155,27 @@ SHARD_CACHE_SIZE = 64
 """Decoded shards kept in memory (about 4,096 entries each)."""
 
 
-@lru_cache(maxsize=SHARD_CACHE_SIZE)
+_shards: OrderedDict[str, list[Entry]] = OrderedDict()
+_shards_lock = threading.Lock()
+
+
 def _load_shard(store: Store, ref: str) -> list[Entry]:
-    # NOTE: shards are immutable and content-addressed, so caching decoded ones is safe; the
-    # lists are never mutated by callers.
-    return decode_shard(read_object(store, ref), ref)
+    # NOTE: shards are immutable and named by the hash of their bytes, so a decoded shard is
+    # valid for any store that holds that name; callers never mutate the lists.
+    with _shards_lock:
+        entries = _shards.get(ref)
+        if entries is not None:
+            _shards.move_to_end(ref)
+            return entries
+    entries = decode_shard(read_object(store, ref), ref)
+    remember_shard(ref, entries)
+    return entries
+
+
+def remember_shard(ref: str, entries: list[Entry]) -> None:
+    """Keep a decoded shard (e.g. one just written) so the next read needs no decoding."""
+    with _shards_lock:
+        _shards[ref] = entries
+        _shards.move_to_end(ref)
+        while len(_shards) > SHARD_CACHE_SIZE:
+            _shards.popitem(last=False)

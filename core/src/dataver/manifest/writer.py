@@ -11,8 +11,11 @@ from __future__ import annotations
 import zlib
 from typing import TYPE_CHECKING
 
+from dataver.errors import UnsafePathError
 from dataver.layout import manifest_key
 from dataver.manifest.codec import ManifestRoot, ShardRef, digest, encode_root, encode_shard
+from dataver.manifest.reader import remember_shard
+from dataver.paths import validate_paths
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -112,6 +115,8 @@ class ManifestWriter:
             links=sum(1 for e in self._buffer if e.url is not None),
         )
         self._shards.append(shard)
+        if _safe(self._buffer):
+            remember_shard(ref, self._buffer)
         self._files += shard.count
         self._bytes += shard.bytes
         self._pending += shard.pending
@@ -135,6 +140,15 @@ class ManifestWriter:
         if not self.store.exists(key):
             self.store.write(key, data)
         return ref
+
+
+def _safe(entries: list[Entry]) -> bool:
+    """Whether entries may skip read-time validation (reads validate all others)."""
+    try:
+        validate_paths([e.path for e in entries])
+    except UnsafePathError:
+        return False
+    return True
 
 
 def write_manifest(store: Store, algorithm: str, entries: Iterable[Entry]) -> str:

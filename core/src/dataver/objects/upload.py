@@ -68,7 +68,14 @@ def upload_pending(
         IntegrityError: A local file changed since it was added.
         NotFoundError: A local file was removed since it was added.
     """
-    pending = [e for e in staged if e.is_pending]
+    # NOTE: the root counts pending entries per shard: only those shards are read.
+    pending = [
+        e
+        for shard in staged.shards
+        if shard.pending
+        for e in staged.load_shard(shard)
+        if e.is_pending
+    ]
     if not pending:
         return UploadResult()
     algorithm = staged.root.hash_algorithm
