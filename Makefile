@@ -132,9 +132,13 @@ demo: $(CORE_STAMP)
 	@echo "==> demo: examples/demo.py"
 	$(CORE_PY) examples/demo.py
 
+# e.g. `make bench BENCH_ARGS="--quick --no-peers"` or `BENCH_ARGS="--only sync --runs 5"`.
+# Do not run `make clean` while a benchmark runs: it deletes benchmarks/.work.
+BENCH_ARGS ?=
+
 bench: $(CORE_STAMP)
-	@echo "==> bench: python -m benchmarks"
-	$(CORE_PY) -m benchmarks
+	@echo "==> bench: python -m benchmarks $(BENCH_ARGS)"
+	$(CORE_PY) -m benchmarks $(BENCH_ARGS)
 
 # ------------------------------------------------------------------------------------- clean
 
