@@ -101,10 +101,9 @@ class Cache:
         with FileLock(self.locks / f"version-{version_id}.lock"):
             if self.is_complete(version_id):
                 return tree
-            self.ensure_blobs(store, settings, manifest)
             building = self.tmp / f"{version_id}.{uuid.uuid4().hex[:12]}"
             try:
-                self._link_tree(manifest, building)
+                self._build_tree(store, settings, manifest, building)
                 _remove_tree(tree)
                 os.rename(building, tree)
             finally:
@@ -112,34 +111,22 @@ class Cache:
             self.marker_path(version_id).write_text(f"{manifest.ref}\n")
         return tree
 
-    def ensure_blobs(self, store: Store, settings: Settings, manifest: Manifest) -> None:
-        """Download the content of ``manifest`` that the cache lacks, verified."""
-        missing: dict[str, Entry] = {}
-        for entry in manifest:
-            path = self._blob_str(entry)
-            if path not in missing and not _usable(path, entry):
-                missing[path] = entry
-        if not missing:
-            return
-        for folder in {path.rpartition("/")[0] for path in missing}:
-            os.makedirs(folder, exist_ok=True)
-        fetch(
-            store,
-            settings,
-            list(missing.values()),
-            manifest.root.hash_algorithm,
-            self._blob_dest,
-            mode=_READ_ONLY,
-        )
+    def _build_tree(
+        self, store: Store, settings: Settings, manifest: Manifest, building: Path
+    ) -> None:
+        """Fill ``building`` with the version's files; new content also becomes blobs.
 
-    def _blob_dest(self, entry: Entry) -> str:
-        return self._blob_str(entry)
-
-    def _link_tree(self, manifest: Manifest, building: Path) -> None:
+        A file whose blob is cached is hard-linked from it. New content is written straight
+        into the private temporary tree (published later by one rename of the whole tree, so
+        no per-file rename is needed), verified, then hard-linked into ``blobs/``: a create
+        and a link per new file instead of create, rename and link.
+        """
         building.mkdir(parents=True)  # NOTE: an empty version is an empty folder, not nothing
         root = str(building)
         made: set[str] = {root}
         layout = LayoutChecker()
+        fresh: dict[str, tuple[Entry, str]] = {}
+        later: list[tuple[str, str]] = []
         for entry in manifest:
             folder = layout.file_above(entry.path)
             if folder is not None:
@@ -152,7 +139,42 @@ class Cache:
             if parent not in made:
                 os.makedirs(parent, exist_ok=True)
                 made.add(parent)
-            _link_or_copy(self._blob_str(entry), target)
+            blob = self._blob_str(entry)
+            if blob in fresh:
+                later.append((blob, target))
+            elif _usable(blob, entry):
+                _link_or_copy(blob, target)
+            else:
+                fresh[blob] = (entry, target)
+        if fresh:
+            destinations = {id(entry): target for entry, target in fresh.values()}
+            fetch(
+                store,
+                settings,
+                [entry for entry, _ in fresh.values()],
+                manifest.root.hash_algorithm,
+                lambda entry: destinations[id(entry)],
+                mode=_READ_ONLY,
+                atomic=False,
+            )
+            self._adopt(fresh)
+        for blob, target in later:
+            _link_or_copy(blob, target)
+
+    def _adopt(self, fresh: dict[str, tuple[Entry, str]]) -> None:
+        """Hard-link freshly written tree files into ``blobs/`` for every later version."""
+        for folder in {blob.rpartition("/")[0] for blob in fresh}:
+            os.makedirs(folder, exist_ok=True)
+        for blob, (_, target) in fresh.items():
+            try:
+                os.link(target, blob)
+            except FileExistsError:
+                continue  # NOTE: another process cached the same content meanwhile
+            except OSError as exc:
+                if exc.errno not in _NO_LINKS:
+                    raise
+                shutil.copyfile(target, blob)
+                os.chmod(blob, _READ_ONLY)
 
     def iter_trees(self) -> Iterator[str]:
         """Yield the ids of complete trees."""
@@ -173,11 +195,14 @@ def _usable(path: str, entry: Entry) -> bool:
         return False
 
 
+_NO_LINKS = (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP)
+
+
 def _link_or_copy(blob: str, target: str) -> None:
     try:
         os.link(blob, target)
     except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+        if exc.errno not in _NO_LINKS:
             raise
         shutil.copyfile(blob, target)
         os.chmod(target, _READ_ONLY)

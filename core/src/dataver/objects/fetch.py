@@ -47,10 +47,13 @@ def fetch(
     on_bytes: Callable[[int], None] | None = None,
     *,
     mode: int = 0o644,
+    atomic: bool = True,
 ) -> None:
     """Write the bytes of each entry to ``dest(entry)``, verified, atomically.
 
-    Files are created with ``mode`` (the cache passes 0444: read-only blobs).
+    Files are created with ``mode`` (the cache passes 0444: read-only blobs). With
+    ``atomic=False`` packed files are written in place (for a private folder published as a
+    whole); they are still verified before they are written.
 
     Raises:
         IntegrityError: Stored bytes do not match the manifest's size or hash.
@@ -64,7 +67,9 @@ def fetch(
         else:
             singles.append(entry)
     jobs: list[Callable[[], None]] = [
-        functools.partial(_fetch_span, store, settings, pack, span, algorithm, dest, on_bytes, mode)
+        functools.partial(
+            _fetch_span, store, settings, pack, span, algorithm, dest, on_bytes, mode, atomic
+        )
         for pack, members in by_pack.items()
         for span in spans(sorted(members, key=lambda e: e.offset))
     ]
@@ -101,6 +106,7 @@ def _fetch_span(
     dest: Callable[[Entry], str | os.PathLike[str]],
     on_bytes: Callable[[int], None] | None,
     mode: int,
+    atomic: bool,
 ) -> None:
     start = members[0].offset
     length = max(e.offset + e.size for e in members) - start
@@ -108,7 +114,10 @@ def _fetch_span(
     for entry in members:
         chunk = data[entry.offset - start : entry.offset - start + entry.size]
         verify_bytes(entry, chunk, algorithm)
-        _write_atomic(dest(entry), chunk, mode)
+        if atomic:
+            _write_atomic(dest(entry), chunk, mode)
+        else:
+            _write_new(dest(entry), chunk, mode)
         if on_bytes is not None:
             on_bytes(entry.size)
 
@@ -192,6 +201,12 @@ def _mismatch(entry: Entry, detail: str) -> IntegrityError:
 
 def _tmp_for(target: Path) -> Path:
     return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+def _write_new(target: str | os.PathLike[str], data: bytes, mode: int) -> None:
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with open(fd, "wb", closefd=True) as handle:
+        handle.write(data)
 
 
 def _write_atomic(target: str | os.PathLike[str], data: bytes, mode: int) -> None:
