@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
+from dataver.api.dataset import Dataset
 from dataver.backend import Backend
-from dataver.errors import ConfigurationError, ObjectNotFoundError, VersionNotFoundError
+from dataver.errors import (
+    ConfigurationError,
+    DatasetNotFoundError,
+    FormatError,
+    ObjectNotFoundError,
+    ValidationError,
+    VersionNotFoundError,
+)
 from dataver.layout import FORMAT, MARKER
 from dataver.ops import delete as delete_op
 from dataver.ops import gc as gc_op
@@ -23,7 +32,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
 
-    from dataver.api.dataset import Dataset
     from dataver.ops.gc import GcPlan
     from dataver.storage.base import Store
     from dataver.versions.records import DatasetRecord, VersionRecord
@@ -115,8 +123,6 @@ class Registry:
         Example:
             >>> ds = reg.create("images", project="vision")  # doctest: +SKIP
         """
-        from dataver.api.dataset import Dataset
-
         record, token = create_version(
             self.backend,
             name=name,
@@ -156,8 +162,6 @@ class Registry:
             VersionNotFoundError: Nothing matches.
             ValidationError: Neither ``id`` nor ``name`` was given.
         """
-        from dataver.api.dataset import Dataset
-
         wanted = _states(states)
         if id is not None:
             record, token = repo.load(self.store, id)
@@ -171,8 +175,6 @@ class Registry:
                 )
             return Dataset(self, record, token)
         if name is None:
-            from dataver.errors import ValidationError
-
             raise ValidationError("get() needs an id, or a name (and project)")
         record = self._find(project or "default", name, version, wanted, check_tags(tags))
         record, token = repo.load(self.store, record.id)
@@ -223,8 +225,6 @@ class Registry:
             tags: Only versions carrying all these tags.
             states: Only these states (None: any).
         """
-        from dataver.api.dataset import Dataset
-
         wanted, tags_ = _states(states), check_tags(tags)
         if project is not None and name is not None:
             records = self._records_of(project, name)
@@ -266,8 +266,6 @@ class Registry:
             name: Name of the dataset receiving the squashed version.
             project: Its project; defaults to the first version's project.
         """
-        from dataver.api.dataset import Dataset
-
         id_list = [_parent_id(i) for i in ids]
         if project is None and id_list:
             first, _ = repo.load(self.store, id_list[0])
@@ -302,8 +300,6 @@ class Registry:
         self._move(project, name, check_name(new_project, "project"), name)
 
     def _move(self, project: str, name: str, new_project: str, new_name: str) -> None:
-        from dataver.errors import DatasetNotFoundError
-
         dataset = repo.find_dataset(self.store, project, name)
         if dataset is None:
             raise DatasetNotFoundError(f"no dataset {project}/{name}", project=project, name=name)
@@ -313,8 +309,6 @@ class Registry:
 def _parent_id(parent: object) -> str:
     version_id = getattr(parent, "id", parent)
     if not isinstance(version_id, str):
-        from dataver.errors import ValidationError
-
         raise ValidationError(f"a parent must be a version id or a Dataset, not {parent!r}")
     return version_id
 
@@ -336,14 +330,10 @@ def _matches(record: VersionRecord, states: frozenset[State] | None, tags: tuple
 
 
 def _check_marker(store: Store) -> None:
-    from dataver.errors import FormatError
-
     try:
         raw = store.read(MARKER)
     except ObjectNotFoundError:
         return
-    import json
-
     try:
         fmt = json.loads(raw).get("format")
     except (ValueError, AttributeError) as exc:
