@@ -83,8 +83,3 @@ def hash_file(path: str | Path, algorithm: str) -> str:
         while count := handle.readinto(buffer):
             hasher.update(view[:count])
     return hasher.hexdigest()
-
-
-def is_hex_digest(value: str) -> bool:
-    """Return whether ``value`` looks like a 64-character lowercase hex digest."""
-    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)

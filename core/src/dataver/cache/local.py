@@ -31,8 +31,6 @@ from dataver.objects.fetch import fetch
 from dataver.paths import LayoutChecker
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from dataver.manifest.entry import Entry
     from dataver.manifest.reader import Manifest
     from dataver.settings import Settings
@@ -175,12 +173,6 @@ class Cache:
                     raise
                 shutil.copyfile(target, blob)
                 os.chmod(blob, _READ_ONLY)
-
-    def iter_trees(self) -> Iterator[str]:
-        """Yield the ids of complete trees."""
-        if self.versions.is_dir():
-            for marker in self.versions.glob("*.complete"):
-                yield marker.name[: -len(".complete")]
 
     def drop(self, version_id: str) -> None:
         """Forget a version's tree (its blobs stay)."""

@@ -92,18 +92,6 @@ class Manifest:
         low, high = folder + "/", folder + "0"  # NOTE: "0" is the character after "/"
         return [s.hash for s in self.root.shards if s.last >= low and s.first < high]
 
-    def warm(self, prefix: str = "") -> None:
-        """Decode the shards from ``prefix`` on into the shard cache, as far as it holds.
-
-        Lets a caller decode the manifest on another thread while it does I/O (a folder
-        scan), so the later iteration finds the shards ready.
-        """
-        index = max(bisect.bisect_right(self._firsts, prefix) - 1, 0) if prefix else 0
-        for shard in self.root.shards[index : index + SHARD_CACHE_SIZE]:
-            if not shard.first.startswith(prefix) and shard.first > prefix:
-                break
-            self.load_shard(shard)
-
     def iter_entries(self, prefix: str = "") -> Iterator[Entry]:
         """Yield entries in path order; with ``prefix``, only paths under it."""
         if not prefix:

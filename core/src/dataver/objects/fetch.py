@@ -155,25 +155,6 @@ def _download_link(url: str, target: Path) -> None:
         raise NotFoundError(f"external file {url} no longer exists", url=url) from exc
 
 
-def read_entry(store: Store, settings: Settings, entry: Entry, algorithm: str) -> bytes:
-    """Return the verified bytes of one entry (one ranged read for a packed file).
-
-    Raises:
-        IntegrityError: The bytes do not match the entry.
-    """
-    if entry.url is not None:
-        with fsspec.open(entry.url, "rb") as handle:
-            data: bytes = handle.read()
-    elif entry.pack is not None:
-        data = call_with_retry(
-            settings, lambda: store.read_range(pack_key(entry.pack or ""), entry.offset, entry.size)
-        )
-    else:
-        data = call_with_retry(settings, lambda: store.read(object_key(entry.hash or "")))
-    verify_bytes(entry, data, algorithm)
-    return data
-
-
 def verify_bytes(entry: Entry, data: bytes, algorithm: str) -> None:
     """Raise IntegrityError unless ``data`` is the content ``entry`` promises."""
     if len(data) != entry.size:

@@ -43,7 +43,6 @@ class UploadResult:
 
     located: dict[str, Entry] = field(default_factory=dict)
     stored_bytes: int = 0
-    stored_objects: int = 0
 
 
 @dataclass(frozen=True)
@@ -249,7 +248,6 @@ class _Uploader:
     def _count(self, size: int) -> None:
         with self._lock:
             self.result.stored_bytes += size
-            self.result.stored_objects += 1
         if self.on_bytes is not None:
             self.on_bytes(size)
 
