@@ -100,7 +100,10 @@ def test_freshly_written_files_are_not_remembered(
 ) -> None:
     folder = tmp_path / "fresh"
     folder.mkdir()
-    (folder / "a").write_bytes(b"1")  # written now: inside the racy window
+    (folder / "a").write_bytes(b"1")
+    # Inside the racy window for the whole test, however slow the machine: mtime in 30 s.
+    soon = time.time_ns() + 30 * 1_000_000_000
+    os.utime(folder / "a", ns=(soon, soon))
     parent = _parent(registry, folder)
     registry.create("ds", parents=[parent]).sync_folder(folder)
     calls = len(compare_calls)

@@ -22,7 +22,7 @@ from dataver.errors import NotFoundError, ValidationError
 from dataver.hashing import hash_file
 from dataver.manifest.entry import Entry
 from dataver.paths import PathMatcher, any_match, join, validate_paths
-from dataver.statcache import RACY_SECONDS, FileStat
+from dataver.statcache import FileStat, is_racy
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -115,8 +115,8 @@ def listing_digest(files: list[LocalFile]) -> str | None:
     None when a file changed within the stat cache's racy window: its stat could not prove
     later that it is unchanged.
     """
-    horizon = time.time_ns() - int(RACY_SECONDS * 1e9)
-    if files and max(f.mtime_ns for f in files) >= horizon:
+    now = time.time_ns()
+    if any(is_racy(f.mtime_ns, now) for f in files):
         return None
     return hashlib.sha256(orjson.dumps(list(map(tuple, files)))).hexdigest()
 
@@ -155,11 +155,14 @@ def compare(
             continue
         _classify(result, Entry(file.path, file.size, digest, source=file.local), old)
     if todo:
+        hashed_from = time.time_ns()
         digests = _hash_all(
             [f.local for f, _ in todo], [f.size for f, _ in todo], algorithm, workers
         )
         cache.store(
-            ((f.local, f.stat, d) for (f, _), d in zip(todo, digests, strict=True)), algorithm
+            ((f.local, f.stat, d) for (f, _), d in zip(todo, digests, strict=True)),
+            algorithm,
+            hashed_from_ns=hashed_from,
         )
         for (file, old), digest in zip(todo, digests, strict=True):
             new = Entry(file.path, file.size, digest, source=file.local)

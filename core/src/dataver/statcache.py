@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dataver.statcache")
 RACY_SECONDS = 2.0
+"""Racy window for files whose mtime has no sub-second part (FAT, HFS+, some network mounts):
+at 1-2 s timestamp granularity a later write can keep the same mtime for that long."""
+FINE_RACY_SECONDS = 0.1
+"""Racy window for files with sub-second mtimes (ext4, xfs, btrfs, APFS): their timestamps come
+from the kernel's coarse clock (one tick, at most 10 ms), so 0.1 s leaves a wide margin."""
 
 Row = tuple[int, int, int, str]
 """A cached file: ``(size, mtime_ns, inode, hash)``."""
@@ -126,19 +131,25 @@ class StatCache:
                     return loaded
         return {}
 
-    def store(self, rows: Iterable[tuple[str, FileStat, str]], algorithm: str) -> None:
+    def store(
+        self, rows: Iterable[tuple[str, FileStat, str]], algorithm: str, *, hashed_from_ns: int
+    ) -> None:
         """Remember hashes: (absolute path, stat, hash) rows.
 
-        A file modified within the last :data:`RACY_SECONDS` is not remembered: on a file
-        system with coarse timestamps it could still change without its mtime moving (git's
-        "racily clean" problem), so it is hashed again next time.
+        A file modified within its racy window (see :func:`is_racy`) before ``hashed_from_ns``
+        is not remembered: it could still change without its mtime moving (git's "racily
+        clean" problem), so it is hashed again next time.
+
+        Args:
+            rows: ``(absolute path, stat taken before hashing, hash)``.
+            algorithm: The hash algorithm.
+            hashed_from_ns: ``time.time_ns()`` taken before any of the files was read.
         """
         if self._db is None:
             return
-        horizon = time.time_ns() - int(RACY_SECONDS * 1e9)
         by_folder: dict[str, dict[str, list[Any]]] = defaultdict(dict)
         for path, stat, digest in rows:
-            if stat.mtime_ns < horizon:
+            if not is_racy(stat.mtime_ns, hashed_from_ns):
                 folder, name = os.path.split(path)
                 by_folder[folder][name] = [stat.size, stat.mtime_ns, stat.inode, digest]
         if by_folder:
@@ -203,6 +214,19 @@ def _row(value: Any) -> Row | None:
     if isinstance(value, list) and len(value) == 4:
         return (value[0], value[1], value[2], value[3])
     return None
+
+
+def is_racy(mtime_ns: int, read_at_ns: int) -> bool:
+    """Whether a file with ``mtime_ns``, read at ``read_at_ns``, could change unseen.
+
+    A write in the same timestamp tick as the one that set ``mtime_ns`` would leave the mtime
+    unchanged; one more than a tick later always moves it. So a hash is trusted by stat alone
+    only if the file was read at least a racy window after its mtime: 2 s for whole-second
+    timestamps, 0.1 s for sub-second ones.
+    """
+    whole_second = mtime_ns % 1_000_000_000 == 0
+    window = RACY_SECONDS if whole_second else FINE_RACY_SECONDS
+    return mtime_ns >= read_at_ns - int(window * 1e9)
 
 
 def _decode(blob: bytes) -> dict[str, list[Any]]:
