@@ -90,27 +90,18 @@ venvs: venv-core venv-airflow venv-prefect
 
 test: test-core test-airflow test-prefect
 
-# Strict: "no tests collected" (pytest exit 5) is a failure for the core suite.
+# Strict everywhere: "no tests collected" (pytest exit 5) fails a suite.
 test-core: $(CORE_STAMP)
 	@echo "==> test-core: pytest tests (without tests/airflow, tests/prefect) in $(VENV)/core"
 	$(CORE_PY) -m pytest tests --ignore=tests/airflow --ignore=tests/prefect $(call junit,core) $(PYTEST_ARGS)
 
-# $(call pytest_allow_empty,<python>,<path>,<suite>): pytest exit 5 (no tests collected) passes.
-define pytest_allow_empty
-	@rc=0; $(1) -m pytest $(2) $(call junit,$(3)) $(PYTEST_ARGS) || rc=$$?; \
-	if [ $$rc -eq 5 ]; then \
-	    echo "==> $(3): no tests collected (pytest exit 5) - treated as success"; rc=0; \
-	fi; \
-	exit $$rc
-endef
-
 test-airflow: $(AIRFLOW_STAMP)
 	@echo "==> test-airflow: pytest tests/airflow in $(VENV)/airflow"
-	$(call pytest_allow_empty,$(AIRFLOW_PY),tests/airflow,airflow)
+	$(AIRFLOW_PY) -m pytest tests/airflow $(call junit,airflow) $(PYTEST_ARGS)
 
 test-prefect: $(PREFECT_STAMP)
 	@echo "==> test-prefect: pytest tests/prefect in $(VENV)/prefect"
-	$(call pytest_allow_empty,$(PREFECT_PY),tests/prefect,prefect)
+	$(PREFECT_PY) -m pytest tests/prefect $(call junit,prefect) $(PYTEST_ARGS)
 
 # -------------------------------------------------------------------------------------- lint
 

@@ -14,7 +14,6 @@ import logging
 import os
 import sqlite3
 import threading
-import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, NamedTuple
 
