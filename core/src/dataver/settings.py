@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import BeforeValidator, ByteSize, Field
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dataver.errors import ConfigurationError
 
 HashAlgorithm = Literal["blake3", "sha256"]
+CacheVerify = Literal["marker", "size", "hash"]
+_VERIFY_ALIASES = {"0": "marker", "false": "marker", "off": "marker", "1": "hash", "true": "hash"}
+
+
+def _verify_level(value: object) -> object:
+    if isinstance(value, bool):
+        return "hash" if value else "marker"
+    if isinstance(value, str):
+        return _VERIFY_ALIASES.get(value.strip().lower(), value.strip().lower())
+    return value
+
+
+def _byte_size(value: object) -> object:
+    if isinstance(value, str) and value.strip().lower() in {"", "0", "none", "off"}:
+        return None
+    return value
 
 
 def _default_registry() -> str:
@@ -50,6 +66,17 @@ class Settings(BaseSettings):
     retry_max_wait: float = Field(default=20.0, gt=0, description="Longest backoff (seconds).")
     fsync: bool = Field(default=True, description="fsync local registry writes.")
     stat_cache: bool = Field(default=True, description="Skip re-hashing unchanged files.")
+    cache_verify: Annotated[CacheVerify, BeforeValidator(_verify_level)] = Field(
+        default="marker",
+        description=(
+            "What a get of an already cached version checks: 'marker' (the completion marker "
+            "only), 'size' (every file's size), 'hash' or 1 (every file's hash)."
+        ),
+    )
+    cache_max_size: Annotated[ByteSize | None, BeforeValidator(_byte_size)] = Field(
+        default=None,
+        description="Evict least recently used cache content beyond this size (e.g. 50GB).",
+    )
 
 
 def get_settings() -> Settings:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from dataver.cache.links import clone_or_copy
+from dataver.cache.local import TreeLabel
 from dataver.diff import Diff, diff_manifests
-from dataver.errors import ConflictError, ValidationError
+from dataver.errors import ConflictError, IntegrityError, NotFoundError, ValidationError
 from dataver.lineage import ancestry
 from dataver.manifest.merge import apply_changes
 from dataver.manifest.reader import Manifest
@@ -18,12 +19,13 @@ from dataver.objects.upload import journal_stored_bytes, upload_pending
 from dataver.ops import change
 from dataver.ops import transition as tr
 from dataver.ops.verify import verify_version
-from dataver.paths import PathMatcher
+from dataver.paths import PathMatcher, validate_path
 from dataver.versions import repo
 from dataver.versions.records import check_metadata, check_tags
 from dataver.versions.state import READABLE, State, require
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Callable, Iterable, Iterator, Sequence
     from datetime import datetime
 
@@ -520,26 +522,63 @@ class Dataset:
         """Return ``{version id: [parent ids]}`` for this version and all its ancestors."""
         return ancestry(self._registry.store, self.id)
 
-    def get_local_copy(self) -> Path:
+    def get_local_copy(self, paths: Sequence[str] | None = None) -> Path:
         """Return a read-only local tree of this version, materialised once in the cache.
+
+        Files are hard links to the cache's blobs (mode 0444): never write through them; use
+        :meth:`get_mutable_local_copy` for a writable copy. A second call, from any process,
+        checks a marker only (``DATAVER_CACHE_VERIFY=size|hash`` checks every file too).
+
+        Args:
+            paths: Globs selecting a subset (``["train/*.jpg"]``), materialised in a folder of
+                its own. A glob without ``/`` matches at any depth, one with ``/`` from the
+                root; a folder name selects everything under it.
+
+        Returns:
+            The folder holding the version's files.
 
         Raises:
             InvalidTransitionError: The version is not Final or Published.
             IntegrityError: Stored content is corrupt (nothing corrupt is returned).
+            ValidationError: A glob is empty.
+
+        Example:
+            >>> ds.get_local_copy(paths=["*.csv"])  # doctest: +SKIP
+            PosixPath('/home/me/.cache/dataver/versions/3f2a...~9c1e.../')
         """
         self._require(READABLE, "read")
+        patterns = _patterns(paths)
         backend = self._registry.backend
-        return backend.cache.materialize(backend.store, backend.settings, self.id, self._manifest())
+        return backend.cache.materialize(
+            backend.store, backend.settings, self._manifest(), self._label(), patterns
+        )
 
     def get_mutable_local_copy(
-        self, target: str | os.PathLike[str], overwrite: bool = False
+        self,
+        target: str | os.PathLike[str],
+        overwrite: bool = False,
+        paths: Sequence[str] | None = None,
     ) -> Path:
         """Copy this version into ``target``: writable files sharing nothing with the cache.
 
+        Copies are reflinks where the file system can (btrfs, xfs), else byte copies; never
+        hard links, so writing to them cannot change the cache or any other copy.
+
+        Args:
+            target: The folder to fill (created if missing).
+            overwrite: Replace the contents of a non-empty ``target``.
+            paths: Globs selecting a subset, as in :meth:`get_local_copy`.
+
+        Returns:
+            ``target`` as an absolute path.
+
         Raises:
-            ValidationError: ``target`` exists, is not empty and ``overwrite`` is False.
+            ValidationError: ``target`` exists, is not empty and ``overwrite`` is False, or is
+                a file.
         """
         out = Path(target).expanduser().absolute()
+        if out.exists() and not out.is_dir():
+            raise ValidationError(f"{out} is a file, not a folder", path=str(out))
         if out.exists() and any(out.iterdir()):
             if not overwrite:
                 raise ValidationError(
@@ -547,20 +586,95 @@ class Dataset:
                     path=str(out),
                 )
             shutil.rmtree(out)
-        source = self.get_local_copy()
+        source = self.get_local_copy(paths)
         shutil.copytree(source, out, copy_function=_copy_writable, dirs_exist_ok=True)
         return out
 
-    def verify(self) -> list[str]:
-        """Re-read every file (registry and cached tree) and return the paths that do not match."""
+    def open(self, path: str, mode: str = "rb", encoding: str | None = None) -> IO[Any]:
+        """Open one file of this version for reading, without materialising the rest.
+
+        The file's content is fetched into the cache once (verified), then read from there.
+
+        Args:
+            path: The file's dataset path.
+            mode: ``"rb"`` (default) or ``"r"`` for text.
+            encoding: Text encoding for ``"r"`` (default UTF-8).
+
+        Returns:
+            A file object; close it (or use ``with``).
+
+        Raises:
+            NotFoundError: The version has no such file.
+            ValidationError: ``mode`` is not a read mode.
+
+        Example:
+            >>> with ds.open("train/labels.csv", "r") as f:  # doctest: +SKIP
+            ...     header = f.readline()
+        """
+        if mode not in {"r", "rb", "rt"}:
+            raise ValidationError(f"open() reads only: mode must be 'r' or 'rb', got {mode!r}")
+        self._require(READABLE, "read")
+        entry = self._manifest().get(validate_path(path.strip("/")))
+        if entry is None:
+            raise NotFoundError(f"version {self.id} has no file {path!r}", path=path)
+        backend = self._registry.backend
+        blob = backend.cache.fetch_one(
+            backend.store, backend.settings, entry, self._record.hash_algorithm
+        )
+        if mode == "rb":
+            return blob.open("rb")
+        return blob.open("r", encoding=encoding or "utf-8")
+
+    def verify(self, repair: bool = False) -> list[str]:
+        """Re-read every file (registry and cached trees) and return the paths that do not match.
+
+        Args:
+            repair: Re-fetch damaged cached files from the registry and rebuild their trees
+                (content that is corrupt in the registry itself cannot be repaired).
+
+        Returns:
+            The damaged paths found (before any repair); [] when all is sound.
+
+        Raises:
+            IntegrityError: ``repair`` was asked but the registry's own copy is corrupt.
+        """
         self._require(READABLE | _UPLOADING, "verify")
-        return verify_version(self._registry.backend, self.id, self._manifest())
+        backend = self._registry.backend
+        manifest = self._manifest()
+        found = verify_version(backend, self.id, manifest)
+        if repair and found.cache:
+            if found.registry:
+                raise IntegrityError(
+                    f"cannot repair version {self.id}: {len(found.registry)} files are corrupt "
+                    f"in the registry itself (first: {found.registry[0]!r})",
+                    version_id=self.id,
+                    paths=found.registry[:20],
+                )
+            backend.cache.repair(
+                backend.store, backend.settings, manifest, self._label(), found.cache
+            )
+        return found.paths
+
+    def _label(self) -> TreeLabel:
+        return TreeLabel(
+            version_id=self.id, dataset=self.name, project=self.project, version=self.version
+        )
 
 
 def _copy_writable(src: str, dst: str) -> str:
-    shutil.copyfile(src, dst)
-    os.chmod(dst, 0o644)
+    clone_or_copy(src, dst, 0o644)
     return dst
+
+
+def _patterns(paths: Sequence[str] | None) -> list[str] | None:
+    if paths is None:
+        return None
+    if isinstance(paths, str):
+        paths = [paths]
+    chosen = list(paths)
+    if not chosen or any(not isinstance(p, str) or not p.strip("/") for p in chosen):
+        raise ValidationError(f"paths must be non-empty globs, got {list(paths)!r}")
+    return chosen
 
 
 def _registry(registry: Registry | None) -> Registry:

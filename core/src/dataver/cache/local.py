@@ -2,42 +2,85 @@
 
 ::
 
-    <cache>/blobs/<hh>/<hash>          read-only (0444) content, one file per distinct content
-    <cache>/versions/<id>/<path>       a version's tree: hard links to blobs (copies if needed)
-    <cache>/versions/<id>.complete     marker written after the tree was renamed into place
-    <cache>/locks/                     filelock files (per version)
-    <cache>/tmp/                       trees and downloads under construction
-    <cache>/CACHEDIR.TAG               tells backup tools to skip the cache
+    <cache>/blobs/<hh>/<hash>            read-only (0444) content, one file per distinct content
+    <cache>/versions/<key>/<path>        a tree: hard links to blobs (reflinks or copies if not)
+    <cache>/versions/<key>.complete      JSON marker written after the tree was renamed into place
+    <cache>/locks/version-<key>.lock     build lock of a tree (filelock)
+    <cache>/locks/fetch-<xyz>.lock       fetch locks, striped by pack/object hash (filelock)
+    <cache>/locks/use-<key>              in-use leases of live processes (shared flock)
+    <cache>/tmp/                         trees and downloads under construction
+    <cache>/CACHEDIR.TAG                 tells backup tools to skip the cache
 
-A tree is built under ``tmp/`` and renamed into place, then the marker is written; a tree
-without a marker is never trusted. A blob is renamed into place only after its hash matched.
+``<key>`` is the version id, or ``<id>~<digest of the patterns>`` for a subset get. A tree is
+built under ``tmp/`` and renamed into place, then the marker is written; a tree without a
+marker is never trusted. Content enters ``blobs/`` only after its hash matched.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
+import datetime as dt
 import hashlib
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from filelock import FileLock
+import orjson
+from filelock import FileLock, Timeout
+from pydantic import BaseModel, ConfigDict
 
+from dataver.cache import leases
+from dataver.cache.links import NO_LINKS, READ_ONLY, clone_or_copy, place
 from dataver.errors import FormatError
+from dataver.hashing import hash_file
 from dataver.objects.fetch import fetch
-from dataver.paths import LayoutChecker
+from dataver.paths import LayoutChecker, PathMatcher, any_match
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from dataver.manifest.entry import Entry
     from dataver.manifest.reader import Manifest
     from dataver.settings import Settings
     from dataver.storage.base import Store
 
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# dataver cache: safe to delete.\n"
-_READ_ONLY = 0o444
+# NOTE: a marker's mtime is its tree's last use; touching it at most once a minute keeps a
+# warm get to one stat in the common case.
+_TOUCH_EVERY = 60.0
+
+
+class TreeLabel(BaseModel):
+    """What a marker records about the version a tree holds (for ``cache info``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version_id: str
+    dataset: str = ""
+    project: str = ""
+    version: str = ""
+
+
+def tree_key(version_id: str, patterns: Iterable[str] | None) -> str:
+    """The cache key of a version's tree, or of the subset of it that ``patterns`` select."""
+    chosen = sorted({p.strip("/") for p in patterns or ()})
+    if not chosen:
+        return version_id
+    digest = hashlib.sha256("\n".join(chosen).encode()).hexdigest()[:16]
+    return f"{version_id}~{digest}"
+
+
+def matchers_for(patterns: Iterable[str] | None) -> list[PathMatcher]:
+    """Glob matchers for a subset get: a pattern with a ``/`` is anchored at the root.
+
+    Like ``.gitignore``: ``*.jpg`` selects JPEGs at any depth, ``train/*.jpg`` only those
+    directly in ``train/``, ``train`` everything under any folder named ``train``.
+    """
+    chosen = sorted({p.strip("/") for p in patterns or ()})
+    return [PathMatcher(p, recursive="/" not in p) for p in chosen]
 
 
 class Cache:
@@ -62,6 +105,7 @@ class Cache:
         if not tag.exists():
             tag.write_text(_TAG)
 
+    # ------------------------------------------------------------------ paths
     def blob_path(self, entry: Entry) -> Path:
         """Where the content of ``entry`` lives in the cache."""
         return Path(self._blob_str(entry))
@@ -72,66 +116,175 @@ class Cache:
         key = entry.hash or "url-" + hashlib.sha256((entry.url or "").encode()).hexdigest()
         return f"{self._blobs_str}/{key[:2]}/{key}"
 
-    def tree_path(self, version_id: str) -> Path:
-        """Where the tree of a version is materialised."""
-        return self.versions / version_id
+    def tree_path(self, key: str) -> Path:
+        """Where the tree with cache key ``key`` (see :func:`tree_key`) is materialised."""
+        return self.versions / key
 
-    def marker_path(self, version_id: str) -> Path:
-        return self.versions / f"{version_id}.complete"
+    def marker_path(self, key: str) -> Path:
+        return self.versions / f"{key}.complete"
 
-    def is_complete(self, version_id: str) -> bool:
-        """Whether the version's tree is fully materialised."""
-        return self.marker_path(version_id).exists()
+    def lease_path(self, key: str) -> Path:
+        return self.locks / f"use-{key}"
 
+    def build_lock(self, key: str) -> FileLock:
+        return FileLock(self.locks / f"version-{key}.lock")
+
+    def is_complete(self, key: str) -> bool:
+        """Whether the tree is fully materialised."""
+        return self.marker_path(key).exists()
+
+    # ------------------------------------------------------------------ trees
     def materialize(
-        self, store: Store, settings: Settings, version_id: str, manifest: Manifest
+        self,
+        store: Store,
+        settings: Settings,
+        manifest: Manifest,
+        label: TreeLabel,
+        patterns: list[str] | None = None,
     ) -> Path:
-        """Return the read-only tree of a version, building it once.
+        """Return the read-only tree of a version (or of the files ``patterns`` select).
+
+        Built once per cache; later calls check the marker only (and, with
+        ``DATAVER_CACHE_VERIFY=size|hash``, every file, repairing what is damaged).
 
         Raises:
             IntegrityError: Content in the registry is corrupt (nothing corrupt is cached).
             FormatError: The manifest holds a path that is both a file and a folder.
         """
-        tree = self.tree_path(version_id)
-        if self.is_complete(version_id):
+        key = tree_key(label.version_id, patterns)
+        matchers = matchers_for(patterns)
+        tree = self.tree_path(key)
+        # NOTE: lease first, then look: an eviction that held the lease lock exclusively has
+        # finished (marker gone) before a new lease is granted.
+        leases.hold(self.lease_path(key))
+        if self._warm(key, manifest, matchers, settings):
             return tree
         self._setup()
-        with FileLock(self.locks / f"version-{version_id}.lock"):
-            if self.is_complete(version_id):
-                return tree
-            building = self.tmp / f"{version_id}.{uuid.uuid4().hex[:12]}"
-            try:
-                self._build_tree(store, settings, manifest, building)
-                _remove_tree(tree)
-                os.rename(building, tree)
-            finally:
-                _remove_tree(building)
-            self.marker_path(version_id).write_text(f"{manifest.ref}\n")
+        leases.hold(self.lease_path(key))
+        with self.build_lock(key):
+            if not self.is_complete(key):
+                self._build(store, settings, manifest, label, matchers, key)
+        if settings.cache_max_size is not None:
+            from dataver.cache.prune import plan_prune, prune
+
+            prune(self, plan_prune(self, int(settings.cache_max_size)))
         return tree
 
-    def _build_tree(
-        self, store: Store, settings: Settings, manifest: Manifest, building: Path
+    def _warm(
+        self, key: str, manifest: Manifest, matchers: list[PathMatcher], settings: Settings
+    ) -> bool:
+        marker = self.marker_path(key)
+        try:
+            stat = marker.stat()
+        except FileNotFoundError:
+            return False
+        if time.time() - stat.st_mtime > _TOUCH_EVERY:
+            with contextlib.suppress(OSError):
+                os.utime(marker)
+        if settings.cache_verify == "marker":
+            return True
+        bad = self.check_tree(key, manifest, matchers, settings.cache_verify)
+        if not bad:
+            return True
+        self._discard(key, manifest, bad)
+        return False
+
+    def check_tree(
+        self, key: str, manifest: Manifest, matchers: list[PathMatcher], level: str
+    ) -> list[str]:
+        """Return the paths of a materialised tree whose size (or hash) is wrong."""
+        tree = str(self.tree_path(key))
+        algorithm = manifest.root.hash_algorithm
+        bad: list[str] = []
+        for entry in manifest:
+            if matchers and not any_match(matchers, entry.path):
+                continue
+            if not _intact(f"{tree}/{entry.path}", entry, level, algorithm):
+                bad.append(entry.path)
+        return bad
+
+    def _discard(self, key: str, manifest: Manifest, bad: list[str]) -> None:
+        """Forget a damaged tree and the damaged blobs it shares, so a rebuild fetches them."""
+        self._setup()
+        wanted = set(bad)
+        with self.build_lock(key):
+            for entry in manifest:
+                if entry.path in wanted:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self._blob_str(entry))
+            self.drop(key)
+
+    def _build(
+        self,
+        store: Store,
+        settings: Settings,
+        manifest: Manifest,
+        label: TreeLabel,
+        matchers: list[PathMatcher],
+        key: str,
     ) -> None:
+        tree = self.tree_path(key)
+        self._remove_leftovers(key)
+        building = self.tmp / f"{key}.{uuid.uuid4().hex[:12]}"
+        try:
+            files, size = self._build_tree(store, settings, manifest, building, matchers)
+            _remove_tree(tree)
+            os.rename(building, tree)
+        finally:
+            _remove_tree(building)
+        marker = {
+            "format": 1,
+            **label.model_dump(),
+            "manifest": manifest.ref,
+            "patterns": [m.pattern for m in matchers],
+            "files": files,
+            "bytes": size,
+            "built_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        }
+        self.marker_path(key).write_bytes(orjson.dumps(marker))
+
+    def _remove_leftovers(self, key: str) -> None:
+        """Remove trees of ``key`` that a killed process left half built (we hold its lock)."""
+        for leftover in self.tmp.glob(f"{key}.*"):
+            _remove_tree(leftover)
+
+    def _build_tree(
+        self,
+        store: Store,
+        settings: Settings,
+        manifest: Manifest,
+        building: Path,
+        matchers: list[PathMatcher],
+    ) -> tuple[int, int]:
         """Fill ``building`` with the version's files; new content also becomes blobs.
 
-        A file whose blob is cached is hard-linked from it. New content is written straight
-        into the private temporary tree (published later by one rename of the whole tree, so
-        no per-file rename is needed), verified, then hard-linked into ``blobs/``: a create
-        and a link per new file instead of create, rename and link.
+        A file whose blob is cached (and intact) is linked from it. New content is written
+        straight into the private temporary tree (published later by one rename of the whole
+        tree), verified, then hard-linked into ``blobs/``: a create and a link per new file.
+
+        Returns:
+            The number of files and their total size.
         """
         building.mkdir(parents=True)  # NOTE: an empty version is an empty folder, not nothing
         root = str(building)
         made: set[str] = {root}
         layout = LayoutChecker()
+        level = "size" if settings.cache_verify == "marker" else settings.cache_verify
+        algorithm = manifest.root.hash_algorithm
         fresh: dict[str, tuple[Entry, str]] = {}
         later: list[tuple[str, str]] = []
+        files = size = 0
         for entry in manifest:
+            if matchers and not any_match(matchers, entry.path):
+                continue
             folder = layout.file_above(entry.path)
             if folder is not None:
                 raise FormatError(
                     f"manifest {manifest.ref} has both a file {folder!r} and {entry.path!r}",
                     path=entry.path,
                 )
+            files += 1
+            size += entry.size
             target = f"{root}/{entry.path}"
             parent = target.rpartition("/")[0]
             if parent not in made:
@@ -140,64 +293,211 @@ class Cache:
             blob = self._blob_str(entry)
             if blob in fresh:
                 later.append((blob, target))
-            elif _usable(blob, entry):
-                _link_or_copy(blob, target)
-            else:
+            elif not _link_cached(blob, target, entry, level, algorithm):
                 fresh[blob] = (entry, target)
         if fresh:
-            destinations = {id(entry): target for entry, target in fresh.values()}
-            fetch(
-                store,
-                settings,
-                [entry for entry, _ in fresh.values()],
-                manifest.root.hash_algorithm,
-                lambda entry: destinations[id(entry)],
-                mode=_READ_ONLY,
-                atomic=False,
-            )
-            self._adopt(fresh)
+            self._fetch_fresh(store, settings, fresh, algorithm)
         for blob, target in later:
-            _link_or_copy(blob, target)
+            place(blob, target)
+        return files, size
+
+    # ------------------------------------------------------------------ fetching
+    def _fetch_fresh(
+        self,
+        store: Store,
+        settings: Settings,
+        fresh: dict[str, tuple[Entry, str]],
+        algorithm: str,
+    ) -> None:
+        """Fetch content into the tree and adopt it as blobs, at most once per cache.
+
+        Fetches are locked per stripe of pack/object hashes. Stripes free now are fetched at
+        once (in parallel); a stripe another process is fetching is waited for afterwards,
+        and only what that process did not bring is fetched then. No lock is waited for
+        while another is held, so processes cannot deadlock.
+        """
+        groups: dict[str, list[str]] = {}
+        for blob, (entry, _) in fresh.items():
+            groups.setdefault(_stripe(entry), []).append(blob)
+        pending = sorted(groups)
+        while pending:
+            held: list[FileLock] = []
+            deferred: list[str] = []
+            try:
+                for stripe in pending:
+                    lock = self._fetch_lock(stripe)
+                    try:
+                        lock.acquire(blocking=False)
+                    except Timeout:
+                        deferred.append(stripe)
+                        continue
+                    held.append(lock)
+                mine = [b for s in pending if s not in deferred for b in groups[s]]
+                self._fetch_missing(store, settings, {b: fresh[b] for b in mine}, algorithm)
+            finally:
+                for lock in held:
+                    lock.release()
+            if deferred:
+                with self._fetch_lock(deferred[0]):
+                    pass  # NOTE: wait for the other process's fetch, then look again
+            pending = deferred
+
+    def _fetch_lock(self, stripe: str) -> FileLock:
+        return FileLock(self.locks / f"fetch-{stripe}.lock")
+
+    def _fetch_missing(
+        self,
+        store: Store,
+        settings: Settings,
+        wanted: dict[str, tuple[Entry, str]],
+        algorithm: str,
+    ) -> None:
+        level = "size" if settings.cache_verify == "marker" else settings.cache_verify
+        todo = {
+            blob: (entry, target)
+            for blob, (entry, target) in wanted.items()
+            if not _link_cached(blob, target, entry, level, algorithm)
+        }
+        if not todo:
+            return
+        destinations = {id(entry): target for entry, target in todo.values()}
+        fetch(
+            store,
+            settings,
+            [entry for entry, _ in todo.values()],
+            algorithm,
+            lambda entry: destinations[id(entry)],
+            mode=READ_ONLY,
+            atomic=False,
+        )
+        self._adopt(todo)
 
     def _adopt(self, fresh: dict[str, tuple[Entry, str]]) -> None:
         """Hard-link freshly written tree files into ``blobs/`` for every later version."""
         for folder in {blob.rpartition("/")[0] for blob in fresh}:
             os.makedirs(folder, exist_ok=True)
-        for blob, (_, target) in fresh.items():
+        for blob, (entry, target) in fresh.items():
             try:
                 os.link(target, blob)
             except FileExistsError:
-                continue  # NOTE: another process cached the same content meanwhile
+                if not _intact(blob, entry, "size", ""):
+                    _replace_blob(target, blob)  # NOTE: a damaged blob: this one is verified
             except OSError as exc:
-                if exc.errno not in _NO_LINKS:
+                if exc.errno not in NO_LINKS:
                     raise
-                shutil.copyfile(target, blob)
-                os.chmod(blob, _READ_ONLY)
+                _replace_blob(target, blob)
 
-    def drop(self, version_id: str) -> None:
-        """Forget a version's tree (its blobs stay)."""
-        self.marker_path(version_id).unlink(missing_ok=True)
-        _remove_tree(self.tree_path(version_id))
+    def fetch_one(self, store: Store, settings: Settings, entry: Entry, algorithm: str) -> Path:
+        """Return the path of the verified blob of one entry, fetching it if needed.
+
+        Used by ``Dataset.open``: one file, without materialising the rest of its version.
+        """
+        blob = self._blob_str(entry)
+        level = "size" if settings.cache_verify == "marker" else settings.cache_verify
+        if _intact(blob, entry, level, algorithm):
+            return Path(blob)
+        self._setup()
+        with self._fetch_lock(_stripe(entry)):
+            if not _intact(blob, entry, level, algorithm):
+                os.makedirs(os.path.dirname(blob), exist_ok=True)
+                fetch(store, settings, [entry], algorithm, lambda _: blob, mode=READ_ONLY)
+        return Path(blob)
+
+    def drop(self, key: str) -> None:
+        """Forget a tree (its blobs stay): the marker first, so nobody trusts what is left."""
+        self.marker_path(key).unlink(missing_ok=True)
+        _remove_tree(self.tree_path(key))
+
+    def drop_version(self, version_id: str) -> None:
+        """Forget every tree of a version: the full one and its subsets."""
+        self.drop(version_id)
+        if self.versions.is_dir():
+            for marker in self.versions.glob(f"{version_id}~*.complete"):
+                self.drop(marker.name.removesuffix(".complete"))
+
+    def trees_of(self, version_id: str) -> list[tuple[str, list[PathMatcher]]]:
+        """The complete trees of a version: ``(key, matchers)``, the full tree first."""
+        found: list[tuple[str, list[PathMatcher]]] = []
+        if self.is_complete(version_id):
+            found.append((version_id, []))
+        if self.versions.is_dir():
+            for marker in sorted(self.versions.glob(f"{version_id}~*.complete")):
+                key = marker.name.removesuffix(".complete")
+                data = self.read_marker(key) or {}
+                patterns = data.get("patterns")
+                if isinstance(patterns, list):
+                    found.append((key, matchers_for([str(p) for p in patterns])))
+        return found
+
+    def repair(
+        self,
+        store: Store,
+        settings: Settings,
+        manifest: Manifest,
+        label: TreeLabel,
+        bad: list[str],
+    ) -> None:
+        """Re-fetch the damaged files of a version's cached trees and rebuild those trees."""
+        for key, matchers in self.trees_of(label.version_id):
+            self._discard(key, manifest, bad)
+            patterns = [m.pattern for m in matchers] or None
+            self.materialize(store, settings, manifest, label, patterns)
+
+    def read_marker(self, key: str) -> dict[str, Any] | None:
+        """The marker of a complete tree, or None."""
+        try:
+            loaded = orjson.loads(self.marker_path(key).read_bytes())
+        except (FileNotFoundError, orjson.JSONDecodeError):
+            return None
+        return loaded if isinstance(loaded, dict) else None
 
 
-def _usable(path: str, entry: Entry) -> bool:
+def _stripe(entry: Entry) -> str:
+    """The fetch-lock stripe of an entry: 4,096 stripes by the hash of what holds it."""
+    holder = entry.pack or entry.hash or hashlib.sha256((entry.url or "").encode()).hexdigest()
+    return holder[:3]
+
+
+def _link_cached(blob: str, target: str, entry: Entry, level: str, algorithm: str) -> bool:
+    """Place a cached, intact blob at ``target``; False if there is none to place."""
+    if not _intact(blob, entry, level, algorithm):
+        return False
     try:
-        return os.stat(path).st_size == entry.size
+        place(blob, target)
     except FileNotFoundError:
+        return False  # NOTE: evicted between the check and the link
+    return True
+
+
+def _intact(path: str, entry: Entry, level: str, algorithm: str) -> bool:
+    """Whether ``path`` holds the content of ``entry``: by size, or by hash for ``hash``."""
+    try:
+        if os.stat(path).st_size != entry.size:
+            return False
+    except FileNotFoundError:
+        return False
+    if level != "hash" or entry.hash is None:
+        return True
+    try:
+        return hash_file(Path(path), algorithm) == entry.hash
+    except OSError:
         return False
 
 
-_NO_LINKS = (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP)
-
-
-def _link_or_copy(blob: str, target: str) -> None:
+def _replace_blob(source: str, blob: str) -> None:
+    """Atomically replace ``blob`` with the verified content of ``source``."""
+    tmp = f"{blob}.{uuid.uuid4().hex[:12]}.tmp"
     try:
-        os.link(blob, target)
-    except OSError as exc:
-        if exc.errno not in _NO_LINKS:
-            raise
-        shutil.copyfile(blob, target)
-        os.chmod(target, _READ_ONLY)
+        try:
+            os.link(source, tmp)
+        except OSError as exc:
+            if exc.errno not in NO_LINKS:
+                raise
+            clone_or_copy(source, tmp, READ_ONLY)
+        os.replace(tmp, blob)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def _remove_tree(path: Path) -> None:

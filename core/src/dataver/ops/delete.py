@@ -47,5 +47,5 @@ def delete_version(backend: Backend, version_id: str, *, force: bool) -> Version
         )
     repo.delete(store, record)
     clear_journal(store, version_id)
-    backend.cache.drop(version_id)
+    backend.cache.drop_version(version_id)
     return record

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from dataver.errors import IntegrityError, NotFoundError
 from dataver.layout import pack_key
@@ -18,8 +18,19 @@ if TYPE_CHECKING:
     from dataver.manifest.reader import Manifest
 
 
-def verify_version(backend: Backend, version_id: str, manifest: Manifest) -> list[str]:
-    """Return the paths whose bytes do not match the manifest; [] when all is sound."""
+class Verified(NamedTuple):
+    """Paths whose bytes do not match the manifest, where they were found wrong."""
+
+    registry: list[str]
+    cache: list[str]
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted({*self.registry, *self.cache})
+
+
+def verify_version(backend: Backend, version_id: str, manifest: Manifest) -> Verified:
+    """Check every byte of a version in the registry, and its cached trees if any."""
     algorithm = manifest.root.hash_algorithm
     bad: set[str] = set()
     by_pack: dict[str, list[Entry]] = {}
@@ -39,8 +50,7 @@ def verify_version(backend: Backend, version_id: str, manifest: Manifest) -> lis
             bad.update(result)
         for result in pool.map(lambda e: _check_single(backend, e, algorithm), singles):
             bad.update(result)
-    bad.update(_check_cache(backend, version_id, manifest))
-    return sorted(bad)
+    return Verified(sorted(bad), _check_cache(backend, version_id, manifest))
 
 
 def _check_span(backend: Backend, pack: str, members: list[Entry], algorithm: str) -> list[str]:
@@ -85,14 +95,9 @@ def _check_single(backend: Backend, entry: Entry, algorithm: str) -> list[str]:
 
 
 def _check_cache(backend: Backend, version_id: str, manifest: Manifest) -> list[str]:
+    """Hash every file of the version's cached trees (the full one and subsets)."""
     cache = backend.cache
-    if not cache.is_complete(version_id):
-        return []
-    tree = cache.tree_path(version_id)
-    bad = []
-    for entry in manifest:
-        try:
-            verify_file(entry, tree / entry.path, manifest.root.hash_algorithm)
-        except (IntegrityError, FileNotFoundError):
-            bad.append(entry.path)
-    return bad
+    bad: set[str] = set()
+    for key, matchers in cache.trees_of(version_id):
+        bad.update(cache.check_tree(key, manifest, matchers, "hash"))
+    return sorted(bad)
