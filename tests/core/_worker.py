@@ -13,8 +13,13 @@ import json
 import pickle
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import dataver
+from dataver.storage.local import LocalStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _say(line: str) -> None:
@@ -62,17 +67,62 @@ def hold(registry: str, name: str, folder: str) -> None:
         time.sleep(3600)
 
 
-def get(registry: str, version_id: str) -> None:
-    """Materialise a version; report its files and their bytes (hex)."""
-    ds = dataver.Registry(registry).get(version_id)
-    _barrier()
-    root = ds.get_local_copy()
-    files = {
+def _count_content_reads() -> list[list[object]]:
+    """Record every read of stored content (packs, objects) this process makes."""
+    reads: list[list[object]] = []
+    original_range = LocalStore.read_range
+    original_file = LocalStore.get_file
+
+    def read_range(self: LocalStore, key: str, start: int, length: int) -> bytes:
+        reads.append([key, start, length])
+        return original_range(self, key, start, length)
+
+    def get_file(self: LocalStore, key: str, local: Path) -> None:
+        reads.append([key, 0, self.size(key)])
+        original_file(self, key, local)
+
+    LocalStore.read_range = read_range  # type: ignore[method-assign]
+    LocalStore.get_file = get_file  # type: ignore[method-assign]
+    return reads
+
+
+def _files(root: Path) -> dict[str, str]:
+    return {
         p.relative_to(root).as_posix(): p.read_bytes().hex()
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
-    _report(root=str(root), files=files)
+
+
+def get(registry: str, version_id: str) -> None:
+    """Materialise a version; report its files (bytes in hex) and the content reads made."""
+    reads = _count_content_reads()
+    ds = dataver.Registry(registry).get(version_id)
+    _barrier()
+    root = ds.get_local_copy()
+    _report(root=str(root), files=_files(root), reads=reads)
+
+
+def slow_get(registry: str, version_id: str) -> None:
+    """Materialise a version whose every content read takes 0.5 s; say ``fetching`` first."""
+    original = LocalStore.get_file
+
+    def get_file(self: LocalStore, key: str, local: Path) -> None:
+        _say("fetching")
+        time.sleep(0.5)
+        original(self, key, local)
+
+    LocalStore.get_file = get_file  # type: ignore[method-assign]
+    dataver.Registry(registry).get(version_id).get_local_copy()
+    _report(done=True)
+
+
+def hold_get(registry: str, version_id: str) -> None:
+    """Get a version, report its tree, then keep using it until killed."""
+    root = dataver.Registry(registry).get(version_id).get_local_copy()
+    _report(root=str(root))
+    while True:
+        time.sleep(3600)
 
 
 def error(registry: str, version_id: str) -> None:
@@ -86,7 +136,15 @@ def error(registry: str, version_id: str) -> None:
     _report(pickled=None)
 
 
-COMMANDS = {"create": create, "finalize": finalize, "hold": hold, "get": get, "error": error}
+COMMANDS = {
+    "create": create,
+    "finalize": finalize,
+    "hold": hold,
+    "get": get,
+    "slow_get": slow_get,
+    "hold_get": hold_get,
+    "error": error,
+}
 
 if __name__ == "__main__":
     COMMANDS[sys.argv[1]](*sys.argv[2:])

@@ -15,6 +15,8 @@ Example:
 """
 
 from dataver.api import Dataset, Registry
+from dataver.cache.local import Cache
+from dataver.cache.prune import CachedTree, CacheInfo, PrunePlan
 from dataver.diff import Diff
 from dataver.errors import (
     ConflictError,
@@ -35,6 +37,9 @@ from dataver.versions.state import State
 __version__ = "0.1.0"
 
 __all__ = [
+    "Cache",
+    "CacheInfo",
+    "CachedTree",
     "ConflictError",
     "Dataset",
     "DataverError",
@@ -45,6 +50,7 @@ __all__ = [
     "InvalidTransitionError",
     "NotFoundError",
     "PendingUploadError",
+    "PrunePlan",
     "Registry",
     "Settings",
     "State",

@@ -550,7 +550,7 @@ class Dataset:
         patterns = _patterns(paths)
         backend = self._registry.backend
         return backend.cache.materialize(
-            backend.store, backend.settings, self._manifest(), self._label(), patterns
+            backend.store, backend.settings, self._manifest(), self.id, patterns, self._label
         )
 
     def get_mutable_local_copy(
@@ -651,7 +651,7 @@ class Dataset:
                     paths=found.registry[:20],
                 )
             backend.cache.repair(
-                backend.store, backend.settings, manifest, self._label(), found.cache
+                backend.store, backend.settings, manifest, self.id, found.cache, self._label
             )
         return found.paths
 

@@ -30,18 +30,20 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from filelock import FileLock, Timeout
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ByteSize, ConfigDict, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
 
 from dataver.cache import leases
 from dataver.cache.links import NO_LINKS, READ_ONLY, clone_or_copy, place
-from dataver.errors import FormatError
+from dataver.errors import FormatError, ValidationError
 from dataver.hashing import hash_file
 from dataver.objects.fetch import fetch
 from dataver.paths import LayoutChecker, PathMatcher, any_match
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
+    from dataver.cache.prune import CacheInfo, PrunePlan
     from dataver.manifest.entry import Entry
     from dataver.manifest.reader import Manifest
     from dataver.settings import Settings
@@ -87,10 +89,22 @@ class Cache:
     """A cache folder shared by every registry and process on the machine.
 
     Args:
-        root: The cache folder (``DATAVER_CACHE_DIR``).
+        root: The cache folder (default ``DATAVER_CACHE_DIR``, else the user cache dir).
+
+    Example:
+        >>> cache = dataver.Cache()  # doctest: +SKIP
+        >>> [(t.dataset, t.version, t.logical_bytes) for t in cache.info().trees]  # doctest: +SKIP
+        [('images', '1.0.2', 40960000)]
+        >>> plan = cache.plan_prune(max_size=10 << 30)  # doctest: +SKIP
+        >>> cache.prune(plan).freed_bytes  # doctest: +SKIP
+        0
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        if root is None:
+            from dataver.settings import get_settings
+
+            root = get_settings().cache_dir
         self.root = Path(root).expanduser().absolute()
         self.blobs = self.root / "blobs"
         self.versions = self.root / "versions"
@@ -104,6 +118,34 @@ class Cache:
         tag = self.root / "CACHEDIR.TAG"
         if not tag.exists():
             tag.write_text(_TAG)
+
+    # ------------------------------------------------------------------ housekeeping
+    def info(self) -> CacheInfo:
+        """What is cached: trees per dataset and version, sizes, last use, blobs, leftovers."""
+        from dataver.cache.prune import cache_info
+
+        return cache_info(self)
+
+    def plan_prune(self, max_size: int | str | None = None) -> PrunePlan:
+        """Plan eviction down to ``max_size`` bytes (``"50GB"`` works); nothing is removed.
+
+        Without ``max_size``, only leftovers of killed processes are planned.
+
+        Raises:
+            ValidationError: ``max_size`` is not a size.
+        """
+        from dataver.cache.prune import plan_prune
+
+        return plan_prune(self, parse_size(max_size))
+
+    def prune(self, plan: PrunePlan | None = None) -> PrunePlan:
+        """Execute a plan (default: a fresh plan without a size limit); return what was done.
+
+        Trees held by live processes and trees being built are skipped, whatever the plan says.
+        """
+        from dataver.cache.prune import plan_prune, prune
+
+        return prune(self, plan if plan is not None else plan_prune(self, None))
 
     # ------------------------------------------------------------------ paths
     def blob_path(self, entry: Entry) -> Path:
@@ -139,10 +181,14 @@ class Cache:
         store: Store,
         settings: Settings,
         manifest: Manifest,
-        label: TreeLabel,
+        version_id: str,
         patterns: list[str] | None = None,
+        describe: Callable[[], TreeLabel] | None = None,
     ) -> Path:
         """Return the read-only tree of a version (or of the files ``patterns`` select).
+
+        ``describe`` names the version (dataset, project, version string) in the marker, for
+        ``cache info``; it is called only when the tree is built.
 
         Built once per cache; later calls check the marker only (and, with
         ``DATAVER_CACHE_VERIFY=size|hash``, every file, repairing what is damaged).
@@ -151,7 +197,7 @@ class Cache:
             IntegrityError: Content in the registry is corrupt (nothing corrupt is cached).
             FormatError: The manifest holds a path that is both a file and a folder.
         """
-        key = tree_key(label.version_id, patterns)
+        key = tree_key(version_id, patterns)
         matchers = matchers_for(patterns)
         tree = self.tree_path(key)
         # NOTE: lease first, then look: an eviction that held the lease lock exclusively has
@@ -163,11 +209,10 @@ class Cache:
         leases.hold(self.lease_path(key))
         with self.build_lock(key):
             if not self.is_complete(key):
+                label = describe() if describe is not None else TreeLabel(version_id=version_id)
                 self._build(store, settings, manifest, label, matchers, key)
         if settings.cache_max_size is not None:
-            from dataver.cache.prune import plan_prune, prune
-
-            prune(self, plan_prune(self, int(settings.cache_max_size)))
+            self.prune(self.plan_prune(int(settings.cache_max_size)))
         return tree
 
     def _warm(
@@ -434,14 +479,15 @@ class Cache:
         store: Store,
         settings: Settings,
         manifest: Manifest,
-        label: TreeLabel,
+        version_id: str,
         bad: list[str],
+        describe: Callable[[], TreeLabel] | None = None,
     ) -> None:
         """Re-fetch the damaged files of a version's cached trees and rebuild those trees."""
-        for key, matchers in self.trees_of(label.version_id):
+        for key, matchers in self.trees_of(version_id):
             self._discard(key, manifest, bad)
             patterns = [m.pattern for m in matchers] or None
-            self.materialize(store, settings, manifest, label, patterns)
+            self.materialize(store, settings, manifest, version_id, patterns, describe)
 
     def read_marker(self, key: str) -> dict[str, Any] | None:
         """The marker of a complete tree, or None."""
@@ -450,6 +496,23 @@ class Cache:
         except (FileNotFoundError, orjson.JSONDecodeError):
             return None
         return loaded if isinstance(loaded, dict) else None
+
+
+def parse_size(value: int | str | None) -> int | None:
+    """Bytes from ``50GB``, ``1.5GiB``, ``1000`` or an int; None stays None.
+
+    Raises:
+        ValidationError: Not a size.
+    """
+    if value is None:
+        return None
+    try:
+        size = int(TypeAdapter(ByteSize).validate_python(value))
+    except PydanticValidationError as exc:
+        raise ValidationError(f"not a size: {value!r} (e.g. 50GB, 1.5GiB, 1000)") from exc
+    if size < 0:
+        raise ValidationError(f"a size cannot be negative: {value!r}")
+    return size
 
 
 def _stripe(entry: Entry) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -45,11 +46,21 @@ class Manifest:
     def __init__(self, store: Store, ref: str | None, algorithm: str = "blake3") -> None:
         self.store = store
         self.ref = ref
-        if ref is None:
-            self.root = ManifestRoot(hash_algorithm=algorithm, files=0, bytes=0)
-        else:
-            self.root = _load_root(store, ref)
-        self._firsts = [shard.first for shard in self.root.shards]
+        self._algorithm = algorithm
+
+    @functools.cached_property
+    def root(self) -> ManifestRoot:
+        """The manifest's root (counts, shard list), read on first use.
+
+        NOTE: lazy, so a get of a cached version reads nothing from the registry.
+        """
+        if self.ref is None:
+            return ManifestRoot(hash_algorithm=self._algorithm, files=0, bytes=0)
+        return _load_root(self.store, self.ref)
+
+    @functools.cached_property
+    def _firsts(self) -> list[str]:
+        return [shard.first for shard in self.root.shards]
 
     @property
     def shards(self) -> tuple[ShardRef, ...]:
