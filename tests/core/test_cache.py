@@ -7,7 +7,8 @@ import os
 import shutil
 import stat
 import subprocess
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -470,3 +471,45 @@ def test_removed_blobs_are_fetched_again(
     ds.get_local_copy()
     shutil.rmtree(cache_dir)
     assert read_tree(ds.get_local_copy()) == files
+
+
+# ---------------------------------------------------------------- no hard links possible
+
+
+@pytest.fixture
+def split_cache(cache_dir: Path, tmp_path: Path) -> Iterator[Path]:
+    """A cache whose trees live on another file system than its blobs (tmpfs vs. disk).
+
+    Hard links between them fail with EXDEV for real, so trees are made of copies.
+    """
+    shm = Path("/dev/shm")  # noqa: S108 - a real second file system is the point
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs /dev/shm on a file system other than the test folder's")
+    other = Path(tempfile.mkdtemp(dir=shm, prefix="dataver-test-"))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("versions", "tmp"):
+        (other / name).mkdir()
+        (cache_dir / name).symlink_to(other / name)
+    yield cache_dir
+    shutil.rmtree(other, ignore_errors=True)
+
+
+def test_trees_fall_back_to_read_only_copies_across_file_systems(
+    finalized: Finalized, split_cache: Path, read_tree: ReadTree
+) -> None:
+    files = {"a": b"a" * 1000, "s/b": b"b" * 3000}
+    ds = finalized(files)
+    tree = ds.get_local_copy()
+    assert read_tree(tree) == files
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o444 for p in tree.rglob("*") if p.is_file())
+    blobs = _blobs(split_cache)
+    assert len(blobs) == 2
+    assert {b.stat().st_dev for b in blobs} != {(tree / "a").stat().st_dev}
+    info = Cache(split_cache).info()
+    assert info.blob_bytes == 4000
+    assert info.total_bytes == 8000  # the copies cost their own bytes
+    assert info.trees[0].own_bytes == 4000  # its copies; the blobs stay for later gets
+    assert info.unlinked_blob_bytes == 4000
+    other = finalized({"c": b"a" * 1000}, name="other")  # same content: from the blob
+    assert read_tree(other.get_local_copy()) == {"c": b"a" * 1000}
+    assert len(_blobs(split_cache)) == 2
