@@ -121,6 +121,7 @@ class Row:
     label: str
     note: str = ""
     samples: list[Sample] = field(default_factory=list)
+    files: int | None = None  # files each sample handled, for a files-per-second target
 
     def add(self, seconds: float, peak_rss_kib: int | None = None) -> None:
         self.samples.append(Sample(seconds, peak_rss_kib))
@@ -156,8 +157,8 @@ class ScenarioResult:
     rows: dict[str, Row] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-    def row(self, key: str, label: str, note: str = "") -> Row:
-        """Return the row ``key``, creating it on first use."""
+    def row(self, key: str, label: str, note: str = "", *, files: int | None = None) -> Row:
+        """Return the row ``key``, creating it on first use (``files``: see :class:`Row`)."""
         if key not in self.rows:
-            self.rows[key] = Row(key, label, note)
+            self.rows[key] = Row(key, label, note, files=files)
         return self.rows[key]

@@ -6,9 +6,11 @@ from ``DATAVER_CACHE_DIR``, set by the caller. Prints one JSON object: ``seconds
 of the measured operation alone (interpreter start and imports excluded).
 
 Operations:
-    build  {"registry", "name", "folder", "parents"}: create, add_files, upload, finalize.
-    sync   {"registry", "parent", "folder"}: create a child, time its sync_folder, abort it.
-    get    {"registry", "id"}: time get_local_copy.
+    build    {"registry", "name", "folder", "parents"}: create, add_files, upload, finalize.
+    sync     {"registry", "parent", "folder"}: create a child, time its sync_folder, abort it.
+    get      {"registry", "id"}: time get_local_copy.
+    rebuild  {"registry", "id"}: drop the cached tree of ``id`` and its marker (the blobs
+             stay), then time get_local_copy, which rebuilds the tree from the cached blobs.
 """
 
 from __future__ import annotations
@@ -69,7 +71,22 @@ def get(spec: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "path": str(path)}
 
 
-OPERATIONS = {"build": build, "sync": sync, "get": get}
+def rebuild(spec: dict[str, Any]) -> dict[str, Any]:
+    """Drop the tree of version ``id`` from the cache, then time its ``get_local_copy``.
+
+    Only the tree and its marker go (``Cache.drop``); the blobs stay, so the get rebuilds the
+    tree from them. The drop happens before the timer starts.
+    """
+    registry = dataver.Registry(spec["registry"])
+    ds = registry.get(spec["id"])
+    dataver.Cache().drop(spec["id"])
+    start = time.perf_counter()
+    path = ds.get_local_copy()
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "path": str(path)}
+
+
+OPERATIONS = {"build": build, "sync": sync, "get": get, "rebuild": rebuild}
 
 
 def main(argv: list[str]) -> int:

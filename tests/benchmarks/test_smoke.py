@@ -38,4 +38,18 @@ def test_quick_benchmark_writes_every_scenario(tmp_path: Path) -> None:
     for scenario in SCENARIOS:
         assert f"## {scenario}" in report
     assert "## Targets (issue 2, Speed)" in report
-    assert "| dataver: cold get_local_copy, small |" in report
+    assert "## Targets (issue 3, local cache)" in report
+    for row in (
+        "dataver: cold get_local_copy, small",
+        "dataver: tree rebuilt from cached blobs, small",
+        "dataver: warm get with DATAVER_CACHE_VERIFY=size, small",
+    ):
+        assert f"| {row} |" in report
+    assert "files/s." in report  # the rebuild's median as files per second, in the notes
+    for target in (
+        "Cold get_local_copy, small files, within 2x of cp -r",
+        "Tree from cached blobs at >= 20,000 files/s",
+        "Warm get of 10,000 files: marker check only, well under 50 ms",
+    ):
+        line = next(line for line in report.splitlines() if line.startswith(f"| {target} |"))
+        assert line.endswith(("| PASS |", "| FAIL |")), line
