@@ -185,4 +185,7 @@ def test_registry_is_created_on_first_write(tmp_path: Path) -> None:
 
 def test_unsupported_registry_url() -> None:
     with pytest.raises(dataver.errors.ConfigurationError, match="unsupported registry URL"):
-        dataver.Registry("ftp://example.com/reg")
+        dataver.Registry("nosuchscheme://example.com/reg")
+    # A known fsspec scheme whose implementation is not installed says what to install.
+    with pytest.raises(dataver.errors.ConfigurationError, match="gcsfs"):
+        dataver.Registry("gs://bucket/reg")

@@ -22,7 +22,6 @@ import fsspec
 from dataver.errors import IntegrityError, NotFoundError
 from dataver.hashing import hash_bytes, hash_file
 from dataver.layout import object_key, pack_key
-from dataver.retry import call_with_retry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -110,7 +109,7 @@ def _fetch_span(
 ) -> None:
     start = members[0].offset
     length = max(e.offset + e.size for e in members) - start
-    data = call_with_retry(settings, lambda: store.read_range(pack_key(pack), start, length))
+    data = store.read_range(pack_key(pack), start, length)
     for entry in members:
         chunk = data[entry.offset - start : entry.offset - start + entry.size]
         verify_bytes(entry, chunk, algorithm)
@@ -137,7 +136,7 @@ def _fetch_single(
         if entry.url is not None:
             _download_link(entry.url, tmp)
         else:
-            call_with_retry(settings, lambda: store.get_file(object_key(entry.hash or ""), tmp))
+            store.get_file(object_key(entry.hash or ""), tmp)
         verify_file(entry, tmp, algorithm)
         os.chmod(tmp, mode)
         os.replace(tmp, target)

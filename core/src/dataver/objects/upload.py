@@ -22,7 +22,6 @@ import orjson
 from dataver.errors import IntegrityError, NotFoundError, ObjectNotFoundError
 from dataver.hashing import hash_bytes, hash_file
 from dataver.layout import journal_prefix, object_key, pack_key
-from dataver.retry import call_with_retry
 from dataver.statcache import FileStat
 
 if TYPE_CHECKING:
@@ -209,12 +208,12 @@ class _Uploader:
             key = pack_key(digest)
             stored = 0
             if not self.store.exists(key):
-                call_with_retry(self.settings, lambda: self.store.write(key, data))
+                self.store.write(key, data)
                 stored = len(data)
                 self._count(stored)
             journal = {"pack": digest, "files": offsets, "stored": stored}
             name = f"{journal_prefix(self.version_id)}{digest}.json"
-            call_with_retry(self.settings, lambda: self.store.write(name, orjson.dumps(journal)))
+            self.store.write(name, orjson.dumps(journal))
             return {h: _Location(digest, off) for h, off in offsets.items()}
         finally:
             self._slots.release()
@@ -227,7 +226,7 @@ class _Uploader:
             source = _source(entry)
             before = FileStat.of(source.stat())
             self._check_unchanged(entry, source, before)
-            call_with_retry(self.settings, lambda: self.store.put_file(source, key))
+            self.store.put_file(source, key)
             if FileStat.of(source.stat()) != before:
                 self.store.delete(key)
                 raise _changed(entry)
@@ -235,7 +234,7 @@ class _Uploader:
             self._count(stored)
         journal = {"object": digest, "stored": stored}
         name = f"{journal_prefix(self.version_id)}object-{digest}.json"
-        call_with_retry(self.settings, lambda: self.store.write(name, orjson.dumps(journal)))
+        self.store.write(name, orjson.dumps(journal))
         return {entry.hash: _Location(None, 0)}
 
     def _check_unchanged(self, entry: Entry, source: Path, stat: FileStat) -> None:

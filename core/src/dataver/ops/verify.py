@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, NamedTuple
 from dataver.errors import IntegrityError, NotFoundError
 from dataver.layout import pack_key
 from dataver.objects.fetch import fetch, spans, verify_bytes, verify_file
-from dataver.retry import call_with_retry
 
 if TYPE_CHECKING:
     from dataver.backend import Backend
@@ -57,9 +56,7 @@ def _check_span(backend: Backend, pack: str, members: list[Entry], algorithm: st
     start = members[0].offset
     length = max(e.offset + e.size for e in members) - start
     try:
-        data = call_with_retry(
-            backend.settings, lambda: backend.store.read_range(pack_key(pack), start, length)
-        )
+        data = backend.store.read_range(pack_key(pack), start, length)
     except NotFoundError:
         return [e.path for e in members]
     bad = []

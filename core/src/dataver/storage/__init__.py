@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from dataver.errors import ConfigurationError
 from dataver.storage.base import ObjectInfo, Store
 from dataver.storage.local import LocalStore
 
@@ -23,21 +22,31 @@ def open_store(
     """Return the store for a registry URL.
 
     Args:
-        url: A local path, or a ``file://`` URL.
-        storage_options: Backend options (unused by local folders).
+        url: A local path or ``file://`` URL (:class:`LocalStore`), ``s3://bucket/prefix``
+            (:class:`~dataver.storage.s3.S3Store`), or any other fsspec URL
+            (:class:`~dataver.storage.fsspec.FsspecStore`: ``memory://``, ``gs://``, ...).
+        storage_options: Backend options (S3: key, secret, token, profile, region,
+            endpoint_url, addressing_style; fsspec: the filesystem's own options).
         settings: Settings in force.
 
     Returns:
         A :class:`Store`.
 
     Raises:
-        ConfigurationError: The URL scheme is not supported.
+        ConfigurationError: The URL scheme has no fsspec implementation installed, or a
+            storage option is wrong.
     """
     text = str(url)
     parsed = urlparse(text)
     if parsed.scheme in ("", "file") or (len(parsed.scheme) == 1 and text[1:3] == ":\\"):
         path = unquote(parsed.path) if parsed.scheme == "file" else text
         return LocalStore(path, fsync=settings.fsync)
-    raise ConfigurationError(
-        f"unsupported registry URL {text!r}: use a local folder or a file:// URL", url=text
-    )
+    if parsed.scheme in ("s3", "s3a"):
+        from dataver.storage.s3 import S3Store
+
+        return S3Store(
+            "s3://" + text.split("://", 1)[1], settings=settings, storage_options=storage_options
+        )
+    from dataver.storage.fsspec import FsspecStore
+
+    return FsspecStore(text, settings=settings, storage_options=storage_options)
