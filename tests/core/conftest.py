@@ -11,12 +11,16 @@ import itertools
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+import boto3
 import pytest
 
 import dataver
+
+from .s3server import FaultProxy, MotoServer
 
 WORKER = Path(__file__).with_name("_worker.py")
 
@@ -73,13 +77,15 @@ def _read_tree(root: Path) -> dict[str, bytes]:
     }
 
 
-def _content_files(registry_root: Path) -> set[str]:
+def _content_files(registry: Path | dataver.Registry) -> set[str]:
+    if isinstance(registry, dataver.Registry):
+        return {i.key for top in ("packs/", "objects/") for i in registry.store.list(top)}
     out: set[str] = set()
     for top in ("packs", "objects"):
-        folder = registry_root / top
+        folder = registry / top
         if folder.is_dir():
-            out.update(p.relative_to(registry_root).as_posix() for p in folder.rglob("*"))
-    return {p for p in out if (registry_root / p).is_file()}
+            out.update(p.relative_to(registry).as_posix() for p in folder.rglob("*"))
+    return {p for p in out if (registry / p).is_file()}
 
 
 @pytest.fixture
@@ -96,7 +102,7 @@ def read_tree() -> Callable[[Path], dict[str, bytes]]:
 
 @pytest.fixture
 def content_files() -> Callable[[Path], set[str]]:
-    """``content_files(registry_root)``: keys of every stored content object (packs, objects)."""
+    """``content_files(registry or its folder)``: keys of every stored content object."""
     return _content_files
 
 
@@ -162,3 +168,52 @@ def spawn_worker() -> Iterator[Callable[..., subprocess.Popen[str]]]:
         if proc.poll() is None:
             proc.kill()
         proc.communicate(timeout=30)
+
+
+# ------------------------------------------------------------------------------ S3 (moto)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """One real moto S3 server (its own process, real HTTP on 127.0.0.1) per test session."""
+    server = MotoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_proxy(moto_server: MotoServer) -> Iterator[FaultProxy]:
+    """The fault-injecting, request-counting proxy in front of the moto server."""
+    proxy = FaultProxy(moto_server.url)
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def s3_url(s3_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """``s3://<fresh bucket>/registry`` through the proxy, with the standard AWS_* variables.
+
+    Child processes inherit the variables, so workers reach the same bucket.
+    """
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-key-id")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret-key")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_proxy.url)
+    monkeypatch.setenv("DATAVER_RETRY_MAX_WAIT", "0.5")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    bucket = f"test-{uuid.uuid4().hex[:20]}"
+    s3_proxy.reset()
+    boto3.client("s3", endpoint_url=s3_proxy.url).create_bucket(Bucket=bucket)
+    s3_proxy.reset()
+    yield f"s3://{bucket}/registry"
+    s3_proxy.reset()
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_registry(request: pytest.FixtureRequest, registry_path: Path) -> dataver.Registry:
+    """A fresh registry on a local folder, then (second run) on the moto S3 server."""
+    if request.param == "local":
+        return dataver.Registry(registry_path)
+    url: str = request.getfixturevalue("s3_url")
+    return dataver.Registry(url)

@@ -17,8 +17,22 @@ WriteTree = Callable[..., Path]
 ContentFiles = Callable[[Path], set[str]]
 
 
-def stored_size(registry_path: Path, keys: set[str]) -> int:
-    return sum((registry_path / key).stat().st_size for key in keys)
+def stored_size(registry: dataver.Registry, keys: set[str]) -> int:
+    return sum(registry.store.size(key) for key in keys)
+
+
+@pytest.fixture(params=["local", "s3"])
+def registry_url(request: pytest.FixtureRequest, registry_path: Path) -> str:
+    """Every behaviour runs on a local folder and on the moto S3 server (issue 4)."""
+    if request.param == "local":
+        return str(registry_path)
+    url: str = request.getfixturevalue("s3_url")
+    return url
+
+
+@pytest.fixture
+def registry(registry_url: str) -> dataver.Registry:
+    return dataver.Registry(registry_url)
 
 
 # --------------------------------------------------------------------- behaviour 1
@@ -93,7 +107,7 @@ def test_mutable_local_copy(
 
 @pytest.mark.parametrize("pack_threshold", [None, 0], ids=["packed", "single-objects"])
 def test_differential_child_stores_only_new_bytes(
-    registry_path: Path,
+    registry_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     write_tree: WriteTree,
@@ -103,14 +117,14 @@ def test_differential_child_stores_only_new_bytes(
 ) -> None:
     if pack_threshold is not None:
         monkeypatch.setenv("DATAVER_PACK_THRESHOLD", str(pack_threshold))
-    registry = dataver.Registry(registry_path)
+    registry = dataver.Registry(registry_url)
     parent_files = {"a": b"A" * 10, "sub/b": b"B" * 200, "sub/c": b"C" * 3000}
     src = write_tree(tmp_path / "parent", parent_files)
     parent = registry.create("ds")
     parent.add_files(src)
     parent.finalize(auto_upload=True)
     assert parent.stats.stored_bytes == 3210
-    before = content_files(registry_path)
+    before = content_files(registry)
 
     child = registry.create("ds", parents=[parent])
     new_d, new_c = b"D" * 40_000, b"c" * 500
@@ -134,8 +148,8 @@ def test_differential_child_stores_only_new_bytes(
     assert child.stats.files == 3
     assert child.stats.logical_bytes == 10 + 500 + 40_000
 
-    new_keys = content_files(registry_path) - before
-    assert stored_size(registry_path, new_keys) == 40_500
+    new_keys = content_files(registry) - before
+    assert stored_size(registry, new_keys) == 40_500
     assert len(new_keys) == (1 if pack_threshold is None else 2)
     assert read_tree(child.get_local_copy()) == {"a": b"A" * 10, "sub/c": new_c, "d": new_d}
     assert read_tree(parent.get_local_copy()) == parent_files
@@ -148,7 +162,7 @@ def test_differential_child_stores_only_new_bytes(
 
 def test_readding_an_unchanged_tree_stores_nothing(
     registry: dataver.Registry,
-    registry_path: Path,
+    registry_url: str,
     tmp_path: Path,
     write_tree: WriteTree,
     content_files: ContentFiles,
@@ -160,7 +174,7 @@ def test_readding_an_unchanged_tree_stores_nothing(
     assert parent.add_files(src) == 13
     assert parent.add_files(src) == 0  # same version, same files: nothing changes
     parent.finalize(auto_upload=True)
-    before = content_files(registry_path)
+    before = content_files(registry)
     assert len(before) == 2  # one pack of the small files, one object
 
     child = registry.create("ds", parents=[parent])
@@ -168,7 +182,7 @@ def test_readding_an_unchanged_tree_stores_nothing(
     assert child.sync_folder(src) == (0, 0, 0)
     assert child.upload() == 0
     child.finalize()
-    assert content_files(registry_path) == before
+    assert content_files(registry) == before
     assert child.stats.added == 0
     assert child.stats.modified == 0
     assert child.stats.removed == 0
@@ -227,7 +241,7 @@ def test_a_parent_listed_twice_is_refused(finalized: Callable[..., dataver.Datas
 
 @pytest.mark.parametrize("pack_threshold", [None, 0], ids=["packed", "single-objects"])
 def test_rename_or_move_uploads_nothing_and_diff_reports_it(
-    registry_path: Path,
+    registry_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     write_tree: WriteTree,
@@ -237,13 +251,13 @@ def test_rename_or_move_uploads_nothing_and_diff_reports_it(
 ) -> None:
     if pack_threshold is not None:
         monkeypatch.setenv("DATAVER_PACK_THRESHOLD", str(pack_threshold))
-    registry = dataver.Registry(registry_path)
+    registry = dataver.Registry(registry_url)
     payload, other = os.urandom(5000), b"unchanged"
     src = write_tree(tmp_path / "src", {"a/x.bin": payload, "keep.txt": other})
     parent = registry.create("ds")
     parent.add_files(src)
     parent.finalize(auto_upload=True)
-    before = content_files(registry_path)
+    before = content_files(registry)
 
     child = registry.create("ds", parents=[parent])
     moved = write_tree(tmp_path / "moved", {"renamed.bin": payload})
@@ -252,7 +266,7 @@ def test_rename_or_move_uploads_nothing_and_diff_reports_it(
     assert child.upload() == 0
     child.finalize()
 
-    assert content_files(registry_path) == before
+    assert content_files(registry) == before
     diff = child.diff()
     assert diff.renamed == (("a/x.bin", "b/c/renamed.bin"),)
     assert (diff.added, diff.removed, diff.modified) == ((), (), ())
@@ -267,19 +281,19 @@ def test_rename_or_move_uploads_nothing_and_diff_reports_it(
 def test_copy_with_same_bytes_uploads_nothing(
     finalized: Callable[..., dataver.Dataset],
     registry: dataver.Registry,
-    registry_path: Path,
+    registry_url: str,
     tmp_path: Path,
     write_tree: WriteTree,
     read_tree: ReadTree,
     content_files: ContentFiles,
 ) -> None:
     parent = finalized({"orig.txt": b"copy me"})
-    before = content_files(registry_path)
+    before = content_files(registry)
     child = registry.create("ds", parents=[parent])
     child.add_files(write_tree(tmp_path / "c", {"copy.txt": b"copy me"}))
     assert child.upload() == 0
     child.finalize()
-    assert content_files(registry_path) == before
+    assert content_files(registry) == before
     assert child.diff().added == ("copy.txt",)
     assert read_tree(child.get_local_copy()) == {"orig.txt": b"copy me", "copy.txt": b"copy me"}
 
@@ -515,7 +529,7 @@ def test_upload_validates_max_workers(registry: dataver.Registry, tmp_path: Path
 
 
 def test_upload_renews_the_lease_while_it_runs(
-    registry_path: Path,
+    registry_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     write_tree: WriteTree,
@@ -525,7 +539,7 @@ def test_upload_renews_the_lease_while_it_runs(
     monkeypatch.setenv("DATAVER_LEASE_SECONDS", "0.03")
     monkeypatch.setenv("DATAVER_PACK_THRESHOLD", "0")
     files = {f"f{i:02d}.bin": os.urandom(50_000) for i in range(40)}
-    reg = dataver.Registry(registry_path)
+    reg = dataver.Registry(registry_url)
     ds = reg.create("ds")
     ds.add_files(write_tree(tmp_path / "src", files))
     before = ds.record.lease

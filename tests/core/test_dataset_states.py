@@ -9,6 +9,15 @@ import pytest
 import dataver
 from dataver import ConflictError, InvalidTransitionError, PendingUploadError, State
 
+
+@pytest.fixture(params=["local", "s3"])
+def registry(request: pytest.FixtureRequest, registry_path: Path) -> dataver.Registry:
+    """Every state behaviour runs on a local folder and on the moto S3 server (issue 4)."""
+    if request.param == "local":
+        return dataver.Registry(registry_path)
+    return dataver.Registry(request.getfixturevalue("s3_url"))
+
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
