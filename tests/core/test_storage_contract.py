@@ -1,17 +1,20 @@
-"""The storage contract, written once, run on every store: local folder, fsspec memory, S3 (moto)."""
+"""The storage contract, written once, run on every store: local folder, memory, S3 (moto)."""
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from dataver.errors import ConflictError, ObjectNotFoundError
 from dataver.settings import Settings
 from dataver.storage import Store, open_store
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 @pytest.fixture(params=["local", "memory", "s3"])
