@@ -58,6 +58,15 @@ def finalize(registry: str, version_id: str) -> None:
     _report(outcome="ok", state=ds.state.value)
 
 
+def upload(registry: str, name: str, folder: str) -> None:
+    """Create a version, add ``folder``, report its id, then upload one object at a time."""
+    ds = dataver.Registry(registry).create(name)
+    ds.add_files(folder)
+    _report(id=ds.id)
+    ds.upload(max_workers=1)
+    _report(done=True)
+
+
 def hold(registry: str, name: str, folder: str) -> None:
     """Create a version, add files, report it, then hang until killed (a dying writer)."""
     ds = dataver.Registry(registry).create(name)
@@ -140,6 +149,7 @@ COMMANDS = {
     "create": create,
     "finalize": finalize,
     "hold": hold,
+    "upload": upload,
     "get": get,
     "slow_get": slow_get,
     "hold_get": hold_get,

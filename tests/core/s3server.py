@@ -96,7 +96,8 @@ class FaultProxy:
         self.target_host = parts.hostname or "127.0.0.1"
         self.target_port = parts.port or 80
         self.faults = Faults()
-        self.requests: list[tuple[str, str, str]] = []
+        self.requests: list[tuple[str, str, str, str]] = []
+        """``(method, path, query, Range header)`` of every request received."""
         self.injected: list[tuple[str, str, str]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -113,7 +114,11 @@ class FaultProxy:
 
     def count(self, method: str, path_part: str = "") -> int:
         with self._lock:
-            return sum(1 for m, p, _ in self.requests if m == method and path_part in p)
+            return sum(1 for m, p, _, _ in self.requests if m == method and path_part in p)
+
+    def matching(self, method: str, path_part: str = "") -> list[tuple[str, str, str, str]]:
+        with self._lock:
+            return [r for r in self.requests if r[0] == method and path_part in r[1]]
 
     def stop(self) -> None:
         self._server.shutdown()
@@ -141,7 +146,9 @@ class FaultProxy:
                 path, _, query = self.path.partition("?")
                 fault = proxy._decide(self.command)
                 with proxy._lock:
-                    proxy.requests.append((self.command, path, query))
+                    proxy.requests.append(
+                        (self.command, path, query, self.headers.get("Range") or "")
+                    )
                     if fault:
                         proxy.injected.append((self.command, path, fault))
                     delay = proxy.faults.delay

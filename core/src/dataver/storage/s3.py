@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("dataver.storage.s3")
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
+_DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "403"}
 _CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _TRANSIENT = {
     "SlowDown",
@@ -334,6 +335,14 @@ def _translate(exc: Exception, what: str, url: str, key: str) -> Exception:
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))
         status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+        if code == "NoSuchBucket":
+            return ConfigurationError(f"S3 bucket of {url} does not exist (NoSuchBucket)", url=url)
+        if code in _DENIED:
+            return ConfigurationError(
+                f"S3 refused {what} of {where}: {code} (check the credentials and their rights)",
+                url=url,
+                code=code,
+            )
         if code in _NOT_FOUND or (status == "404" and what != "list"):
             return ObjectNotFoundError(f"{where} does not exist", key=key)
         if code in _CONFLICT or status in {"412", "409"}:
