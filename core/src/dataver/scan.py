@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
+from dataver import progress
 from dataver.errors import NotFoundError, ValidationError
 from dataver.hashing import hash_file
 from dataver.manifest.entry import Entry
@@ -205,17 +206,25 @@ def _hash_all(paths: list[str], sizes: list[int], algorithm: str, workers: int) 
     NOTE: handing a 4 KiB file to a thread costs more than hashing it (measured: 10,000 files
     in 0.16 s inline against 0.40 s through the pool); large files hash on several threads.
     """
-    digests: list[str | None] = [
-        None if size >= _THREAD_THRESHOLD else _hash(path, algorithm)
-        for path, size in zip(paths, sizes, strict=True)
-    ]
-    large = [i for i, d in enumerate(digests) if d is None]
-    if large:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for i, digest in zip(
-                large, pool.map(lambda i: _hash(paths[i], algorithm), large), strict=True
-            ):
-                digests[i] = digest
+    with progress.task("hash", sum(sizes)) as advance:
+        digests: list[str | None] = []
+        for path, size in zip(paths, sizes, strict=True):
+            if size >= _THREAD_THRESHOLD:
+                digests.append(None)
+                continue
+            digests.append(_hash(path, algorithm))
+            advance(size)
+        large = [i for i, d in enumerate(digests) if d is None]
+        if large:
+
+            def hash_one(i: int) -> str:
+                digest = _hash(paths[i], algorithm)
+                advance(sizes[i])
+                return digest
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for i, digest in zip(large, pool.map(hash_one, large), strict=True):
+                    digests[i] = digest
     return [d or "" for d in digests]
 
 

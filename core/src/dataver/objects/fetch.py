@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import fsspec
 
+from dataver import progress
 from dataver.errors import IntegrityError, NotFoundError
 from dataver.hashing import hash_bytes, hash_file
 from dataver.layout import object_key, pack_key
@@ -65,19 +66,20 @@ def fetch(
             by_pack[entry.pack].append(entry)
         else:
             singles.append(entry)
-    jobs: list[Callable[[], None]] = [
-        functools.partial(
-            _fetch_span, store, settings, pack, span, algorithm, dest, on_bytes, mode, atomic
-        )
+    jobs: list[Callable[[Callable[[int], None]], None]] = [
+        functools.partial(_fetch_span, store, settings, pack, span, algorithm, dest, mode, atomic)
         for pack, members in by_pack.items()
         for span in spans(sorted(members, key=lambda e: e.offset))
     ]
     jobs.extend(
-        functools.partial(_fetch_single, store, settings, e, algorithm, dest, on_bytes, mode)
-        for e in singles
+        functools.partial(_fetch_single, store, settings, e, algorithm, dest, mode) for e in singles
     )
-    with ThreadPoolExecutor(max_workers=settings.max_workers) as pool:
-        for future in [pool.submit(job) for job in jobs]:
+    with (
+        progress.task("download", sum(e.size for e in entries)) as advance,
+        ThreadPoolExecutor(max_workers=settings.max_workers) as pool,
+    ):
+        report = progress.chain(on_bytes, advance)
+        for future in [pool.submit(job, report) for job in jobs]:
             future.result()
 
 
@@ -103,9 +105,9 @@ def _fetch_span(
     members: list[Entry],
     algorithm: str,
     dest: Callable[[Entry], str | os.PathLike[str]],
-    on_bytes: Callable[[int], None] | None,
     mode: int,
     atomic: bool,
+    on_bytes: Callable[[int], None],
 ) -> None:
     start = members[0].offset
     length = max(e.offset + e.size for e in members) - start
@@ -117,8 +119,7 @@ def _fetch_span(
             _write_atomic(dest(entry), chunk, mode)
         else:
             _write_new(dest(entry), chunk, mode)
-        if on_bytes is not None:
-            on_bytes(entry.size)
+        on_bytes(entry.size)
 
 
 def _fetch_single(
@@ -127,8 +128,8 @@ def _fetch_single(
     entry: Entry,
     algorithm: str,
     dest: Callable[[Entry], str | os.PathLike[str]],
-    on_bytes: Callable[[int], None] | None,
     mode: int,
+    on_bytes: Callable[[int], None],
 ) -> None:
     target = Path(dest(entry))
     tmp = _tmp_for(target)
@@ -142,8 +143,7 @@ def _fetch_single(
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    if on_bytes is not None:
-        on_bytes(entry.size)
+    on_bytes(entry.size)
 
 
 def _download_link(url: str, target: Path) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from dataver import progress
 from dataver.errors import IntegrityError, NotFoundError, ObjectNotFoundError
 from dataver.hashing import hash_bytes, hash_file
 from dataver.layout import journal_prefix, object_key, pack_key
@@ -82,8 +83,10 @@ def upload_pending(
     known.update(_located_in(wanted - known.keys(), [staged, base]))
     sources = {e.hash: e for e in pending if e.hash not in known}
     result = UploadResult()
-    uploader = _Uploader(store, settings, version_id, algorithm, stat_cache, result, on_bytes)
-    known.update(uploader.run(list(sources.values())))
+    with progress.task("upload", sum(e.size for e in sources.values())) as advance:
+        report = progress.chain(on_bytes, advance)
+        uploader = _Uploader(store, settings, version_id, algorithm, stat_cache, result, report)
+        known.update(uploader.run(list(sources.values())))
     for entry in pending:
         where = known[entry.hash]
         result.located[entry.path] = entry._replace(
