@@ -196,7 +196,13 @@ class VersionLifecycle(RuleBasedStateMachine):
             with pytest.raises(VersionNotFoundError):
                 self.registry.delete(vid, force=force)
             return
-        children = [c for c, ps in self.parents.items() if vid in ps and c not in self.deleted]
+        # NOTE: only live children (Uploading, Final, Published) hold a parent; Failed and
+        # Aborted ones do not (docs/decisions.md, "Deleting").
+        children = [
+            c
+            for c, ps in self.parents.items()
+            if vid in ps and c not in self.deleted and self.state[c] not in (AB, FA)
+        ]
         if children:
             with pytest.raises(HasChildrenError):
                 self.registry.delete(vid, force=force)
@@ -248,6 +254,9 @@ def test_version_state_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             max_examples=40,
             stateful_step_count=40,
             deadline=None,
+            # NOTE: the same examples on every run, so CI cannot turn red by chance; run with
+            # --hypothesis-seed=<n> (and derandomize off) to explore further.
+            derandomize=True,
             database=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
