@@ -1,0 +1,139 @@
+"""How the command line prints: JSON for programs, tables and short lines for people.
+
+* stdout carries results only: a command's JSON document (``--json``), its table, or the one
+  value a script captures (``create`` prints the id, ``get`` the path).
+* stderr carries everything else: status lines, progress, warnings, errors.
+* ``--quiet`` drops status lines and progress; results and errors are always printed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from rich.filesize import decimal
+
+# NOTE: rich.console and rich.table are imported where used: they cost a tenth of a second at
+# start-up, which every command would pay, tables or not.
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from rich.console import Console, RenderableType
+    from rich.table import Table
+
+    from dataver import Dataset
+    from dataver.cli.base import Options
+
+# Width when stdout is not a terminal and COLUMNS is unset: never wrap a table in a pipe.
+_PIPE_WIDTH = 4096
+SHORT_ID = 12
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is an interactive terminal."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def console(stream: TextIO | None = None) -> Console:
+    """A rich console on ``stream`` (default stdout) that never wraps tables in a pipe."""
+    from rich.console import Console
+
+    stream = stream or sys.stdout
+    width = None if is_terminal(stream) or os.environ.get("COLUMNS") else _PIPE_WIDTH
+    return Console(file=stream, width=width, highlight=False, soft_wrap=True)
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as one JSON document on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_plain) + "\n")
+    sys.stdout.flush()
+
+
+def result(text: str) -> None:
+    """Print a result line on stdout (plain text, never reformatted)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def status(opts: Options, text: str) -> None:
+    """Print a status line on stderr, unless ``--quiet``."""
+    if not opts.quiet:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+def warn(text: str) -> None:
+    """Print a warning on stderr (even with ``--quiet``)."""
+    sys.stderr.write(f"warning: {text}\n")
+    sys.stderr.flush()
+
+
+def show(renderable: RenderableType) -> None:
+    """Render a rich object (table, tree) on stdout; in a pipe, as plain lines."""
+    if is_terminal(sys.stdout):
+        console().print(renderable)
+        return
+    buffer = io.StringIO()
+    console(buffer).print(renderable)
+    result("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()))
+
+
+def count(n: int, noun: str) -> str:
+    """``1 version``, ``2 versions``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def table(
+    columns: Sequence[str], rows: Iterable[Sequence[str]], *, right: Sequence[str] = ()
+) -> Table:
+    """A plain table: a header line, no borders; columns named in ``right`` align right."""
+    from rich import box
+    from rich.table import Table
+
+    out = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for name in columns:
+        out.add_column(name, justify="right" if name in right else "left", overflow="fold")
+    for row in rows:
+        out.add_row(*row)
+    return out
+
+
+def size(n: int | None) -> str:
+    """``1234567`` -> ``1.2 MB`` (decimal units, as file managers show)."""
+    return "-" if n is None else decimal(n)
+
+
+def when(moment: datetime | None) -> str:
+    """A timestamp in local time, to the minute."""
+    return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def short(version_id: str) -> str:
+    """The first characters of an id (every command accepts a unique prefix)."""
+    return version_id[:SHORT_ID]
+
+
+def label(ds: Dataset) -> str:
+    """``project/name 1.0.2`` for messages."""
+    return f"{ds.project}/{ds.name} {ds.version}"
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (Path, os.PathLike)):
+        return os.fspath(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
