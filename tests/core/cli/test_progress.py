@@ -1,0 +1,115 @@
+"""Progress: plain periodic lines in logs, rich bars on a terminal, nothing with --quiet."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+
+from dataver.cli.progress import LogReporter
+
+from .conftest import SCRIPT
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from .conftest import Run
+
+BIG = 3 << 20  # hashed on threads, uploaded as an object of its own
+
+
+@pytest.fixture
+def big(tmp_path: Path, write_tree: Callable[..., Path]) -> Path:
+    return write_tree(tmp_path / "big", {"big.bin": os.urandom(BIG), "small.txt": b"s"})
+
+
+def test_log_lines_when_stderr_is_not_a_terminal(dv: Callable[..., Run], big: Path) -> None:
+    every_time = {"DATAVER_PROGRESS_INTERVAL": "0"}
+    synced = dv("sync", "--folder", big, "--name", "big", env=every_time).err.splitlines()
+    assert "dataver: hashing 3.1 MB of 3.1 MB (100%), " in "\n".join(synced)
+    assert any(line.startswith("dataver: hashing done: 3.1 MB in ") for line in synced)
+    assert any(line.startswith("dataver: uploading 3.1 MB of 3.1 MB (100%)") for line in synced)
+    assert any(line.startswith("dataver: uploading done: 3.1 MB in ") for line in synced)
+    got = dv("get", env=every_time).err.splitlines()
+    assert any(line.startswith("dataver: downloading done: 3.1 MB in ") for line in got)
+    # the default interval (5 s) prints only the closing line of such a short task
+    (big / "more.bin").write_bytes(b"m" * (2 << 20))
+    default = dv("sync", "--folder", big, "--name", "big").err.splitlines()
+    hashing = [line for line in default if line.startswith("dataver: hashing")]
+    assert len(hashing) == 1
+    assert hashing[0].startswith("dataver: hashing done: 2.1 MB in ")
+
+
+def test_bars_when_stderr_is_a_terminal(big: Path, tmp_path: Path) -> None:
+    leader, follower = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        [str(SCRIPT), "sync", "--folder", str(big), "--name", "big"],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=env,
+        cwd=tmp_path,
+    )
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(leader)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, screen.decode(errors="replace")
+    text = screen.decode(errors="replace")
+    assert "hashing" in text
+    assert "uploading" in text
+    assert "━" in text  # the bar itself
+    assert "dataver: hashing" not in text  # no log lines on a terminal
+    assert len(out.decode().strip()) == 32  # the id stays alone on stdout
+
+
+def test_quiet_draws_nothing(
+    cli: Callable[..., Run], big: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATAVER_PROGRESS_INTERVAL", "0")
+    assert cli("sync", "--folder", big, "--name", "q", "--quiet").err == ""
+    assert "dataver: hashing" in cli("sync", "--folder", big, "--name", "q2").err
+
+
+def test_log_reporter_prints_every_interval_and_at_the_end() -> None:
+    lines: list[str] = []
+    now = [100.0]
+    reporter = LogReporter(lines.append, interval=5.0, clock=lambda: now[0])
+    task = reporter.start("upload", 10_000_000, "B")
+    reporter.advance(task, 1_000_000)
+    assert lines == []
+    now[0] = 105.0
+    reporter.advance(task, 1_000_000)
+    assert lines == ["dataver: uploading 2.0 MB of 10.0 MB (20%), 400.0 kB/s"]
+    now[0] = 107.0
+    reporter.advance(task, 8_000_000)
+    assert len(lines) == 1
+    reporter.finish(task)
+    assert lines[-1] == "dataver: uploading done: 10.0 MB in 7.0 s (1.4 MB/s)"
+
+    nothing = reporter.start("hash", 0, "B")
+    reporter.finish(nothing)
+    unknown = reporter.start("download", None, "B")
+    now[0] = 120.0
+    reporter.advance(unknown, 500)
+    assert lines[-1] == "dataver: downloading 500 bytes, 38 bytes/s"
+    cut = reporter.start("hash", 1000, "B")
+    reporter.advance(cut, 10)
+    reporter.finish(cut)
+    assert lines[-1] == "dataver: hashing ended at 10 bytes of 1.0 kB after 0.0 s"
+    reporter.finish(unknown)
+    assert lines[-1] == "dataver: downloading done: 500 bytes in 13.0 s (38 bytes/s)"
+    assert len(lines) == 5
