@@ -1,5 +1,7 @@
 """``python -m benchmarks``: dataver side by side with DVC and plain copies, as ratios.
 
+The ``s3`` scenario does the same against a moto S3 server it starts (see benchmarks/s3.py).
+
 Generates seeded data under ``benchmarks/.work/`` (once), installs DVC into its own virtual
 environment there (once), runs every scenario ``--runs`` times from fresh state, prints one
 table per scenario and the issue's targets, and writes the same markdown to
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Benchmark dataver against DVC, cp -r and hashing floors.",
+        description="Benchmark dataver against DVC, cp -r, hashing and boto3 floors.",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes and 1 run: a smoke test")
     parser.add_argument(

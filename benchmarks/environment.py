@@ -104,7 +104,8 @@ def _rss_method() -> str:
 
 def _peers(info: RunInfo) -> str:
     if info.dvc is not None:
-        dvc = f"DVC {info.dvc.version} (own venv, local remote)"
+        s3 = f"dvc-s3 {info.dvc.s3}" if info.dvc.s3_ok else "no S3 remotes"
+        dvc = f"DVC {info.dvc.version} (own venv, local remote; {s3})"
     else:
         dvc = "DVC not run" + ("" if info.peers else " (--no-peers)")
     missing = [t for t in ("b3sum", "sha256sum") if t not in info.hashers]

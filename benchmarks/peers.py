@@ -1,9 +1,10 @@
 """Peer tools and floors: DVC in its own virtual environment, ``cp -r``, ``b3sum``/``sha256sum``.
 
-DVC is installed by this module into ``<work>/venv-dvc`` (``uv venv`` + ``uv pip install dvc``)
-the first time it is needed. Every DVC measurement uses a fresh git + DVC repository with a local
-folder as its default remote, and its own DVC site cache (hash state), so no run reuses another
-run's state.
+DVC is installed by this module into ``<work>/venv-dvc`` (``uv venv`` + ``uv pip install dvc
+dvc-s3``) the first time it is needed, or when the stamp in the venv names other packages (an
+older install without dvc-s3 gets it added). Every DVC measurement uses a fresh git + DVC
+repository with a local folder as its default remote (or an S3 remote, for the ``s3``
+scenario), and its own DVC site cache (hash state), so no run reuses another run's state.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import TYPE_CHECKING
 from benchmarks.timing import CommandError, ProcResult, run, settle
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from pathlib import Path
 
 DVC_SPEC = "dvc"
+DVC_S3_SPEC = "dvc-s3"  # DVC's S3 remotes (s3fs); optional: without it only S3 is skipped
 
 
 def find_uv() -> list[str] | None:
@@ -38,16 +40,22 @@ def find_uv() -> list[str] | None:
 
 @dataclass(frozen=True)
 class Dvc:
-    """A DVC installation: its ``dvc`` executable and version."""
+    """A DVC installation: its ``dvc`` executable and version.
+
+    ``s3``: the installed dvc-s3 version if ``s3_ok``, else why DVC cannot use S3 remotes here.
+    """
 
     exe: Path
     version: str
+    s3: str = ""
+    s3_ok: bool = False
 
-    def env(self, site_cache: Path) -> dict[str, str]:
+    def env(self, site_cache: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         return {
             **os.environ,
             "DVC_NO_ANALYTICS": "1",
             "DVC_SITE_CACHE_DIR": str(site_cache),
+            **(extra or {}),
         }
 
     def repo(self, root: Path, data: Path) -> DvcRepo:
@@ -56,15 +64,34 @@ class Dvc:
         Its default remote is the local folder ``<root>/remote`` (same disk). The copy is setup,
         not measured.
         """
-        workspace, remote, site = root / "repo", root / "remote", root / "dvc-site-cache"
+        remote = root / "remote"
+        remote.mkdir(parents=True)
+        repo = self._init(root, data, remote, {})
+        repo.dvc("remote", "add", "-d", "local", str(remote))
+        return repo
+
+    def s3_repo(
+        self, root: Path, data: Path, url: str, endpoint: str, env: Mapping[str, str]
+    ) -> DvcRepo:
+        """Like :meth:`repo`, but the default remote is ``url`` (``s3://bucket/prefix``).
+
+        The endpoint is set with ``dvc remote modify <remote> endpointurl``; ``env`` (the
+        ``AWS_*`` credentials) is given to every dvc command of the repository.
+        """
+        repo = self._init(root, data, None, env)
+        repo.dvc("remote", "add", "-d", "s3", url)
+        repo.dvc("remote", "modify", "s3", "endpointurl", endpoint)
+        return repo
+
+    def _init(self, root: Path, data: Path, remote: Path | None, env: Mapping[str, str]) -> DvcRepo:
+        """``git init`` + ``dvc init`` in ``<root>/repo`` and a copy of ``data``; no remote yet."""
+        workspace, site = root / "repo", root / "dvc-site-cache"
         workspace.mkdir(parents=True)
-        remote.mkdir()
-        repo = DvcRepo(self, workspace, remote, self.env(site))
+        repo = DvcRepo(self, workspace, remote, self.env(site, env))
         run(["git", "init", "-q"], cwd=workspace, env=repo.env)
         repo.dvc("init", "-q")
         repo.dvc("config", "core.analytics", "false")
         repo.dvc("config", "core.check_update", "false")
-        repo.dvc("remote", "add", "-d", "local", str(remote))
         run(["cp", "-r", str(data), str(workspace / "data")])
         return repo
 
@@ -75,7 +102,7 @@ class DvcRepo:
 
     tool: Dvc
     workspace: Path
-    remote: Path
+    remote: Path | None  # the local remote folder; None for an S3 remote
     env: dict[str, str]
 
     def dvc(self, *args: str) -> ProcResult:
@@ -102,38 +129,70 @@ class DvcRepo:
         aside.mkdir()
         (self.workspace / ".dvc" / "cache").rename(aside / "cache")
         (self.workspace / "data").rename(aside / "data")
-        settle(self.remote)
+        settle(*([self.remote] if self.remote is not None else []))
         return self.dvc("pull", "-q")
 
 
 def ensure_dvc(work: Path, log: Callable[[str], None]) -> Dvc | None:
-    """Return DVC from ``<work>/venv-dvc``, creating the environment if missing.
+    """Return DVC from ``<work>/venv-dvc``, creating or completing the environment if needed.
 
-    Returns None (after logging why) when uv is missing or the install fails.
+    Installs dvc and dvc-s3 together; if that fails, dvc alone (S3 remotes then report why
+    they cannot be used, and the next run tries dvc-s3 again: the stamp names what was
+    installed). Returns None (after logging why) when DVC is not installed and cannot be.
     """
     venv = work / "venv-dvc"
     exe, stamp = venv / "bin" / "dvc", venv / ".installed"
-    if not (stamp.is_file() and exe.is_file()):
-        uv = find_uv()
-        if uv is None:
-            log("DVC skipped: neither `uv` nor `python3 -m uv` is available")
+    wanted = " ".join((DVC_SPEC, DVC_S3_SPEC))
+    if not (stamp.is_file() and exe.is_file() and stamp.read_text().strip() == wanted):
+        installed = _install_dvc(venv, log)
+        if installed is None or not exe.is_file():
+            log("DVC skipped: not installed")
             return None
-        try:
-            _install(uv, venv, log)
-        except (CommandError, OSError) as exc:
-            log(f"DVC skipped: installing {DVC_SPEC} failed: {exc}")
-            return None
-        stamp.touch()
+        stamp.write_text(" ".join(installed))
     version = run([str(exe), "--version"], env={**os.environ, "DVC_NO_ANALYTICS": "1"})
-    return Dvc(exe, version.stdout.strip())
+    s3, s3_ok = _dvc_s3(venv)
+    if not s3_ok:
+        log(f"DVC S3 remotes unavailable: {s3}")
+    return Dvc(exe, version.stdout.strip(), s3, s3_ok)
 
 
-def _install(uv: list[str], venv: Path, log: Callable[[str], None]) -> None:
+def _install_dvc(venv: Path, log: Callable[[str], None]) -> tuple[str, ...] | None:
+    """Install dvc + dvc-s3 into ``venv``, else dvc alone; return what was installed.
+
+    Logs every failure; None when nothing could be installed.
+    """
+    uv = find_uv()
+    if uv is None:
+        log("neither `uv` nor `python3 -m uv` is available to install DVC")
+        return None
+    for specs in ((DVC_SPEC, DVC_S3_SPEC), (DVC_SPEC,)):
+        try:
+            _install(uv, venv, specs, log)
+        except (CommandError, OSError) as exc:
+            log(f"installing {' '.join(specs)} failed: {exc}")
+            continue
+        return specs
+    return None
+
+
+def _install(uv: list[str], venv: Path, specs: Sequence[str], log: Callable[[str], None]) -> None:
     if not (venv / "bin" / "python").is_file():
         log(f"creating {venv}")
         run([*uv, "venv", "-q", "--python", sys.executable, str(venv)])
-    log(f"installing {DVC_SPEC} into {venv}")
-    run([*uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), DVC_SPEC])
+    log(f"installing {' '.join(specs)} into {venv}")
+    run([*uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), *specs])
+
+
+def _dvc_s3(venv: Path) -> tuple[str, bool]:
+    """(dvc-s3's version, True) if DVC's S3 plugin imports in ``venv``, else (why not, False)."""
+    script = "import importlib.metadata as m, dvc_s3; print(m.version('dvc-s3'))"
+    try:
+        found = run([str(venv / "bin" / "python"), "-c", script])
+    except (CommandError, OSError) as exc:
+        lines = str(exc).strip().splitlines()
+        reason = lines[-1] if lines else type(exc).__name__
+        return f"dvc-s3 does not import in {venv}: {reason}", False
+    return found.stdout.strip(), True
 
 
 # ------------------------------------------------------------------------------------ floors

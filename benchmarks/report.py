@@ -1,4 +1,4 @@
-"""The targets of issues 2 ("Speed") and 3 (local cache), and the markdown report.
+"""The targets of issues 2 ("Speed"), 3 (local cache) and 4 (S3), and the markdown report.
 
 The report has one table per scenario, then one table of targets per issue.
 """
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 Comparison = Literal["at_least", "at_most", "under"]
 
 
-ISSUES = {2: "Speed", 3: "local cache"}
+ISSUES = {2: "Speed", 3: "local cache", 4: "S3"}
 
 
 @dataclass(frozen=True)
@@ -162,6 +162,46 @@ TARGETS = (
         0.05,
         "warm get, small, seconds",
         issue=3,
+    ),
+    Target(
+        "S3 small files: dataver >= 20x faster than one PUT per file with 8 threads",
+        "s3",
+        "put_each",
+        "dataver",
+        "at_least",
+        20,
+        "PUT per file / dataver",
+        issue=4,
+    ),
+    Target(
+        "S3 small files: >= 10x faster than DVC push",
+        "s3",
+        "dvc_push",
+        "dataver_wall",
+        "at_least",
+        10,
+        "dvc push / dataver whole process",
+        issue=4,
+    ),
+    Target(
+        "S3 large upload within 1.5x of boto3 upload_file",
+        "s3",
+        "dataver_large",
+        "upload_file",
+        "at_most",
+        1.5,
+        "dataver / upload_file",
+        issue=4,
+    ),
+    Target(
+        "S3 large download within 1.5x of boto3 download_file",
+        "s3",
+        "get_large",
+        "download_file",
+        "at_most",
+        1.5,
+        "cold get / download_file",
+        issue=4,
     ),
 )
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from benchmarks.peers import copy_tree, hash_tree
+from benchmarks.s3 import DATAVER_PARTS, THREADS, Boto3Floor, MotoServer, bucket_name
+from benchmarks.s3 import missing_modules as s3_missing_modules
 from benchmarks.subject import OpResult, Registry
 from benchmarks.timing import ScenarioResult, run, settle
 
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
     from benchmarks.config import Sizes
     from benchmarks.datagen import Data
-    from benchmarks.peers import Dvc
+    from benchmarks.peers import Dvc, DvcRepo
     from benchmarks.timing import Row
 
 
@@ -108,21 +110,29 @@ def _full_version(ctx: Context, name: str, title: str, folder: Path) -> Scenario
     return result
 
 
-def _record_build(result: ScenarioResult, op: OpResult) -> None:
-    result.row("dataver", "dataver: create + add_files + upload + finalize").add(
+def _record_build(
+    result: ScenarioResult, op: OpResult, key: str = "dataver", what: str = ""
+) -> None:
+    """Rows ``<key>`` (in-process), ``<key>_wall`` (whole process) and one per phase."""
+    result.row(key, f"dataver: create + add_files + upload + finalize{what}").add(
         op.seconds, op.peak_rss_kib
     )
-    result.row("dataver_wall", "dataver, whole process (incl. interpreter start)").add(
+    result.row(f"{key}_wall", f"dataver, whole process (incl. interpreter start){what}").add(
         op.wall, op.peak_rss_kib
     )
+    prefix = "" if key == "dataver" else f"{key}_"
     for phase, seconds in op.data["phases"].items():
-        result.row(f"phase_{phase}", f"  of which {phase}").add(float(seconds))
+        result.row(f"{prefix}phase_{phase}", f"  of which {phase}").add(float(seconds))
 
 
 def _dvc_add_push(
     result: ScenarioResult, dvc: Dvc, root: Path, folder: Path, key: str, what: str
 ) -> None:
-    repo = dvc.repo(root, folder)
+    _time_add_push(result, dvc.repo(root, folder), key, what)
+
+
+def _time_add_push(result: ScenarioResult, repo: DvcRepo, key: str, what: str) -> None:
+    """Rows ``<key>`` (dvc add + dvc push), ``<key>_add`` and ``<key>_push``."""
     added, pushed = repo.add_push()
     rss = max(added.peak_rss_kib, pushed.peak_rss_kib)
     result.row(key, f"DVC {what}dvc add + dvc push").add(added.wall + pushed.wall, rss)
@@ -349,10 +359,145 @@ def _count_files(folder: Path) -> int:
     return sum(len(files) for _, _, files in os.walk(folder))
 
 
+# ------------------------------------------------------------------------------------- S3
+
+
+def s3(ctx: Context) -> ScenarioResult:
+    s = ctx.sizes
+    title = (
+        f"S3 (one moto server): {s.small_count:,} small files x {s.small_size:,} B and "
+        f"{s.large_count} large files x {s.large_size >> 20} MiB, dataver against boto3 and DVC"
+    )
+    result = ScenarioResult("s3", title, reference=None)
+    missing = s3_missing_modules()
+    if missing:
+        result.notes.append(f"Not run: {', '.join(missing)} not installed in this environment.")
+        return result
+    with MotoServer() as server:
+        ctx.log(f"s3: moto server at {server.url}")
+        for index in range(ctx.runs):
+            with ctx.fresh("s3", index) as root:
+                bucket = server.create_bucket(bucket_name("s3", index))
+                _s3_small(ctx, result, server, bucket, root)
+                _s3_large(ctx, result, server, bucket, root)
+            server.reset()  # drops this run's bucket: moto keeps every object until then
+    result.notes.extend(_s3_notes(ctx))
+    return result
+
+
+def _s3_registry(server: MotoServer, bucket: str, prefix: str, cache: Path) -> Registry:
+    return Registry(f"s3://{bucket}/{prefix}", cache).with_env(server.env())
+
+
+def _s3_small(
+    ctx: Context, result: ScenarioResult, server: MotoServer, bucket: str, root: Path
+) -> None:
+    """dataver's build, one PUT per file, and DVC push of the small files, into ``bucket``."""
+    folder, floor = ctx.data.small, Boto3Floor(server, bucket)
+    op = _s3_registry(server, bucket, "reg", root / "cache-small").build(folder, "s3-small")
+    _record_build(result, op, "dataver", ", small")
+    put = floor.put_each(folder, "put")
+    _check_count(put, ctx.sizes.small_count)
+    result.row("put_each", f"floor: one put_object per file, {THREADS} threads, small").add(
+        put.seconds, put.peak_rss_kib
+    )
+    if ctx.dvc is not None and ctx.dvc.s3_ok:
+        url = f"s3://{bucket}/dvc"
+        repo = ctx.dvc.s3_repo(root / "dvc", folder, url, server.url, _without_endpoint(server))
+        _time_add_push(result, repo, "dvc", "to the S3 remote: ")
+        pushed = server.count_objects(bucket, "dvc/")
+        if pushed < ctx.sizes.small_count:
+            expected = ctx.sizes.small_count
+            raise RuntimeError(f"dvc push left {pushed} objects in {url}, not >= {expected}")
+
+
+def _without_endpoint(server: MotoServer) -> dict[str, str]:
+    """The server's ``AWS_*`` variables minus the endpoint: DVC gets it from its config."""
+    return {k: v for k, v in server.env().items() if k != "AWS_ENDPOINT_URL"}
+
+
+def _s3_large(
+    ctx: Context, result: ScenarioResult, server: MotoServer, bucket: str, root: Path
+) -> None:
+    """Upload and cold download of the large files: dataver against boto3's transfers."""
+    folder, floor = ctx.data.large, Boto3Floor(server, bucket)
+    # Only above boto3's default 8 MiB threshold do dataver's part sizes change anything.
+    parts = ctx.sizes.large_size > 8 << 20
+    registry = _s3_registry(server, bucket, "large-reg", root / "cache-large")
+    op = registry.build(folder, "s3-large")
+    _record_build(result, op, "dataver_large", ", large")
+    uploaded = floor.upload_files(folder, "upload")
+    _check_count(uploaded, ctx.sizes.large_count)
+    label = f"floor: boto3 upload_file of each file, max_concurrency={THREADS}, large"
+    result.row("upload_file", label).add(uploaded.seconds, uploaded.peak_rss_kib)
+    if parts:
+        again = floor.upload_files(folder, "upload-parts", DATAVER_PARTS)
+        label = "floor: upload_file with dataver's part sizes, large (not judged)"
+        result.row("upload_file_parts", label).add(again.seconds, again.peak_rss_kib)
+    cold = registry.with_cache(root / "cache-get").get(op.data["id"])
+    _check_tree(root / "cache-get" / "versions" / op.data["id"], folder)
+    result.row("get_large", "dataver: cold get_local_copy, large").add(
+        cold.seconds, cold.peak_rss_kib
+    )
+    down = floor.download_files("upload", root / "boto3-get")
+    _check_tree(root / "boto3-get", folder)
+    label = f"floor: boto3 download_file of each object, max_concurrency={THREADS}, large"
+    result.row("download_file", label).add(down.seconds, down.peak_rss_kib)
+    if parts:
+        again = floor.download_files("upload", root / "boto3-get-parts", DATAVER_PARTS)
+        label = "floor: download_file with dataver's part sizes, large (not judged)"
+        result.row("download_file_parts", label).add(again.seconds, again.peak_rss_kib)
+
+
+def _check_count(op: OpResult, expected: int) -> None:
+    if op.data["files"] != expected:
+        raise RuntimeError(f"{op.data['files']} files transferred, expected {expected}")
+
+
+def _s3_notes(ctx: Context) -> list[str]:
+    """The S3 table's notes: what each row measures, and why the numbers are moto's."""
+    notes = [
+        "One moto server (`python -m moto.server`: a single Python process, threaded, one GIL) "
+        "on 127.0.0.1, started for this scenario and stopped after it; a new bucket per run, "
+        "and the server reset after each run. Absolute numbers are moto-bound (its request "
+        "handling, not a network or a real object store, is the bottleneck) and moto shares "
+        "this machine's CPUs with the measured process, so only the ratios mean anything, and "
+        "only as relative request costs.",
+        "dataver: the same build as in the local tables (create + add_files + upload + "
+        "finalize, in a fresh worker process, empty cache) into `s3://<bucket>/reg`, boto3 "
+        "configured by `AWS_*` variables including `AWS_ENDPOINT_URL`. Floors: the same kind "
+        "of worker process (`benchmarks/worker.py`), boto3 client made before the timer; one "
+        f"`put_object` per file from a ThreadPoolExecutor({THREADS}); large files with "
+        f"`upload_file` / `download_file` one file after another, "
+        f"`TransferConfig(max_concurrency={THREADS})` (boto3's defaults otherwise: 8 MiB "
+        "threshold and parts), downloads of the floor's own uploaded objects (the same bytes).",
+        "dataver's S3 transfers use a 64 MiB multipart threshold and 16 MiB parts. moto reads "
+        "the whole object for every ranged GET and slices it, so on moto a download costs "
+        "about (number of parts) x (object size). The rows '... with dataver's part sizes' (only "
+        "when the large files exceed boto3's 8 MiB threshold) show how much of a gap is that "
+        "count of parts rather than the tool.",
+    ]
+    if ctx.dvc is None:
+        notes.append("DVC not run (--no-peers or not installed).")
+    elif not ctx.dvc.s3_ok:
+        notes.append(f"DVC push to S3 not measured: {ctx.dvc.s3}.")
+    else:
+        notes.append(
+            f"DVC: a fresh repository per run with the S3 remote `s3://<bucket>/dvc` "
+            f"(dvc-s3 {ctx.dvc.s3}), `endpointurl` set with `dvc remote modify`, credentials "
+            "from the same `AWS_*` variables, DVC's default `jobs` (4 x CPUs); `dvc add` (local "
+            "hashing) and `dvc push` each timed as a whole process, the pushed objects counted "
+            "afterwards. The target compares `dvc push` alone with dataver's whole process, "
+            "which also hashes."
+        )
+    return notes
+
+
 SCENARIOS: dict[str, Callable[[Context], ScenarioResult]] = {
     "small": small,
     "large": large,
     "child": child,
     "sync": sync,
     "get": get,
+    "s3": s3,
 }

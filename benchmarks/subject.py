@@ -1,4 +1,4 @@
-"""dataver operations run through :mod:`benchmarks.worker`, each in a fresh process."""
+"""Operations run through :mod:`benchmarks.worker`, each in a fresh process."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from benchmarks.config import REPO_ROOT
 from benchmarks.timing import run, settle
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
 
@@ -27,12 +28,13 @@ class OpResult:
 
 @dataclass(frozen=True)
 class Registry:
-    """A registry folder and the cache folder its worker processes use."""
+    """A registry (a folder or an ``s3://`` URL) and the cache folder its worker processes use."""
 
-    path: Path
+    path: Path | str
     cache: Path
     fsync: bool = True  # DATAVER_FSYNC for the worker
     verify: str = "marker"  # DATAVER_CACHE_VERIFY for the worker: marker, size or hash
+    env: tuple[tuple[str, str], ...] = ()  # more variables for the worker, e.g. AWS_*
 
     def with_cache(self, cache: Path) -> Registry:
         return replace(self, cache=cache)
@@ -43,6 +45,10 @@ class Registry:
     def with_verify(self, level: str) -> Registry:
         """The same registry and cache, with ``DATAVER_CACHE_VERIFY=level`` for its workers."""
         return replace(self, verify=level)
+
+    def with_env(self, env: Mapping[str, str]) -> Registry:
+        """The same registry and cache; its workers also get ``env`` (e.g. S3 credentials)."""
+        return replace(self, env=tuple(sorted(env.items())))
 
     def build(self, folder: Path, name: str, parents: list[str] | None = None) -> OpResult:
         """create + add_files + upload + finalize ``folder``; ``data["id"]`` is the version."""
@@ -55,21 +61,36 @@ class Registry:
 
     def get(self, version_id: str) -> OpResult:
         """get_local_copy of ``version_id`` through this registry's cache."""
-        return self._op("get", [self.path], {"id": version_id})
+        return self._op("get", self._local(), {"id": version_id})
 
     def rebuild(self, version_id: str) -> OpResult:
         """Drop the cached tree of ``version_id`` (blobs stay), then time its get_local_copy."""
-        return self._op("rebuild", [self.path], {"id": version_id})
+        return self._op("rebuild", self._local(), {"id": version_id})
+
+    def _local(self) -> list[Path]:
+        """The registry folder, to read into the page cache first (nothing for a URL)."""
+        return [] if isinstance(self.path, str) else [self.path]
 
     def _op(self, op: str, warm: list[Path], spec: dict[str, Any]) -> OpResult:
-        payload = json.dumps({"op": op, "registry": str(self.path), **spec})
         env = {
-            **os.environ,
             "DATAVER_CACHE_DIR": str(self.cache),
             "DATAVER_FSYNC": "true" if self.fsync else "false",
             "DATAVER_CACHE_VERIFY": self.verify,
+            **dict(self.env),
         }
-        settle(*warm)
-        proc = run([sys.executable, "-m", "benchmarks.worker", payload], cwd=REPO_ROOT, env=env)
-        data = json.loads(proc.stdout.strip().splitlines()[-1])
-        return OpResult(float(data["seconds"]), proc.wall, proc.peak_rss_kib, data)
+        return run_worker({"op": op, "registry": str(self.path), **spec}, env, warm)
+
+
+def run_worker(payload: dict[str, Any], env: Mapping[str, str], warm: list[Path]) -> OpResult:
+    """Run one :mod:`benchmarks.worker` operation in a fresh process, with ``env`` added.
+
+    ``warm``: inputs read into the page cache first (see :func:`benchmarks.timing.settle`).
+    """
+    settle(*warm)
+    proc = run(
+        [sys.executable, "-m", "benchmarks.worker", json.dumps(payload)],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+    )
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    return OpResult(float(data["seconds"]), proc.wall, proc.peak_rss_kib, data)

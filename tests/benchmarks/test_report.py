@@ -34,9 +34,10 @@ def test_warm_get_is_judged_in_seconds(seconds: float, verdict: str) -> None:
 
 def test_issue_3_targets_have_their_own_table() -> None:
     text = render(["# header"], _get_result(0.25, 0.0004), indicative=False)
-    issue2, issue3 = text.split("## Targets (issue 2, Speed)")[1].split(
+    issue2, rest = text.split("## Targets (issue 2, Speed)")[1].split(
         "## Targets (issue 3, local cache)"
     )
+    issue3 = rest.split("## Targets (issue 4, S3)")[0]
     assert "Cold get_local_copy, small files" in issue2
     assert (
         "| Tree from cached blobs at >= 20,000 files/s | 40,000 files/s | 40,000 files/s "
@@ -44,3 +45,41 @@ def test_issue_3_targets_have_their_own_table() -> None:
     ) in issue3
     assert "| 0.00040 s |" in issue3
     assert "not run" not in issue3
+
+
+def _s3_result(*, dvc_push: float | None) -> dict[str, ScenarioResult]:
+    result = ScenarioResult("s3", "S3")
+    result.row("dataver", "dataver").add(2.0)
+    result.row("dataver_wall", "dataver, whole process").add(3.0)
+    result.row("put_each", "one PUT per file").add(50.0)
+    if dvc_push is not None:
+        result.row("dvc_push", "dvc push").add(dvc_push)
+    result.row("dataver_large", "dataver large").add(15.0)
+    result.row("upload_file", "upload_file").add(10.0)
+    result.row("get_large", "cold get large").add(16.0)
+    result.row("download_file", "download_file").add(10.0)
+    return {"s3": result}
+
+
+def test_s3_targets_are_judged_on_their_ratios() -> None:
+    results = _s3_result(dvc_push=20.0)
+    put = _target("S3 small files: dataver >= 20x faster than one PUT per file with 8 threads")
+    assert put.evaluate(results) == (pytest.approx(25.0), "PASS")
+    dvc = _target("S3 small files: >= 10x faster than DVC push")
+    assert dvc.evaluate(results) == (pytest.approx(20.0 / 3.0), "FAIL")
+    upload = _target("S3 large upload within 1.5x of boto3 upload_file")
+    assert upload.evaluate(results) == (pytest.approx(1.5), "PASS")
+    download = _target("S3 large download within 1.5x of boto3 download_file")
+    assert download.evaluate(results) == (pytest.approx(1.6), "FAIL")
+
+
+def test_issue_4_targets_have_their_own_table() -> None:
+    text = render(["# header"], _s3_result(dvc_push=None), indicative=False)
+    issue4 = text.split("## Targets (issue 4, S3)")[1]
+    assert (
+        "| S3 small files: dataver >= 20x faster than one PUT per file with 8 threads | 25.00x "
+        "| 25.00x | PUT per file / dataver | >= 20x | PASS |"
+    ) in issue4
+    assert "| S3 small files: >= 10x faster than DVC push |  |  |" in issue4
+    assert "| not measured |" in issue4
+    assert "Tree from cached blobs" not in issue4
