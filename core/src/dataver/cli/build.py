@@ -333,7 +333,7 @@ def sync(
             counts = ds.sync_folder(folder, dataset_folder)
     except BaseException as exc:
         if created:
-            _end(ds, exc)
+            _end(opts, ds, exc)
         raise
     report = {"removed": counts[0], "added": counts[1], "modified": counts[2]}
     changed = any(counts)
@@ -377,7 +377,7 @@ def _highest(versions: list[Dataset]) -> Dataset:
     return next((v for v in versions if v.version == top), versions[0])
 
 
-def _end(ds: Dataset, error: BaseException) -> None:
+def _end(opts: Options, ds: Dataset, error: BaseException) -> None:
     """End a version this command created and cannot finish: Aborted or Failed."""
     try:
         if isinstance(error, KeyboardInterrupt):
@@ -386,16 +386,20 @@ def _end(ds: Dataset, error: BaseException) -> None:
             ds.fail(f"sync failed: {error}")
     except DataverError:
         return
+    output.status(opts, f"{output.label(ds)} ({ds.id}) is {ds.state.value}")
 
 
 def _close(opts: Options, ds: Dataset, max_workers: int | None) -> int:
-    """Upload and finalize; on failure, say how to resume."""
+    """Upload and finalize; return the bytes newly stored. On failure, say how to resume."""
+    if ds.state is not State.UPLOADING:
+        ds.finalize()  # refused with the SDK's own words: "cannot finalize version ..."
     try:
         with shown(opts):
             uploaded = ds.upload(max_workers)
         ds.finalize()
     except DataverError:
-        output.status(opts, f"{ds.id} is still uploading: resume with 'dataver close --id {ds.id}'")
+        if ds.state is State.UPLOADING:
+            output.status(opts, f"{ds.id} is still uploading: 'dataver close --id {ds.id}' resumes")
         raise
     return uploaded
 
@@ -446,9 +450,7 @@ def close(ctx: typer.Context, id: IdOption = None, max_workers: MaxWorkersOption
     """Upload what is pending and finalize: the version becomes final (immutable)."""
     opts = Options.of(ctx)
     ds = load_version(opts, id)
-    with shown(opts):
-        ds.upload(max_workers)
-    ds.finalize()
+    _close(opts, ds, max_workers)
     _print_version(opts, ds, "finalized")
 
 

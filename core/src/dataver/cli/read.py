@@ -113,9 +113,14 @@ def _changes(ds: Dataset) -> list[dict[str, Any]]:
 
 
 def _print_files(files: list[dict[str, Any]], modified: bool) -> None:
-    """Aligned columns, streamed (a version may hold a million files)."""
-    width = max([len(output.size(f["size"])) for f in files] + [4])
-    lines = []
+    """Aligned columns under a header, written in batches (a version may hold a million files).
+
+    The path comes last, whole: names with spaces stay readable and ``cut``/``awk`` friendly.
+    """
+    width = max([len(output.size(f["size"])) for f in files] + [len("SIZE")])
+    lines = [
+        f"{'SIZE':>{width}}  {'HASH':<{HASH_CHARS}}  " + ("CHANGE    PATH" if modified else "PATH")
+    ]
     for f in files:
         digest = (f["hash"] or ("link" if f["link"] else "-"))[:HASH_CHARS]
         path = f["path"]
@@ -174,7 +179,8 @@ def search(
         typer.Option(
             "--states",
             metavar="STATE...",
-            help="Only versions in these states (default: all).",
+            help="Only versions in these states: uploading, failed, aborted, final, "
+            "published (default: all).",
             show_default=False,
         ),
     ] = None,
