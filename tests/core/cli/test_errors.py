@@ -95,23 +95,26 @@ def test_unreadable_files(dv: Callable[..., Run], versions: dict[str, str], tmp_
     secret.write_bytes(b"secret")
     secret.chmod(0)
     as_root = os.geteuid() == 0
+    unprivileged = {"preexec_fn": _drop_read_override} if as_root else {}
     try:
         denied = dv(
-            "add",
-            "--id",
-            versions["uploading"],
-            "--files",
-            folder,
-            code=None,
-            preexec_fn=_drop_read_override if as_root else None,
+            "add", "--id", versions["uploading"], "--files", folder, code=None, **unprivileged
         )
+        if as_root and "prctl" in denied.err:
+            pytest.skip("cannot drop CAP_DAC_OVERRIDE here, so root reads a mode-000 file")
+        synced = dv("sync", "--folder", folder, "--name", "locked", code=None, **unprivileged)
     finally:
         secret.chmod(0o644)
-    if as_root and "prctl" in denied.err:
-        pytest.skip("cannot drop CAP_DAC_OVERRIDE here, so root reads a mode-000 file")
     assert denied.code == 1, denied
     assert denied.error() == f"error: cannot read {secret}: Permission denied"
     assert str(secret) in denied.hint()
+    # sync marks the version it created failed, with the reason
+    assert synced.code == 1, synced
+    assert synced.error() == f"error: cannot read {secret}: Permission denied"
+    failed = dataver.Registry().list(name="locked", project="default")
+    assert [v.state for v in failed] == [dataver.State.FAILED]
+    assert f"cannot read {secret}" in (failed[0].error or "")
+    assert f"({failed[0].id}) is failed" in synced.err
 
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)

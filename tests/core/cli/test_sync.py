@@ -81,3 +81,32 @@ def test_sync_skip_close_id_and_dataset_folder(cli: Callable[..., Run], data: Pa
     ).json()
     assert explicit["version"]["parents"] == [opened["id"]]
     assert (explicit["removed"], explicit["added"]) == (3, 2)  # train/ moved to the root
+
+
+def test_add_wildcards_folders_and_links(cli: Callable[..., Run], data: Path) -> None:
+    cli("create", "--name", "w")
+    added = cli(
+        "add", "--files", data, "--wildcard", "*.csv", "--dataset-folder", "tables", "--json"
+    ).json()
+    assert added["files"] == 2
+    shallow = cli("add", "--files", data, "--non-recursive", "--dataset-folder", "top", "--json")
+    assert shallow.json()["files"] == 1  # README only
+    linked = cli("add", "--links", data.as_uri(), "--dataset-folder", "raw", "--json").json()
+    assert (linked["files"], linked["links"]) == (0, 3)
+    listed = cli("list", "--json").json()["files"]
+    assert [f["path"] for f in listed] == [
+        "raw/README",
+        "raw/train/a.csv",
+        "raw/train/b.csv",
+        "tables/train/a.csv",
+        "tables/train/b.csv",
+        "top/README",
+    ]
+    assert listed[0]["link"] == (data / "README").as_uri()
+    assert listed[-1]["link"] is None
+    gone = cli("remove", "--files", "top", "nothing-*", "--json")
+    assert gone.json()["removed"] == 1
+    assert gone.json()["unmatched"] == ["nothing-*"]
+    assert "warning: 'nothing-*' matched no file" in gone.err
+    closed = cli("close", "--json").json()
+    assert (closed["stats"]["files"], closed["stats"]["links"]) == (5, 3)
