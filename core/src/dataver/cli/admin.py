@@ -207,7 +207,7 @@ def gc(
             }
         )
         return
-    what = f"{len(plan.keys)} objects, {output.size(plan.freed_bytes)}"
+    what = f"{output.count(len(plan.keys), 'object')}, {output.size(plan.freed_bytes)}"
     if plan.dry_run:
         output.result(f"would delete {what} (dry run: pass --execute to delete)")
     else:
@@ -247,9 +247,10 @@ def cache_info(ctx: typer.Context) -> None:
         )
     )
     output.result(
-        f"{info.root}: {output.size(info.total_bytes)} in {info.blob_count} blobs "
-        f"({output.size(info.unlinked_blob_bytes)} used by no tree), {len(info.trees)} trees, "
-        f"{len(info.leftovers)} leftovers"
+        f"{info.root}: {output.size(info.total_bytes)} in {output.count(info.blob_count, 'blob')} "
+        f"({output.size(info.unlinked_blob_bytes)} used by no tree), "
+        f"{output.count(len(info.trees), 'tree')}, "
+        f"{output.count(len(info.leftovers), 'leftover')}"
     )
 
 
@@ -285,8 +286,8 @@ def cache_prune(
         return
     verb = "would free" if dry_run else "freed"
     output.result(
-        f"{verb} {output.size(done.freed_bytes)}: {len(done.trees)} trees, {len(done.blobs)} "
-        f"blobs, {len(done.leftovers)} leftovers"
+        f"{verb} {output.size(done.freed_bytes)}: {output.count(len(done.trees), 'tree')}, "
+        f"{output.count(len(done.blobs), 'blob')}, {output.count(len(done.leftovers), 'leftover')}"
         + (f"; kept {len(done.kept_in_use)} trees in use" if done.kept_in_use else "")
     )
 
@@ -307,9 +308,7 @@ def metadata_get(
     ctx: typer.Context,
     key: Annotated[
         str | None,
-        typer.Argument(
-            metavar="[KEY]", help="One key (default: all metadata).", show_default=False
-        ),
+        typer.Argument(metavar="KEY", help="One key (default: all metadata).", show_default=False),
     ] = None,
     id: IdOption = None,
 ) -> None:
@@ -392,9 +391,7 @@ def _text(value: Any) -> str:
 
 # ------------------------------------------------------------------------------------- tag
 
-TagsArgument = Annotated[
-    list[str], typer.Argument(metavar="TAG...", help="Tags.", show_default=False)
-]
+TagsArgument = Annotated[list[str], typer.Argument(metavar="TAG", help="Tags.", show_default=False)]
 
 
 @command(

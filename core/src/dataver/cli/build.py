@@ -180,7 +180,9 @@ def add(
     if opts.json:
         output.emit_json({"id": ds.id, "files": added, "links": linked})
         return
-    what = f"{added} files added or changed" + (f", {linked} links" if links else "")
+    what = f"{output.count(added, 'file')} added or changed" + (
+        f", {output.count(linked, 'link')}" if links else ""
+    )
     output.result(f"{what} in {output.label(ds)} ({ds.id})")
 
 
@@ -236,7 +238,7 @@ def remove(
     if opts.json:
         output.emit_json({"id": ds.id, "removed": removed, "unmatched": unmatched})
         return
-    output.result(f"{removed} files removed from {output.label(ds)} ({ds.id})")
+    output.result(f"{output.count(removed, 'file')} removed from {output.label(ds)} ({ds.id})")
 
 
 @command(
@@ -496,6 +498,6 @@ def _print_version(opts: Options, ds: Dataset, done: str) -> None:
         return
     stats = ds.stats
     output.result(
-        f"{done} {output.label(ds)} ({ds.id}): {stats.files} files, "
+        f"{done} {output.label(ds)} ({ds.id}): {output.count(stats.files, 'file')}, "
         f"{output.size(stats.logical_bytes)}, {output.size(stats.stored_bytes)} stored"
     )

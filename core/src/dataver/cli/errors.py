@@ -89,7 +89,10 @@ def hint_for(error: DataverError) -> str:
     if isinstance(error, FormatError):
         return "the registry was written by another dataver version, or is damaged"
     if isinstance(error, IntegrityError):
-        return f"run 'dataver verify --id {version} --repair' to re-fetch damaged cached files"
+        return (
+            f"'dataver verify --id {version} --repair' re-fetches damaged cached files; "
+            "content damaged in the registry itself must be rebuilt from its source"
+        )
     if isinstance(error, ConfigurationError):
         return "check --registry and the DATAVER_* environment variables"
     if isinstance(error, StorageError):

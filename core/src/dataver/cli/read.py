@@ -544,12 +544,12 @@ def verify(
         output.result("\n".join(damaged))
     if not ok:
         raise CliError(
-            f"{len(damaged)} damaged files in {output.label(ds)} ({ds.id})",
+            f"{output.count(len(damaged), 'damaged file')} in {output.label(ds)} ({ds.id})",
             hint=f"run 'dataver verify --id {ds.id} --repair' to re-fetch damaged cached files",
         )
     if not opts.json:
-        done = f"repaired {len(damaged)} files" if damaged else "all files intact"
-        output.result(f"{done}: {output.label(ds)} ({ds.stats.files} files)")
+        done = f"repaired {output.count(len(damaged), 'file')}" if damaged else "all files intact"
+        output.result(f"{done}: {output.label(ds)} ({output.count(ds.stats.files, 'file')})")
 
 
 # ------------------------------------------------------------------------------------ diff
