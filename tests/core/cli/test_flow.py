@@ -201,3 +201,26 @@ def test_quiet_and_version(dv: Callable[..., Run], cli: Callable[..., Run], data
     quiet = dv("sync", "--folder", data, "--name", "q", "-q")
     assert quiet.err == ""
     assert len(quiet.out.strip()) == 32
+
+
+def test_verify_finds_and_repairs_damaged_cached_files(
+    cli: Callable[..., Run], data: Path, shape: Callable[[str, Any], None]
+) -> None:
+    cli("sync", "--folder", data, "--name", "v")
+    cached = Path(cli("get").out.strip()) / "train" / "a.csv"
+    cached.chmod(0o644)
+    cached.write_bytes(b"x,y\n0,0\n")  # same size, other bytes: a hard link to the blob
+    damaged = cli("verify", "--json", code=1)
+    shape("verify", damaged.json())
+    assert damaged.json()["damaged"] == ["train/a.csv"]
+    assert damaged.error().startswith("error: 1 damaged file in default/v 1.0.0")
+    assert "--repair" in damaged.hint()
+    assert cli("verify", code=1).out.splitlines() == ["train/a.csv"]
+    repaired = cli("verify", "--repair", "--json").json()
+    assert (repaired["ok"], repaired["repaired"], repaired["damaged"]) == (
+        True,
+        True,
+        ["train/a.csv"],
+    )
+    assert cached.read_bytes() == b"x,y\n1,2\n"
+    assert "all files intact" in cli("verify").out
