@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import subprocess
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -87,7 +88,7 @@ def test_quiet_draws_nothing(
 def test_log_reporter_prints_every_interval_and_at_the_end() -> None:
     lines: list[str] = []
     now = [100.0]
-    reporter = LogReporter(lines.append, interval=5.0, clock=lambda: now[0])
+    reporter = LogReporter(lines.append, interval=5.0, clock=lambda: now[0], ticker=False)
     task = reporter.start("upload", 10_000_000, "B")
     reporter.advance(task, 1_000_000)
     assert lines == []
@@ -113,3 +114,18 @@ def test_log_reporter_prints_every_interval_and_at_the_end() -> None:
     reporter.finish(unknown)
     assert lines[-1] == "dataver: downloading done: 500 bytes in 13.0 s (38 bytes/s)"
     assert len(lines) == 5
+    reporter.close()
+
+
+def test_log_reporter_speaks_up_without_advances() -> None:
+    lines: list[str] = []
+    reporter = LogReporter(lines.append, interval=0.05)
+    task = reporter.start("hash", 50_000_000_000, "B")  # one huge file: no advance for long
+    deadline = time.monotonic() + 10
+    while len(lines) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    reporter.finish(task)
+    reporter.close()
+    assert lines[0].startswith("dataver: hashing 0 bytes of 50.0 GB (0%), ")
+    assert len(lines) >= 3
+    assert lines[-1].startswith("dataver: hashing ended at 0 bytes of 50.0 GB after ")

@@ -46,7 +46,10 @@ class _Task:
 class LogReporter:
     """Plain progress lines: every ``interval`` seconds per task, and one when it ends.
 
-    Tasks with nothing to do (a total of 0) print nothing.
+    A line is due on the first advance after ``interval`` seconds, and a ticker thread prints
+    due lines even when no advance comes (one large file hashes in one step): a long task is
+    never silent for longer than ``interval``. Tasks with nothing to do print nothing. Call
+    :meth:`close` at the end.
     """
 
     def __init__(
@@ -54,13 +57,18 @@ class LogReporter:
         write: Callable[[str], None],
         interval: float = DEFAULT_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        ticker: bool = True,
     ) -> None:
         self._write = write
+        self._use_ticker = ticker
         self._interval = interval
         self._clock = clock
         self._tasks: dict[int, _Task] = {}
         self._lock = threading.Lock()
         self._next = 0
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def start(self, name: str, total: int | None, unit: str) -> int:
         del unit
@@ -68,7 +76,29 @@ class LogReporter:
             self._next += 1
             now = self._clock()
             self._tasks[self._next] = _Task(name, total, now, now)
+            if self._ticker is None and self._use_ticker and self._interval > 0:
+                self._ticker = threading.Thread(
+                    target=self._tick, name="dataver-progress", daemon=True
+                )
+                self._ticker.start()
             return self._next
+
+    def close(self) -> None:
+        """Stop the ticker thread."""
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self._interval):
+            with self._lock:
+                now = self._clock()
+                due = [t for t in self._tasks.values() if now - t.last_line >= self._interval]
+                for task in due:
+                    task.last_line = now
+                lines = [self._running(t, now) for t in due]
+            for line in lines:
+                self._write(line)
 
     def advance(self, task: int, amount: int) -> None:
         with self._lock:
@@ -193,8 +223,12 @@ def shown(opts: Options) -> Iterator[None]:
         yield
         return
     if not is_terminal(sys.stderr):
-        with progress.reporting(LogReporter(_write_stderr, interval())):
-            yield
+        lines = LogReporter(_write_stderr, interval())
+        try:
+            with progress.reporting(lines):
+                yield
+        finally:
+            lines.close()
         return
     from rich.console import Console
 
