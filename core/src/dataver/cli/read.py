@@ -2,11 +2,12 @@
 diff and lineage.
 """
 
+import json
 import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -28,6 +29,9 @@ from dataver.cli.params import glob_list, regex
 from dataver.cli.progress import shown
 from dataver.paths import PathMatcher, any_match
 from dataver.versions.semver import highest
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 READABLE = (State.FINAL, State.PUBLISHED)
 HASH_CHARS = 16
@@ -325,7 +329,8 @@ def describe(ds: Dataset) -> dict[str, Any]:
     }
 
 
-def _details_table(ds: Dataset, details: dict[str, Any]) -> Any:
+def _details_table(ds: Dataset, details: dict[str, Any]) -> "Table":
+    """Two columns, field and value: what ``show`` prints for people."""
     from rich.table import Table
 
     grid = Table.grid(padding=(0, 2))
@@ -373,8 +378,6 @@ def _parents(ds: Dataset) -> str:
 
 
 def _mapping(values: dict[str, Any]) -> str:
-    import json
-
     return "\n".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in values.items()) or "-"
 
 
