@@ -1,7 +1,10 @@
 """A real moto S3 server for the tests, and a fault-injecting HTTP proxy in front of it.
 
 The server is ``python -m moto.server`` in its own process on 127.0.0.1 (real HTTP, not the
-in-process mock). The proxy forwards every request to it, records what it forwarded (method,
+in-process mock). moto evaluates ``If-None-Match`` / ``If-Match`` and then writes without a lock,
+so the proxy forwards conditional PUTs one at a time: the atomicity real S3 gives.
+
+The proxy forwards every request to the server, records what it forwarded (method,
 path, query) so tests can count PUTs and GETs, and, when told to, injects faults with a seeded
 random generator: 503 SlowDown and 500 InternalError answers, connections dropped before or
 after the server handled the request, and slow responses.
@@ -100,6 +103,7 @@ class FaultProxy:
         """``(method, path, query, Range header)`` of every request received."""
         self.injected: list[tuple[str, str, str]] = []
         self._lock = threading.Lock()
+        self._conditional = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -164,7 +168,17 @@ class FaultProxy:
                     return
                 if fault == "slow":
                     time.sleep(0.3)
-                status, headers, data = self._forward(body)
+                conditional = self.command == "PUT" and (
+                    "If-None-Match" in self.headers or "If-Match" in self.headers
+                )
+                if conditional:
+                    # NOTE: moto checks the condition, then writes, with no lock between (its
+                    # server is threaded): two racing conditional PUTs can both succeed. S3
+                    # makes the check and the write one atomic step; one at a time does too.
+                    with proxy._conditional:
+                        status, headers, data = self._forward(body)
+                else:
+                    status, headers, data = self._forward(body)
                 if fault == "drop-after":
                     self._drop()  # NOTE: the server did the work; the client never hears it
                     return
