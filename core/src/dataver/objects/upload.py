@@ -214,6 +214,7 @@ class _Uploader:
                 self.store.write(key, data)
                 stored = len(data)
                 self._count(stored)
+            self._done(len(data))
             journal = {"pack": digest, "files": offsets, "stored": stored}
             name = f"{journal_prefix(self.version_id)}{digest}.json"
             self.store.write(name, orjson.dumps(journal))
@@ -235,6 +236,7 @@ class _Uploader:
                 raise _changed(entry)
             stored = entry.size
             self._count(stored)
+        self._done(entry.size)
         journal = {"object": digest, "stored": stored}
         name = f"{journal_prefix(self.version_id)}object-{digest}.json"
         self.store.write(name, orjson.dumps(journal))
@@ -248,8 +250,12 @@ class _Uploader:
             raise _changed(entry)
 
     def _count(self, size: int) -> None:
+        """``size`` bytes were newly stored."""
         with self._lock:
             self.result.stored_bytes += size
+
+    def _done(self, size: int) -> None:
+        """``size`` bytes of pending content are in the registry (sent now, or already there)."""
         if self.on_bytes is not None:
             self.on_bytes(size)
 
