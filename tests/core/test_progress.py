@@ -68,3 +68,14 @@ def test_nothing_is_reported_without_a_reporter(
     ds.add_files(write_tree(tmp_path / "src", {"a": b"a"}))
     ds.finalize(auto_upload=True)
     assert recorder.tasks == []
+
+
+def test_hashing_a_large_file_reports_each_buffer(tmp_path: Path) -> None:
+    from dataver.hashing import hash_file
+
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * (3 << 20) + b"tail")
+    seen: list[int] = []
+    assert hash_file(path, "sha256", seen.append) == hash_file(path, "sha256")
+    assert sum(seen) == (3 << 20) + 4
+    assert len(seen) >= 3  # a bar moves while one big file is hashed

@@ -14,6 +14,7 @@ import blake3
 from dataver.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 ALGORITHMS = ("blake3", "sha256")
@@ -53,7 +54,9 @@ def hash_bytes(data: bytes, algorithm: str) -> str:
     return hasher.hexdigest()
 
 
-def hash_file(path: str | Path, algorithm: str) -> str:
+def hash_file(
+    path: str | Path, algorithm: str, on_bytes: Callable[[int], None] | None = None
+) -> str:
     """Return the hex digest of a file, streamed so memory stays flat.
 
     Large files are fed to BLAKE3 in big buffers, which it hashes on several threads; a
@@ -62,6 +65,7 @@ def hash_file(path: str | Path, algorithm: str) -> str:
     Args:
         path: The file to hash.
         algorithm: ``"blake3"`` or ``"sha256"``.
+        on_bytes: Called with the size of each buffer hashed (progress of large files).
 
     Returns:
         The lowercase hex digest.
@@ -82,4 +86,6 @@ def hash_file(path: str | Path, algorithm: str) -> str:
     with open(path, "rb", buffering=0) as handle:
         while count := handle.readinto(buffer):
             hasher.update(view[:count])
+            if on_bytes is not None:
+                on_bytes(count)
     return hasher.hexdigest()

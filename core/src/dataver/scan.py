@@ -218,9 +218,7 @@ def _hash_all(paths: list[str], sizes: list[int], algorithm: str, workers: int) 
         if large:
 
             def hash_one(i: int) -> str:
-                digest = _hash(paths[i], algorithm)
-                advance(sizes[i])
-                return digest
+                return _hash(paths[i], algorithm, advance)  # NOTE: per buffer: bars move
 
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 for i, digest in zip(large, pool.map(hash_one, large), strict=True):
@@ -265,9 +263,9 @@ def _pair(
         current = next(existing, None)
 
 
-def _hash(local: str, algorithm: str) -> str:
+def _hash(local: str, algorithm: str, on_bytes: Callable[[int], None] | None = None) -> str:
     try:
-        return hash_file(local, algorithm)
+        return hash_file(local, algorithm, on_bytes)
     except FileNotFoundError as exc:
         raise NotFoundError(f"file vanished while adding: {local}", path=local) from exc
     except OSError as exc:
