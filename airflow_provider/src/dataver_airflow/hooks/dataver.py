@@ -1,0 +1,78 @@
+"""``DataverHook``: a dataver registry from an Airflow connection of type ``dataver``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+import dataver
+
+# Connection extra keys passed through to the registry's storage options.
+_STORAGE_KEYS = ("key", "secret", "token", "profile", "region", "endpoint_url", "addressing_style")
+
+
+def _extra_value(extra: dict[str, Any], name: str) -> Any:
+    """A form field: plain key, or the ``extra__dataver__`` prefixed one of older forms."""
+    value = extra.get(name)
+    if value in (None, ""):
+        value = extra.get(f"extra__dataver__{name}")
+    return None if value == "" else value
+
+
+class DataverHook(BaseHook):
+    """Connects to a dataver registry.
+
+    The connection's extra holds ``registry`` (the registry URL) and, for S3, optional storage
+    options (``endpoint_url``, ``region``, ``profile``, ``addressing_style``, ...). The S3 access
+    key id and secret come from the connection's login and password when set.
+
+    Args:
+        dataver_conn_id: The Airflow connection id.
+    """
+
+    conn_name_attr = "dataver_conn_id"
+    default_conn_name = "dataver_default"
+    conn_type = "dataver"
+    hook_name = "Dataver"
+
+    def __init__(self, dataver_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.dataver_conn_id = dataver_conn_id
+        self._registry: dataver.Registry | None = None
+
+    def registry_settings(self) -> tuple[str, dict[str, Any]]:
+        """The registry URL and storage options the connection describes."""
+        conn = self.get_connection(self.dataver_conn_id)
+        extra = conn.extra_dejson
+        url = _extra_value(extra, "registry") or conn.host
+        if not url:
+            raise ValueError(
+                f"connection {self.dataver_conn_id!r} has no registry URL "
+                '(set its extra to {"registry": "<url>"})'
+            )
+        options = {k: v for k in _STORAGE_KEYS if (v := _extra_value(extra, k)) is not None}
+        if conn.login:
+            options["key"] = conn.login
+        if conn.password:
+            options["secret"] = conn.password
+        return str(url), options
+
+    def get_registry(self) -> dataver.Registry:
+        """The connection's :class:`dataver.Registry` (built once per hook)."""
+        if self._registry is None:
+            url, options = self.registry_settings()
+            self._registry = dataver.Registry(url, storage_options=options or None)
+        return self._registry
+
+    def get_conn(self) -> dataver.Registry:
+        return self.get_registry()
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Open the registry and list it; ``(True, message)`` or ``(False, error)``."""
+        try:
+            registry = self.get_registry()
+            count = len(registry.list())
+        except Exception as exc:  # noqa: BLE001 - reported to the user, not raised
+            return False, f"{type(exc).__name__}: {exc}"
+        return True, f"Connected to {registry.url} ({count} versions)"

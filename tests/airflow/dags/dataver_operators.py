@@ -1,0 +1,48 @@
+"""Test DAGs for the dataver operators; the registry comes from the ``dataver_default`` connection.
+
+``dataver_version_chain``: version ``folder_a`` (no parent), then ``folder_b`` on top of it
+(``parents="latest"``), then fetch the child. Run with
+``conf={"name": ..., "folder_a": <path>, "folder_b": <path>}``.
+
+``dataver_version_one``: version ``folder`` alone. Run with ``conf={"name": ..., "folder": ...}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import DAG
+
+from dataver_airflow.operators import DataverGetOperator, DataverVersionOperator
+
+_START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+with DAG("dataver_version_chain", schedule=None, start_date=_START, catchup=False) as chain_dag:
+    parent = DataverVersionOperator(
+        task_id="parent",
+        name="{{ dag_run.conf['name'] }}",
+        project="tests",
+        folder="{{ dag_run.conf['folder_a'] }}",
+        parents=None,
+        tags=["raw"],
+        metadata={"source": "{{ dag_run.conf['folder_a'] }}"},
+    )
+    child = DataverVersionOperator(
+        task_id="child",
+        name="{{ dag_run.conf['name'] }}",
+        project="tests",
+        folder="{{ dag_run.conf['folder_b'] }}",
+        dataset_path="more",
+        parents="latest",
+        publish=True,
+    )
+    fetch = DataverGetOperator(task_id="fetch", version_id=child.output)
+    parent >> child
+
+with DAG("dataver_version_one", schedule=None, start_date=_START, catchup=False) as one_dag:
+    DataverVersionOperator(
+        task_id="version",
+        name="{{ dag_run.conf['name'] }}",
+        project="tests",
+        folder="{{ dag_run.conf['folder'] }}",
+    )

@@ -1,0 +1,84 @@
+"""The dataver operators inside real task runs (``dag.test()``, SQLite, a local registry)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from airflow.utils.state import DagRunState, TaskInstanceState
+
+import dataver
+
+from .conftest import load_dag
+
+
+@pytest.fixture
+def registry_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = str(tmp_path / "registry")
+    conn = {"conn_type": "dataver", "extra": {"registry": url}}
+    monkeypatch.setenv("AIRFLOW_CONN_DATAVER_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("DATAVER_CACHE_DIR", str(tmp_path / "cache"))
+    return url
+
+
+def _folder(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir()
+    for name, text in files.items():
+        (root / name).write_text(text)
+    return root
+
+
+def test_version_operator_builds_a_parent_and_a_child_that_get_reads(
+    tmp_path: Path, registry_url: str
+) -> None:
+    folder_a = _folder(tmp_path / "a", {"a.csv": "x\n1\n"})
+    folder_b = _folder(tmp_path / "b", {"b.csv": "y\n2\n"})
+    dag = load_dag("dataver_operators", "chain_dag")
+
+    run = dag.test(run_conf={"name": "chain", "folder_a": str(folder_a), "folder_b": str(folder_b)})
+
+    assert run.state == DagRunState.SUCCESS
+    tis = {ti.task_id: ti for ti in run.get_task_instances()}
+    assert {k: ti.state for k, ti in tis.items()} == dict.fromkeys(
+        ("parent", "child", "fetch"), TaskInstanceState.SUCCESS
+    )
+    registry = dataver.Registry(registry_url)
+    parent, child = sorted(
+        registry.list(project="tests", name="chain", states=None), key=lambda v: v.created_at
+    )
+    assert parent.state is dataver.State.FINAL
+    assert child.state is dataver.State.PUBLISHED
+    assert child.parents == (parent.id,)
+    assert parent.tags == ("raw",)
+    assert parent.metadata == {"source": str(folder_a)}
+    assert parent.provenance["dag_id"] == "dataver_version_chain"
+    assert parent.provenance["task_id"] == "parent"
+    assert parent.provenance["run_id"] == run.run_id
+    assert parent.provenance["try_number"] == 1
+
+    summary = tis["child"].xcom_pull(task_ids="child")
+    assert set(summary) == {"id", "name", "project", "version", "state", "uri", "stats"}
+    assert summary["id"] == child.id
+    assert summary["state"] == "published"
+    assert summary["version"] == child.version != parent.version
+    assert summary["uri"] == f"dataver://tests/chain@{child.version}"
+    assert summary["stats"]["files"] == 2
+
+    local = Path(tis["fetch"].xcom_pull(task_ids="fetch"))
+    assert local.is_relative_to(tmp_path / "cache")
+    assert (local / "a.csv").read_text() == "x\n1\n"
+    assert (local / "more" / "b.csv").read_text() == "y\n2\n"
+
+
+def test_a_missing_folder_fails_the_task_and_the_version(tmp_path: Path, registry_url: str) -> None:
+    dag = load_dag("dataver_operators", "one_dag")
+
+    run = dag.test(run_conf={"name": "broken", "folder": str(tmp_path / "missing")})
+
+    assert run.state == DagRunState.FAILED
+    (ti,) = run.get_task_instances()
+    assert ti.state == TaskInstanceState.FAILED
+    versions = dataver.Registry(registry_url).list(name="broken", states=None)
+    assert [v.state for v in versions] == [dataver.State.FAILED]
+    assert versions[0].error
