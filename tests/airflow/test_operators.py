@@ -82,3 +82,27 @@ def test_a_missing_folder_fails_the_task_and_the_version(tmp_path: Path, registr
     versions = dataver.Registry(registry_url).list(name="broken", states=None)
     assert [v.state for v in versions] == [dataver.State.FAILED]
     assert versions[0].error
+
+
+def test_step_operators_build_and_publish_a_version(tmp_path: Path, registry_url: str) -> None:
+    folder = _folder(tmp_path / "data", {"a.csv": "1\n", "scratch.tmp": "x"})
+    docs = _folder(tmp_path / "docs", {"README": "hi"})
+    dag = load_dag("dataver_operators", "steps_dag")
+
+    run = dag.test(run_conf={"name": "steps", "folder": str(folder), "docs": str(docs)})
+
+    assert run.state == DagRunState.SUCCESS
+    tis = {ti.task_id: ti for ti in run.get_task_instances()}
+    created = tis["create"].xcom_pull(task_ids="create")
+    assert created["state"] == "uploading"
+    assert tis["finalize"].xcom_pull(task_ids="finalize")["state"] == "final"
+    published = tis["publish"].xcom_pull(task_ids="publish")
+    assert published["state"] == "published"
+    assert published["id"] == created["id"]
+    ds = dataver.Registry(registry_url).get(created["id"])
+    assert ds.state is dataver.State.PUBLISHED
+    assert ds.description == "step by step"
+    assert ds.provenance["task_id"] == "create"
+    local = ds.get_local_copy()
+    files = sorted(p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file())
+    assert files == ["data/a.csv", "docs/README"]

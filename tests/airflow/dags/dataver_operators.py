@@ -5,6 +5,9 @@
 ``conf={"name": ..., "folder_a": <path>, "folder_b": <path>}``.
 
 ``dataver_version_one``: version ``folder`` alone. Run with ``conf={"name": ..., "folder": ...}``.
+
+``dataver_steps``: create, add ``folder`` under data/, sync ``docs`` under docs/, drop ``*.tmp``,
+finalize, publish. Run with ``conf={"name": ..., "folder": ..., "docs": ...}``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,16 @@ import datetime as dt
 
 from airflow.sdk import DAG
 
-from dataver_airflow.operators import DataverGetOperator, DataverVersionOperator
+from dataver_airflow.operators import (
+    DataverAddFilesOperator,
+    DataverCreateOperator,
+    DataverFinalizeOperator,
+    DataverGetOperator,
+    DataverPublishOperator,
+    DataverRemoveFilesOperator,
+    DataverSyncFolderOperator,
+    DataverVersionOperator,
+)
 
 _START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -46,3 +58,28 @@ with DAG("dataver_version_one", schedule=None, start_date=_START, catchup=False)
         project="tests",
         folder="{{ dag_run.conf['folder'] }}",
     )
+
+with DAG("dataver_steps", schedule=None, start_date=_START, catchup=False) as steps_dag:
+    create = DataverCreateOperator(
+        task_id="create",
+        name="{{ dag_run.conf['name'] }}",
+        project="tests",
+        parents="latest",
+        description="step by step",
+    )
+    add = DataverAddFilesOperator(
+        task_id="add",
+        version_id=create.output,
+        path="{{ dag_run.conf['folder'] }}",
+        dataset_path="data",
+    )
+    sync = DataverSyncFolderOperator(
+        task_id="sync",
+        version_id=create.output,
+        folder="{{ dag_run.conf['docs'] }}",
+        dataset_path="docs",
+    )
+    drop = DataverRemoveFilesOperator(task_id="drop", version_id=create.output, pattern="*.tmp")
+    final = DataverFinalizeOperator(task_id="finalize", version_id=create.output)
+    publish = DataverPublishOperator(task_id="publish", version_id=create.output)
+    create >> add >> sync >> drop >> final >> publish
