@@ -7,6 +7,7 @@ SQLite metadata database are set here, before any test module imports airflow.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import tempfile
 from typing import TYPE_CHECKING
@@ -24,6 +25,8 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.
 pytest.importorskip("airflow")
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from airflow.sdk import DAG
 
 
@@ -34,6 +37,16 @@ def airflow_db() -> str:
 
     db.resetdb()
     return _HOME
+
+
+@pytest.fixture
+def registry_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A local registry behind the ``dataver_default`` connection; the cache under tmp_path."""
+    url = str(tmp_path / "registry")
+    conn = {"conn_type": "dataver", "extra": {"registry": url}}
+    monkeypatch.setenv("AIRFLOW_CONN_DATAVER_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("DATAVER_CACHE_DIR", str(tmp_path / "cache"))
+    return url
 
 
 def load_dag(file_name: str, dag_id: str) -> DAG:

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import pytest
 from airflow.utils.state import DagRunState, TaskInstanceState
 
 import dataver
 
 from .conftest import load_dag
-
-
-@pytest.fixture
-def registry_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = str(tmp_path / "registry")
-    conn = {"conn_type": "dataver", "extra": {"registry": url}}
-    monkeypatch.setenv("AIRFLOW_CONN_DATAVER_DEFAULT", json.dumps(conn))
-    monkeypatch.setenv("DATAVER_CACHE_DIR", str(tmp_path / "cache"))
-    return url
 
 
 def _folder(root: Path, files: dict[str, str]) -> Path:

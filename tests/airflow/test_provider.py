@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 AIRFLOW = Path(sys.executable).with_name("airflow")
 
 
-def test_provider_info_names_the_distribution_hook_and_operators() -> None:
+def test_provider_info_names_the_distribution_hook_operators_sensors_and_triggers() -> None:
     info = dataver_airflow.get_provider_info()
     assert info["package-name"] == "airflow-provider-dataver"
     assert info["versions"] == [dataver_airflow.__version__]
@@ -27,7 +27,7 @@ def test_provider_info_names_the_distribution_hook_and_operators() -> None:
     assert conn_type["connection-type"] == "dataver"
     assert conn_type["hook-class-name"] == "dataver_airflow.hooks.dataver.DataverHook"
     assert set(conn_type["conn-fields"]) == {"registry", "endpoint_url", "region"}
-    for group in ("hooks", "operators"):
+    for group in ("hooks", "operators", "sensors", "triggers"):
         for entry in info[group]:
             for module in entry["python-modules"]:
                 __import__(module)

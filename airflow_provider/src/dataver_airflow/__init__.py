@@ -33,6 +33,18 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["dataver_airflow.operators.dataver"],
             }
         ],
+        "sensors": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": ["dataver_airflow.sensors.dataver"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": ["dataver_airflow.triggers.dataver"],
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": "dataver",

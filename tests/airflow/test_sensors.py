@@ -1,0 +1,138 @@
+"""``DataverStateSensor`` and ``DataverStateTrigger`` against a real local registry."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from airflow.utils.state import DagRunState, TaskInstanceState
+
+import dataver
+from dataver_airflow.sensors import DataverStateSensor
+from dataver_airflow.triggers import DataverStateTrigger
+
+from .conftest import load_dag
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from airflow.triggers.base import TriggerEvent
+
+
+def _first_event(trigger: DataverStateTrigger) -> TriggerEvent:
+    async def first() -> TriggerEvent:
+        events = trigger.run()
+        try:
+            return await anext(events)
+        finally:
+            await events.aclose()
+
+    return asyncio.run(asyncio.wait_for(first(), timeout=30))
+
+
+def _new(registry_url: str, name: str) -> dataver.Dataset:
+    return dataver.Registry(registry_url).create(name, project="tests")
+
+
+def test_trigger_serializes_to_a_round_trip() -> None:
+    trigger = DataverStateTrigger(
+        name="n",
+        project="p",
+        version_id="a" * 32,
+        target_states=["published"],
+        newer_than="1.2.0",
+        dataver_conn_id="other",
+        poll_interval=3,
+    )
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "dataver_airflow.triggers.dataver.DataverStateTrigger"
+    again = DataverStateTrigger(**kwargs)
+    assert again.serialize() == (classpath, kwargs)
+    assert kwargs["target_states"] == ["published"]
+    assert kwargs["poll_interval"] == 3.0
+
+
+def test_unknown_target_states_are_refused_naming_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match="valid states: uploading, failed, aborted, final"):
+        DataverStateSensor(task_id="s", name="x", target_states=("done",))
+    with pytest.raises(ValueError, match="valid states"):
+        DataverStateTrigger(name="x", target_states=["Finalised"])
+
+
+def test_trigger_fires_success_for_a_final_version(registry_url: str) -> None:
+    ds = _new(registry_url, "trig")
+    ds.finalize()
+    event = _first_event(DataverStateTrigger(version_id=ds.id, poll_interval=0))
+    assert event.payload == {"status": "success", "version_id": ds.id}
+    newest = _first_event(DataverStateTrigger(name="trig", project="tests", poll_interval=0))
+    assert newest.payload == {"status": "success", "version_id": ds.id}
+
+
+def test_trigger_fires_an_error_for_a_failed_version(registry_url: str) -> None:
+    ds = _new(registry_url, "trig")
+    ds.fail("disk full")
+    event = _first_event(DataverStateTrigger(version_id=ds.id, poll_interval=0))
+    assert event.payload["status"] == "error"
+    assert ds.id in event.payload["message"]
+    assert "failed" in event.payload["message"]
+    assert "disk full" in event.payload["message"]
+
+
+def test_sensor_succeeds_on_a_final_version_and_returns_its_id(registry_url: str) -> None:
+    ds = _new(registry_url, "ready")
+    ds.finalize()
+    dag = load_dag("dataver_sensors", "id_dag")
+
+    run = dag.test(run_conf={"version_id": ds.id})
+
+    assert run.state == DagRunState.SUCCESS
+    (ti,) = run.get_task_instances()
+    assert ti.state == TaskInstanceState.SUCCESS
+    assert ti.xcom_pull(task_ids="wait") == ds.id
+
+
+def test_sensor_fails_at_once_on_an_aborted_version(registry_url: str) -> None:
+    ds = _new(registry_url, "gone")
+    ds.abort("cancelled upstream")
+    dag = load_dag("dataver_sensors", "id_dag")  # timeout 60s, 2 retries
+
+    started = time.monotonic()
+    run = dag.test(run_conf={"version_id": ds.id})
+    took = time.monotonic() - started
+
+    assert run.state == DagRunState.FAILED
+    (ti,) = run.get_task_instances()
+    assert ti.state == TaskInstanceState.FAILED
+    assert ti.try_number == 1  # AirflowFailException: no retries
+    assert took < 20, f"the sensor waited {took:.1f}s for a version that can never be final"
+
+
+def test_deferrable_sensor_completes_through_the_trigger(
+    registry_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = _new(registry_url, "next")
+    old.finalize()
+    new = _new(registry_url, "next")  # Uploading when the sensor starts: it defers
+    completions: list[dict[str, Any]] = []
+    resume = DataverStateSensor.execute_complete
+
+    def recording(self: DataverStateSensor, context: Context, event: dict[str, Any]) -> str:
+        completions.append(event)
+        return resume(self, context, event)
+
+    monkeypatch.setattr(DataverStateSensor, "execute_complete", recording)
+    dag = load_dag("dataver_sensors", "defer_dag")
+    finisher = threading.Timer(2.0, new.finalize)
+    finisher.start()
+    try:
+        run = dag.test(run_conf={"name": "next", "newer_than": old.id})
+    finally:
+        finisher.cancel()
+
+    assert run.state == DagRunState.SUCCESS
+    (ti,) = run.get_task_instances()
+    assert ti.state == TaskInstanceState.SUCCESS
+    assert completions == [{"status": "success", "version_id": new.id}]
+    assert ti.xcom_pull(task_ids="wait") == new.id
