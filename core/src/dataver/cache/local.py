@@ -314,7 +314,7 @@ class Cache:
         root = str(building)
         made: set[str] = {root}
         layout = LayoutChecker()
-        level = "size" if settings.cache_verify == "marker" else settings.cache_verify
+        level = _blob_level(settings)
         algorithm = manifest.root.hash_algorithm
         fresh: dict[str, tuple[Entry, str]] = {}
         later: list[tuple[str, str]] = []
@@ -397,7 +397,7 @@ class Cache:
         wanted: dict[str, tuple[Entry, str]],
         algorithm: str,
     ) -> None:
-        level = "size" if settings.cache_verify == "marker" else settings.cache_verify
+        level = _blob_level(settings)
         todo = {
             blob: (entry, target)
             for blob, (entry, target) in wanted.items()
@@ -438,7 +438,7 @@ class Cache:
         Used by ``Dataset.open``: one file, without materialising the rest of its version.
         """
         blob = self._blob_str(entry)
-        level = "size" if settings.cache_verify == "marker" else settings.cache_verify
+        level = _blob_level(settings)
         if _intact(blob, entry, level, algorithm):
             return Path(blob)
         self._setup()
@@ -496,6 +496,11 @@ class Cache:
         except (FileNotFoundError, orjson.JSONDecodeError):
             return None
         return loaded if isinstance(loaded, dict) else None
+
+
+def _blob_level(settings: Settings) -> str:
+    """How a cached blob is checked before it is used: at least its size, whatever the level."""
+    return "size" if settings.cache_verify == "marker" else settings.cache_verify
 
 
 def parse_size(value: int | str | None) -> int | None:

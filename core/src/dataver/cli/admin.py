@@ -77,11 +77,7 @@ def squash(
     registry = opts.registry()
     ds = registry.squash([resolve_id(registry, i) for i in ids], name, project)
     state.remember(registry.url, ds.id)
-    if opts.json:
-        output.emit_json(ds.to_dict())
-    else:
-        output.result(ds.id)
-    output.status(opts, f"squashed {len(ids)} versions into {output.label(ds)}")
+    output.new_current(opts, ds, f"squashed {len(ids)} versions into {output.label(ds)}")
 
 
 # ------------------------------------------------------------------ delete, rename, move

@@ -106,11 +106,9 @@ def create(
         description=description,
     )
     state.remember(registry.url, ds.id)
-    if opts.json:
-        output.emit_json(ds.to_dict())
-    else:
-        output.result(ds.id)
-    output.status(opts, f"created {output.label(ds)} (uploading); it is the current version")
+    output.new_current(
+        opts, ds, f"created {output.label(ds)} (uploading); it is the current version"
+    )
 
 
 @command(

@@ -64,6 +64,15 @@ def result(text: str) -> None:
     sys.stdout.flush()
 
 
+def new_current(opts: Options, ds: Dataset, text: str) -> None:
+    """Print a version that just became the current one: its id (or JSON), then ``text``."""
+    if opts.json:
+        emit_json(ds.to_dict())
+    else:
+        result(ds.id)
+    status(opts, text)
+
+
 def status(opts: Options, text: str) -> None:
     """Print a status line on stderr, unless ``--quiet``."""
     if not opts.quiet:

@@ -223,12 +223,9 @@ class S3Store(Store):
         try:
             token: str = self._call("create", key, put)
         except ConflictError:
-            # NOTE: a retried attempt may fail its condition on our own first attempt's write
-            # (which succeeded, but its answer was lost): the same bytes mean we won.
-            if attempts > 1:
-                current, etag = self.read_with_token(key)
-                if current == data:
-                    return etag
+            etag = self._own_write(key, data, attempts)
+            if etag is not None:
+                return etag
             raise ConflictError(f"{key} already exists in {self.url}", key=key) from None
         return token
 
@@ -248,12 +245,22 @@ class S3Store(Store):
         except ObjectNotFoundError:
             raise ConflictError(f"{key} was deleted from {self.url}", key=key) from None
         except ConflictError:
-            if attempts > 1:
-                current, etag = self.read_with_token(key)
-                if current == data:
-                    return etag
+            etag = self._own_write(key, data, attempts)
+            if etag is not None:
+                return etag
             raise ConflictError(f"{key} was changed by another writer", key=key) from None
         return result
+
+    def _own_write(self, key: str, data: bytes, attempts: int) -> str | None:
+        """The ETag of ``key`` if a failed condition was our own earlier attempt, else None.
+
+        NOTE: a retried attempt may fail its condition on the write of a first attempt whose
+        answer was lost: the key holding exactly our bytes means that write was ours.
+        """
+        if attempts < 2:
+            return None
+        current, etag = self.read_with_token(key)
+        return etag if current == data else None
 
     def put_file(self, local: Path, key: str) -> None:
         # NOTE: upload_file reopens the file on every attempt: a retry restarts from a clean
