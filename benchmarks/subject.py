@@ -67,6 +67,10 @@ class Registry:
         """Drop the cached tree of ``version_id`` (blobs stay), then time its get_local_copy."""
         return self._op("rebuild", self._local(), {"id": version_id})
 
+    def stat_tree(self, folder: Path) -> OpResult:
+        """Time a Python scandir + stat of every file under ``folder`` (a floor, not dataver)."""
+        return self._op("stat", [folder], {"folder": str(folder)})
+
     def _local(self) -> list[Path]:
         """The registry folder, to read into the page cache first (nothing for a URL)."""
         return [] if isinstance(self.path, str) else [self.path]

@@ -12,6 +12,8 @@ Operations:
     get      {"registry", "id"}: time get_local_copy.
     rebuild  {"registry", "id"}: drop the cached tree of ``id`` and its marker (the blobs
              stay), then time get_local_copy, which rebuilds the tree from the cached blobs.
+    stat     {"folder"}: time os.scandir + stat of every file under ``folder`` (the floor
+             of any Python tool that must tell which files changed).
 
 boto3 floors (the endpoint and credentials come from the ``AWS_*`` variables):
     put_each        {"bucket", "prefix", "folder", "threads"}: one put_object per file, from
@@ -104,6 +106,23 @@ def rebuild(spec: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "path": str(path)}
 
 
+def stat_tree(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time listing and stat-ing every file under ``folder``, keeping (name, size, mtime, inode)."""
+    start = time.perf_counter()
+    found: list[tuple[str, int, int, int]] = []
+    stack = [spec["folder"]]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for item in entries:
+                if item.is_dir(follow_symlinks=False):
+                    stack.append(item.path)
+                elif item.is_file():
+                    st = item.stat()
+                    found.append((item.path, st.st_size, st.st_mtime_ns, st.st_ino))
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "files": len(found)}
+
+
 def put_each(spec: dict[str, Any]) -> dict[str, Any]:
     """Time one ``put_object`` per file of ``folder``, from ``threads`` threads."""
     client, bucket = _s3_client(spec["threads"]), spec["bucket"]
@@ -181,6 +200,7 @@ OPERATIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "sync": sync,
     "get": get,
     "rebuild": rebuild,
+    "stat": stat_tree,
     "put_each": put_each,
     "upload_files": upload_files,
     "download_files": download_files,
