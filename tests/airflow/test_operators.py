@@ -60,19 +60,6 @@ def test_version_operator_builds_a_parent_and_a_child_that_get_reads(
     assert (local / "more" / "b.csv").read_text() == "y\n2\n"
 
 
-def test_a_missing_folder_fails_the_task_and_the_version(tmp_path: Path, registry_url: str) -> None:
-    dag = load_dag("dataver_operators", "one_dag")
-
-    run = dag.test(run_conf={"name": "broken", "folder": str(tmp_path / "missing")})
-
-    assert run.state == DagRunState.FAILED
-    (ti,) = run.get_task_instances()
-    assert ti.state == TaskInstanceState.FAILED
-    versions = dataver.Registry(registry_url).list(name="broken", states=None)
-    assert [v.state for v in versions] == [dataver.State.FAILED]
-    assert versions[0].error
-
-
 def test_step_operators_build_and_publish_a_version(tmp_path: Path, registry_url: str) -> None:
     folder = _folder(tmp_path / "data", {"a.csv": "1\n", "scratch.tmp": "x"})
     docs = _folder(tmp_path / "docs", {"README": "hi"})

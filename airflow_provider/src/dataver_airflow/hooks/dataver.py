@@ -25,7 +25,8 @@ class DataverHook(BaseHook):
 
     The connection's extra holds ``registry`` (the registry URL) and, for S3, optional storage
     options (``endpoint_url``, ``region``, ``profile``, ``addressing_style``, ...). The S3 access
-    key id and secret come from the connection's login and password when set.
+    key id and secret come from the connection's login and password when set. ``ui_url`` is the
+    base URL of the dataver web UI that the operators' extra link points to.
 
     Args:
         dataver_conn_id: The Airflow connection id.
@@ -57,6 +58,11 @@ class DataverHook(BaseHook):
         if conn.password:
             options["secret"] = conn.password
         return str(url), options
+
+    def ui_url(self) -> str | None:
+        """The connection's ``ui_url`` extra: base URL of the dataver web UI, if set."""
+        value = _extra_value(self.get_connection(self.dataver_conn_id).extra_dejson, "ui_url")
+        return str(value) if value else None
 
     def get_registry(self) -> dataver.Registry:
         """The connection's :class:`dataver.Registry` (built once per hook)."""
