@@ -1,8 +1,19 @@
-"""Prefect suite: runs in .venv/prefect; skipped wherever prefect is not installed."""
+"""Prefect suite: runs in .venv/prefect; skipped wherever prefect is not installed.
+
+One temporary Prefect server (``prefect_test_harness``) serves the whole session; results
+that cache policies persist go to a temporary folder. Every test gets its own dataver cache;
+the S3 fixtures run the core suite's real moto server (``tests/core/s3server.py``).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib.util
+import os
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -11,11 +22,101 @@ pytest.importorskip("prefect")
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from prefect_dataver import DataverRegistry
+
+CORE_TESTS = Path(__file__).resolve().parents[1] / "core"
+
+
+def _load_s3server() -> Any:
+    """tests/core/s3server.py, imported by path (tests/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("dataver_s3server", CORE_TESTS / "s3server.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # NOTE: dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+s3server = _load_s3server()
+
 
 @pytest.fixture(scope="session", autouse=True)
-def prefect_backend() -> Iterator[None]:
-    """One temporary Prefect server and database for the whole session."""
+def prefect_backend() -> Iterator[str]:
+    """One temporary Prefect server and database for the whole session; returns its API URL."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+    storage = tempfile.mkdtemp(prefix="prefect-dataver-results-")
+    with (
+        temporary_settings({PREFECT_LOCAL_STORAGE_PATH: storage}),
+        prefect_test_harness(server_startup_timeout=120),
+    ):
+        yield str(PREFECT_API_URL.value())
+
+
+@pytest.fixture(autouse=True)
+def isolated_dataver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own dataver cache (and default registry); no fsync stalls."""
+    for name in list(os.environ):
+        if name.startswith("DATAVER_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DATAVER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("DATAVER_REGISTRY", str(tmp_path / "default-registry"))
+    monkeypatch.setenv("DATAVER_FSYNC", "0")
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def registry_url(tmp_path: Path) -> str:
+    """A fresh local registry, as a URL string."""
+    return str(tmp_path / "registry")
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    """A small folder to version: two CSV files in two folders."""
+    root = tmp_path / "source"
+    (root / "train").mkdir(parents=True)
+    (root / "train" / "a.csv").write_text("x,y\n1,2\n")
+    (root / "b.csv").write_text("x,y\n3,4\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def s3_proxy() -> Iterator[Any]:
+    """A real moto S3 server (own process, HTTP) behind the core suite's proxy."""
+    server = s3server.MotoServer()
+    proxy = s3server.FaultProxy(server.url)
+    yield proxy
+    proxy.stop()
+    server.stop()
+
+
+@pytest.fixture
+def s3_block(s3_proxy: Any, monkeypatch: pytest.MonkeyPatch) -> DataverRegistry:
+    """A ``DataverRegistry`` block on a fresh moto bucket; credentials only in the block."""
+    import boto3
+    from pydantic import SecretStr
+
+    from prefect_dataver import DataverRegistry
+
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DATAVER_RETRY_MAX_WAIT", "0.5")
+    bucket = f"test-{uuid.uuid4().hex[:20]}"
+    boto3.client(
+        "s3",
+        endpoint_url=s3_proxy.url,
+        aws_access_key_id="testing-key-id",
+        aws_secret_access_key="testing-secret-key",
+        region_name="us-east-1",
+    ).create_bucket(Bucket=bucket)
+    return DataverRegistry(
+        url=f"s3://{bucket}/registry",
+        aws_access_key_id="testing-key-id",
+        aws_secret_access_key=SecretStr("testing-secret-key"),
+        endpoint_url=s3_proxy.url,
+        region="us-east-1",
+    )

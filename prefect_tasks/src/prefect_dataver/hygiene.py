@@ -1,0 +1,133 @@
+"""Failure hygiene: no Prefect run leaves a version stuck in Uploading.
+
+- A task that builds a version (create, add, sync, remove, finalize, ``version_folder``)
+  registers it while it works. If the task finally fails (after its retries), its
+  ``on_failure`` hook :func:`fail_task_versions` marks the version Failed with the error. While
+  retries remain the version stays Uploading and the retry resumes it.
+- A flow that is cancelled or crashes runs :func:`abort_flow_versions` (attach it with
+  :func:`dataver_flow_hooks`), which aborts every Uploading version its run created.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from prefect.context import TaskRunContext
+
+import dataver
+from prefect_dataver._registry import RegistryLike, open_registry
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from prefect.client.schemas.objects import FlowRun, State, TaskRun
+
+logger = logging.getLogger("prefect_dataver")
+
+# task run id -> (registry, version id) of the version that task run is building.
+_BUILDING: dict[str, tuple[dataver.Registry, str]] = {}
+_LOCK = threading.Lock()
+
+
+@contextmanager
+def building(registry: dataver.Registry, ds: dataver.Dataset) -> Iterator[dataver.Dataset]:
+    """Mark ``ds`` as the version the current task run builds, until the block succeeds.
+
+    On an exception the mark stays, so the task's ``on_failure`` hook can fail the version
+    once Prefect has decided there is no retry left.
+    """
+    task_ctx = TaskRunContext.get()
+    key = str(task_ctx.task_run.id) if task_ctx is not None else None
+    if key is not None:
+        with _LOCK:
+            _BUILDING[key] = (registry, ds.id)
+    yield ds
+    if key is not None:
+        with _LOCK:
+            _BUILDING.pop(key, None)
+
+
+def fail_task_versions(task: Any, task_run: TaskRun, state: State[Any]) -> None:
+    """``on_failure`` hook: mark the version the failed task run was building Failed.
+
+    Every prefect-dataver building task has it; keep it when you replace a task's hooks with
+    ``with_options(on_failure=[...])``.
+
+    Args:
+        task: The task (unused).
+        task_run: The failed task run.
+        state: Its Failed state; its message becomes the version's error.
+    """
+    del task
+    with _LOCK:
+        entry = _BUILDING.pop(str(task_run.id), None)
+    if entry is None:
+        return
+    registry, version_id = entry
+    reason = state.message or f"task run {task_run.name} failed"
+    _end(registry, version_id, lambda ds: ds.fail(reason))
+
+
+def abort_flow_versions(registry: RegistryLike) -> Callable[[Any, FlowRun, State[Any]], None]:
+    """A flow hook that aborts the Uploading versions the flow run created in ``registry``.
+
+    Use it as ``on_cancellation`` and ``on_crashed`` hook (see :func:`dataver_flow_hooks`).
+    Versions are matched on the ``flow_run_id`` in their provenance.
+
+    Args:
+        registry: The registry the flow writes to (block or URL).
+
+    Returns:
+        The hook.
+
+    Example:
+        ```python
+        @flow(on_crashed=[abort_flow_versions("/data/registry")])
+        def ingest(): ...
+        ```
+    """
+
+    def abort_uploading_versions(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
+        del flow
+        opened = open_registry(registry)
+        reason = f"flow run {flow_run.name} {(state.name or state.type.value).lower()}"
+        for ds in opened.list(states=["uploading"]):
+            if ds.provenance.get("flow_run_id") == str(flow_run.id):
+                _end(opened, ds.id, lambda d: d.abort(reason))
+
+    return abort_uploading_versions
+
+
+def dataver_flow_hooks(registry: RegistryLike) -> dict[str, list[Any]]:
+    """``on_cancellation`` and ``on_crashed`` hooks that abort the flow run's versions.
+
+    Args:
+        registry: The registry the flow writes to (block or URL).
+
+    Returns:
+        Keyword arguments for ``@flow``.
+
+    Example:
+        ```python
+        @flow(**dataver_flow_hooks("s3://bucket/datasets"))
+        def ingest(): ...
+        ```
+    """
+    hook = abort_flow_versions(registry)
+    return {"on_cancellation": [hook], "on_crashed": [hook]}
+
+
+def _end(
+    registry: dataver.Registry, version_id: str, end: Callable[[dataver.Dataset], None]
+) -> None:
+    """Apply ``end`` to the version if it is still Uploading; never raise from a hook."""
+    try:
+        ds = registry.get(version_id, states=None)
+        if ds.state is dataver.State.UPLOADING:
+            end(ds)
+            logger.warning("dataver version %s (%s) is now %s", ds.id, ds.uri, ds.state.value)
+    except dataver.DataverError as exc:
+        logger.warning("could not end dataver version %s: %s", version_id, exc)

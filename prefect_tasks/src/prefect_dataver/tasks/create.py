@@ -1,0 +1,103 @@
+"""``create_version``: a new Uploading version, with the run's provenance."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from prefect.logging import get_run_logger
+from prefect.tasks import task
+
+from prefect_dataver._parents import Parents, parent_ids
+from prefect_dataver._registry import RegistryLike, open_registry
+from prefect_dataver._run import find_resumable, provenance, resume_key
+from prefect_dataver.models import VersionInfo
+
+
+def _create_version(
+    registry: RegistryLike,
+    name: str,
+    project: str,
+    parents: Parents,
+    version: str | None,
+    tags: list[str] | None,
+    description: str | None,
+    metadata: dict[str, Any] | None,
+) -> VersionInfo:
+    reg = open_registry(registry)
+    # NOTE: a retry of this task call returns the version its earlier attempt created.
+    ds = find_resumable(reg, name, project, resume_key())
+    if ds is None:
+        ds = reg.create(
+            name,
+            project=project,
+            parents=parent_ids(reg, name, project, parents),
+            version=version,
+            tags=tags,
+            description=description,
+            metadata=metadata,
+            provenance=provenance(),
+        )
+        get_run_logger().info("Created %s (%s)", ds.uri, ds.id)
+    else:
+        get_run_logger().info("Resuming %s (%s) created by an earlier attempt", ds.uri, ds.id)
+    return VersionInfo.from_dataset(ds)
+
+
+@task(name="dataver-create-version", task_run_name="create {project}/{name}")
+def create_version(
+    registry: RegistryLike,
+    name: str,
+    project: str = "default",
+    parents: Parents = None,
+    version: str | None = None,
+    tags: list[str] | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> VersionInfo:
+    """Create a new version (state Uploading) of dataset ``project/name``.
+
+    The flow run and task run are recorded in the version's provenance. A retry of the
+    same task call returns the version the earlier attempt created.
+
+    Args:
+        registry: A :class:`~prefect_dataver.DataverRegistry` block or a registry URL.
+        name: Dataset name.
+        project: Dataset project.
+        parents: ``"latest"`` (newest Final/Published version, if any), version ids or
+            ``VersionInfo`` objects, or None.
+        version: A semantic version; by default the next patch version.
+        tags: Tags of the version.
+        description: Free text.
+        metadata: A JSON object of user metadata.
+
+    Returns:
+        The new version.
+
+    Raises:
+        dataver.ValidationError: A name, tag, metadata key or version is invalid.
+        dataver.ConflictError: ``version`` is taken.
+
+    Example:
+        ```python
+        ds = create_version("/data/registry", "images", project="vision", parents="latest")
+        ```
+    """
+    return _create_version(registry, name, project, parents, version, tags, description, metadata)
+
+
+@task(name="dataver-create-version-async", task_run_name="create {project}/{name}")
+async def acreate_version(
+    registry: RegistryLike,
+    name: str,
+    project: str = "default",
+    parents: Parents = None,
+    version: str | None = None,
+    tags: list[str] | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> VersionInfo:
+    """Async twin of :func:`create_version` (the registry work runs in a worker thread)."""
+    return await asyncio.to_thread(
+        _create_version, registry, name, project, parents, version, tags, description, metadata
+    )
