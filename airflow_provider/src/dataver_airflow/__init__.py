@@ -45,6 +45,15 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["dataver_airflow.triggers.dataver"],
             }
         ],
+        "asset-uris": [
+            {
+                "schemes": ["dataver"],
+                "handler": "dataver_airflow.assets.sanitize_uri",
+                "factory": "dataver_airflow.assets.create_asset",
+                "to_openlineage_converter": "dataver_airflow.assets.convert_asset_to_openlineage",
+            }
+        ],
+        "extra-links": ["dataver_airflow.links.DataverVersionLink"],
         "connection-types": [
             {
                 "connection-type": "dataver",
@@ -66,6 +75,12 @@ def get_provider_info() -> dict[str, Any]:
                         "label": "S3 region",
                         "schema": {"type": ["string", "null"]},
                     },
+                    "ui_url": {
+                        "label": "Web UI URL",
+                        "description": "Base URL of the dataver web UI for the task's extra "
+                        "link; empty: the dataver plugin inside Airflow (<api base_url>/dataver).",
+                        "schema": {"type": ["string", "null"]},
+                    },
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["host", "schema", "port"],
@@ -77,6 +92,7 @@ def get_provider_info() -> dict[str, Any]:
                         "registry": "s3://bucket/datasets",
                         "login": "empty: boto3's default credentials",
                         "password": "empty: boto3's default credentials",
+                        "ui_url": "http://localhost:8080/dataver",
                     },
                 },
             }

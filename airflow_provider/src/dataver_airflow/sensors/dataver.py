@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,7 @@ class DataverStateSensor(BaseSensorOperator):
         name: Dataset name (not needed with ``version_id``).
         project: Dataset project.
         version: An exact version string of ``project/name``.
-        version_id: A version id.
+        version_id: A version id, or an upstream dataver operator's summary (its ``output``).
         target_states: States that end the wait (default Final or Published).
         newer_than: Only a version newer than this id or version string matches.
         dataver_conn_id: The Airflow connection of the registry.
@@ -50,7 +51,7 @@ class DataverStateSensor(BaseSensorOperator):
         name: str | None = None,
         project: str = "default",
         version: str | None = None,
-        version_id: str | None = None,
+        version_id: str | Mapping[str, Any] | None = None,
         target_states: Sequence[str] = ("final", "published"),
         newer_than: str | None = None,
         dataver_conn_id: str = DataverHook.default_conn_name,
@@ -71,12 +72,18 @@ class DataverStateSensor(BaseSensorOperator):
         self.dataver_conn_id = dataver_conn_id
         self.deferrable = deferrable
 
+    def _version_id(self) -> str | None:
+        """``version_id`` as an id (it may be an upstream dataver operator's summary)."""
+        if isinstance(self.version_id, Mapping):
+            return str(self.version_id["id"])
+        return self.version_id or None
+
     def _watch(self) -> Watch:
         return Watch(
             name=self.name,
             project=self.project,
             version=self.version or None,
-            version_id=self.version_id or None,
+            version_id=self._version_id(),
             target_states=self.target_states,
             newer_than=self.newer_than or None,
         )
@@ -107,7 +114,7 @@ class DataverStateSensor(BaseSensorOperator):
                 name=self.name,
                 project=self.project,
                 version=self.version or None,
-                version_id=self.version_id or None,
+                version_id=self._version_id(),
                 target_states=self.target_states,
                 newer_than=self.newer_than or None,
                 dataver_conn_id=self.dataver_conn_id,

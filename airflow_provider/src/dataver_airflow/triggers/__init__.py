@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from dataver_airflow.triggers.dataver import DataverStateTrigger
+from dataver_airflow.triggers.dataver import DataverPublishedTrigger, DataverStateTrigger
 
-__all__ = ["DataverStateTrigger"]
+__all__ = ["DataverPublishedTrigger", "DataverStateTrigger"]

@@ -1,17 +1,22 @@
-"""``DataverStateTrigger``: waits in the triggerer until a dataver version reaches a state."""
+"""Triggers: ``DataverStateTrigger`` (a version reaches a state) and ``DataverPublishedTrigger``
+(a new version is published; for asset watchers)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 from dataver_airflow._watch import VersionBrokenError, Watch, check_target_states
+from dataver_airflow.assets import asset_extra
 from dataver_airflow.hooks.dataver import DataverHook
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
+
+    import dataver
 
 
 class DataverStateTrigger(BaseTrigger):
@@ -94,3 +99,115 @@ class DataverStateTrigger(BaseTrigger):
             yield TriggerEvent({"status": "error", "message": str(exc)})
         except Exception as exc:  # noqa: BLE001 - reported to the task as an error event
             yield TriggerEvent({"status": "error", "message": f"{type(exc).__name__}: {exc}"})
+
+
+class DataverPublishedTrigger(BaseEventTrigger):
+    """Fires once for every version of ``project/name`` published after it started watching.
+
+    For event-driven scheduling: put it in an :class:`~airflow.sdk.AssetWatcher` of the
+    dataset's asset, and Airflow turns each event into an asset event that runs the DAGs
+    scheduled on the asset.
+
+    Each event's payload is the published version's asset extra (``id``, ``project``,
+    ``name``, ``version``, ``state``, ``uri``, ``stats``) plus ``published_at``. Airflow stores
+    it under ``extra["payload"]`` of the asset event.
+
+    Versions already published when the trigger starts do not fire, unless ``since`` (an ISO
+    8601 timestamp) says to fire for every version published after that moment.
+
+    Args:
+        name: Dataset name.
+        project: Dataset project.
+        since: Fire for versions published after this moment instead of after the start.
+        dataver_conn_id: The Airflow connection of the registry.
+        poll_interval: Seconds between two looks at the registry.
+
+    Example:
+        >>> from airflow.sdk import Asset, AssetWatcher
+        >>> trigger = DataverPublishedTrigger(name="labels", project="vision")
+        >>> asset = Asset(
+        ...     "dataver://vision/labels", watchers=[AssetWatcher(name="labels", trigger=trigger)]
+        ... )
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        project: str = "default",
+        since: str | None = None,
+        dataver_conn_id: str = DataverHook.default_conn_name,
+        poll_interval: float = 60.0,
+    ) -> None:
+        super().__init__()
+        self.name = name
+        self.project = project
+        self.since = since
+        self.dataver_conn_id = dataver_conn_id
+        self.poll_interval = float(poll_interval)
+        if since is not None:
+            _parse_time(since)  # NOTE: refuse a bad timestamp when the DAG is parsed
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "name": self.name,
+                "project": self.project,
+                "since": self.since,
+                "dataver_conn_id": self.dataver_conn_id,
+                "poll_interval": self.poll_interval,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        registry = await asyncio.to_thread(
+            DataverHook(dataver_conn_id=self.dataver_conn_id).get_registry
+        )
+        mark = _parse_time(self.since) if self.since else None
+        # NOTE: without `since`, what is published already is old news, not an event.
+        seen = set() if mark else await asyncio.to_thread(self.published_ids, registry)
+        while True:
+            fresh = await asyncio.to_thread(self.newly_published, registry, seen, mark)
+            for ds in fresh:
+                seen.add(ds.id)
+                self.log.info("%s was published", ds.uri)
+                yield TriggerEvent(published_payload(ds))
+            await asyncio.sleep(self.poll_interval)
+
+    def published_ids(self, registry: dataver.Registry) -> set[str]:
+        """Ids of the dataset's versions published now."""
+        return {ds.id for ds in published_versions(registry, self.project, self.name)}
+
+    def newly_published(
+        self, registry: dataver.Registry, seen: set[str], mark: datetime | None
+    ) -> list[dataver.Dataset]:
+        """Published versions not in ``seen`` (and published after ``mark``), oldest first."""
+        return [
+            ds
+            for ds in published_versions(registry, self.project, self.name)
+            if ds.id not in seen
+            and (mark is None or (ds.record.published_at or ds.created_at) > mark)
+        ]
+
+
+def published_payload(ds: dataver.Dataset) -> dict[str, Any]:
+    """The event payload of a published version: its asset extra and ``published_at``."""
+    published_at = ds.record.published_at
+    return {**asset_extra(ds), "published_at": published_at.isoformat() if published_at else None}
+
+
+def published_versions(
+    registry: dataver.Registry, project: str, name: str
+) -> list[dataver.Dataset]:
+    """Published versions of ``project/name``, oldest publication first."""
+    versions = registry.list(project=project, name=name, states=["published"])
+    return sorted(versions, key=lambda ds: (ds.record.published_at or ds.created_at, ds.id))
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"since must be an ISO 8601 timestamp, got {value!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -1,0 +1,84 @@
+"""Ingest, version, wait, train: a model trained on the exact dataset version a run produced.
+
+1. ``ingest`` writes the day's raw points (a CSV) into a local folder;
+2. ``version_points`` turns that folder into a new Final version of ``examples/points``
+   (its parent: the previous version);
+3. ``wait_until_final`` makes sure the version is Final (here it already is; the same sensor
+   waits for versions built by other DAGs or teams);
+4. ``fetch_points`` gets that very version into the local cache (by id, not "the latest");
+5. ``train`` fits a line to it and records which version the model came from.
+
+Needs a ``dataver_default`` connection (see docs/airflow.md). ``workdir`` (a param) is where
+the raw exports go.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, Param, task
+
+from dataver_airflow.operators import DataverGetOperator, DataverVersionOperator
+from dataver_airflow.sensors import DataverStateSensor
+
+# Where the stand-in exports are written (a param: override it per run).
+WORKDIR = str(Path(tempfile.gettempdir()) / "dataver-examples")
+
+with DAG(
+    "dataver_ingest_train",
+    schedule="@daily",
+    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+    catchup=False,
+    params={"workdir": Param(WORKDIR, type="string")},
+    tags=["dataver", "example"],
+) as ingest_train_dag:
+
+    @task
+    def ingest(params: dict[str, Any], ds: str) -> str:
+        """Export the day's points: y = 2x + noise (a stand-in for a real extract)."""
+        folder = Path(params["workdir"]) / "ingest" / ds
+        folder.mkdir(parents=True, exist_ok=True)
+        day = int(ds.replace("-", ""))  # the same day gives the same export
+        with (folder / "points.csv").open("w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["x", "y"])
+            writer.writerows((x, 2 * x + ((x * day) % 7 - 3) / 10) for x in range(100))
+        return str(folder)
+
+    points = DataverVersionOperator(
+        task_id="version_points",
+        name="points",
+        project="examples",
+        folder=ingest(),
+        tags=["ingest"],
+        metadata={"ingest_date": "{{ ds }}"},
+    )
+
+    ready = DataverStateSensor(
+        task_id="wait_until_final",
+        version_id=points.output,
+        target_states=["final", "published"],
+        mode="reschedule",
+        poke_interval=60,
+        timeout=3600,
+    )
+
+    fetch = DataverGetOperator(task_id="fetch_points", version_id=ready.output)
+
+    @task
+    def train(local_copy: str, version_id: str) -> dict[str, Any]:
+        """Least-squares slope of y over x; the result names the version it was trained on."""
+        with (Path(local_copy) / "points.csv").open(newline="") as rows:
+            pairs = [(float(r["x"]), float(r["y"])) for r in csv.DictReader(rows)]
+        mean_x = sum(x for x, _ in pairs) / len(pairs)
+        mean_y = sum(y for _, y in pairs) / len(pairs)
+        slope = sum((x - mean_x) * (y - mean_y) for x, y in pairs) / sum(
+            (x - mean_x) ** 2 for x, _ in pairs
+        )
+        return {"dataset_version_id": version_id, "rows": len(pairs), "slope": round(slope, 3)}
+
+    train(fetch.output, ready.output)

@@ -1,0 +1,115 @@
+"""The example DAGs of examples/dags run with ``dag.test()``, on a local and a moto S3 registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from airflow.utils.state import DagRunState, TaskInstanceState
+
+import dataver
+
+from .conftest import load_example
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from airflow.models.dagrun import DagRun
+    from airflow.sdk import DAG
+
+
+def _succeeded(run: DagRun) -> dict[str, object]:
+    """Assert the run and all its tasks succeeded; return each task's XCom return value."""
+    tis = run.get_task_instances()
+    assert run.state == DagRunState.SUCCESS, {ti.task_id: ti.state for ti in tis}
+    assert all(ti.state == TaskInstanceState.SUCCESS for ti in tis)
+    return {ti.task_id: ti.xcom_pull(task_ids=ti.task_id) for ti in tis}
+
+
+def test_ingest_version_wait_train(any_registry_url: str, tmp_path: Path) -> None:
+    dag = load_example("airflow_ingest_train", "ingest_train_dag")
+
+    results = _succeeded(dag.test(run_conf={"workdir": str(tmp_path / "work")}))
+
+    (version,) = dataver.Registry(any_registry_url).list(project="examples", name="points")
+    assert version.state is dataver.State.FINAL
+    assert version.list_files() == ["points.csv"]
+    assert version.provenance["dag_id"] == "dataver_ingest_train"
+    assert version.tags == ("ingest",)
+    assert results["wait_until_final"] == version.id
+    model = results["train"]
+    assert isinstance(model, dict)
+    assert model["dataset_version_id"] == version.id
+    assert model["rows"] == 100
+    assert abs(model["slope"] - 2) < 0.05
+
+
+def test_producer_publishes_and_consumer_reads_the_announced_version(
+    any_registry_url: str, tmp_path: Path
+) -> None:
+    from airflow.models.asset import AssetDagRunQueue, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    producer = load_example("airflow_assets", "producer_dag")
+    consumer = load_example("airflow_assets", "consumer_dag")
+    _register_unpaused(consumer)
+
+    _succeeded(producer.test(run_conf={"workdir": str(tmp_path / "work")}))
+
+    (published,) = dataver.Registry(any_registry_url).list(project="examples", name="features")
+    assert published.state is dataver.State.PUBLISHED
+    with create_session() as session:
+        queued = session.scalars(
+            select(AssetDagRunQueue.target_dag_id)
+            .join(AssetModel, AssetModel.id == AssetDagRunQueue.asset_id)
+            .where(AssetModel.uri == "dataver://examples/features")
+        ).all()
+    assert "dataver_features_consumer" in queued  # the event schedules the consumer
+
+    results = _succeeded(consumer.test())
+    assert results["newest_features"] == published.id
+    assert results["score"] == {"users": 20, "mean_score": 4.5}
+
+
+def test_daily_increments_chain_each_day_onto_the_previous_version(
+    any_registry_url: str, tmp_path: Path
+) -> None:
+    dag = load_example("airflow_incremental_daily", "daily_dag")
+    days = [dt.datetime(2026, 3, d, tzinfo=dt.timezone.utc) for d in (1, 2, 3)]
+
+    for day in days:
+        _succeeded(dag.test(logical_date=day, run_conf={"workdir": str(tmp_path / "work")}))
+
+    registry = dataver.Registry(any_registry_url)
+    first, second, third = sorted(
+        registry.list(project="examples", name="events"), key=lambda v: v.created_at
+    )
+    assert [v.state for v in (first, second, third)] == [dataver.State.FINAL] * 3
+    assert first.parents == ()
+    assert second.parents == (first.id,)
+    assert third.parents == (second.id,)
+    assert third.list_files() == [
+        "days/2026-03-01/events.csv",
+        "days/2026-03-02/events.csv",
+        "days/2026-03-03/events.csv",
+    ]
+    assert third.stats.added == 1  # only the new day is new
+    assert third.metadata == {"day": "2026-03-03"}
+
+
+def _register_unpaused(dag: DAG) -> None:
+    """Put the DAG (and its asset schedule) in the metadata DB, unpaused, as the scheduler has it.
+
+    A run of the DAG registers it (dag.test syncs its bundle); new DAGs start paused, and Airflow
+    queues no runs of a paused DAG for asset events.
+    """
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    dag.test()
+    with create_session() as session:
+        session.execute(
+            update(DagModel).where(DagModel.dag_id == dag.dag_id).values(is_paused=False)
+        )
