@@ -1,0 +1,71 @@
+"""Test DAGs for failures, retries and kills; the registry is the ``dataver_default`` connection.
+
+``dataver_retry``: ``version`` fails on try 1 after creating its version (it syncs into an
+unsafe dataset path), and succeeds on try 2. Run with ``conf={"name": ..., "folder": ...}``.
+
+``dataver_fail_for_good``: the same failure without retries.
+
+``dataver_bad_input``: a version of ``conf["name"]`` from ``conf["folder"]`` with
+``conf["parents"]`` (2 retries, which bad input must not use).
+
+``dataver_unknown_conn``: a version through a connection that does not exist.
+
+``dataver_timeout``: ``version`` with a 3 s execution timeout (Airflow calls on_kill).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import DAG
+
+from dataver_airflow.operators import DataverVersionOperator
+
+_START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+_NAME = "{{ dag_run.conf['name'] }}"
+_FOLDER = "{{ dag_run.conf['folder'] }}"
+
+with DAG("dataver_retry", schedule=None, start_date=_START, catchup=False) as retry_dag:
+    DataverVersionOperator(
+        task_id="version",
+        name=_NAME,
+        project="tests",
+        folder=_FOLDER,
+        dataset_path="{{ '../outside' if ti.try_number == 1 else 'data' }}",
+        retries=1,
+        retry_delay=dt.timedelta(0),
+    )
+
+with DAG("dataver_fail_for_good", schedule=None, start_date=_START, catchup=False) as fail_dag:
+    DataverVersionOperator(
+        task_id="version", name=_NAME, project="tests", folder=_FOLDER, dataset_path="../outside"
+    )
+
+with DAG("dataver_bad_input", schedule=None, start_date=_START, catchup=False) as bad_dag:
+    DataverVersionOperator(
+        task_id="version",
+        name=_NAME,
+        project="tests",
+        folder=_FOLDER,
+        parents="{{ dag_run.conf.get('parents', 'latest') }}",
+        retries=2,
+        retry_delay=dt.timedelta(0),
+    )
+
+with DAG("dataver_unknown_conn", schedule=None, start_date=_START, catchup=False) as conn_dag:
+    DataverVersionOperator(
+        task_id="version",
+        name=_NAME,
+        project="tests",
+        folder=_FOLDER,
+        dataver_conn_id="no_such_connection",
+    )
+
+with DAG("dataver_timeout", schedule=None, start_date=_START, catchup=False) as timeout_dag:
+    DataverVersionOperator(
+        task_id="version",
+        name=_NAME,
+        project="tests",
+        folder=_FOLDER,
+        execution_timeout=dt.timedelta(seconds=3),
+    )
