@@ -41,6 +41,17 @@ def _load_s3server() -> Any:
 s3server = _load_s3server()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # NOTE: an async flow run under asyncio.run() leaves one of Prefect's own HTTP sockets to
+    # the test server for the garbage collector (any async flow, with or without dataver).
+    # The suite turns warnings into errors; this one is Prefect's, so it is let through.
+    config.addinivalue_line("filterwarnings", "ignore:unclosed <socket.socket:ResourceWarning")
+    config.addinivalue_line(
+        "filterwarnings",
+        "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning",
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def prefect_backend() -> Iterator[str]:
     """One temporary Prefect server and database for the whole session; returns its API URL."""
@@ -120,3 +131,38 @@ def s3_block(s3_proxy: Any, monkeypatch: pytest.MonkeyPatch) -> DataverRegistry:
         endpoint_url=s3_proxy.url,
         region="us-east-1",
     )
+
+
+# Prefect's own events test helpers: an events worker whose client records every event.
+from prefect.testing.fixtures import asserting_events_worker  # noqa: E402, F401
+
+
+@pytest.fixture
+def emitted(asserting_events_worker: Any) -> Any:  # noqa: F811 - the fixture above
+    """``emitted(name=None)``: the events sent so far (all, or those named ``name``)."""
+    from prefect.events.clients import AssertingEventsClient
+
+    def events(name: str | None = None) -> list[Any]:
+        asserting_events_worker.wait_until_empty()
+        client = AssertingEventsClient.last
+        assert client is not None
+        return [e for e in client.events if name is None or e.event == name]
+
+    return events
+
+
+@pytest.fixture
+def read_artifacts() -> Any:
+    """``read_artifacts(key)``: every artifact with that key, newest first, from the server."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    def read(key: str) -> list[Any]:
+        with get_client(sync_client=True) as client:
+            return client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                sort=ArtifactSort.CREATED_DESC,
+            )
+
+    return read

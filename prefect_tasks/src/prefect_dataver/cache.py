@@ -56,6 +56,8 @@ def folder_digest(folder: str | os.PathLike[str]) -> str:
         dirs.sort()  # NOTE: os.walk visits sub-folders in this list's order
         for file_name in sorted(files):
             path = Path(base, file_name)
+            if not path.is_file():
+                continue  # NOTE: like dataver's scan: regular files (or links to them) only
             stat = path.stat()
             rel = path.relative_to(root).as_posix()
             digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
