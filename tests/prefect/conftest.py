@@ -155,14 +155,24 @@ def emitted(asserting_events_worker: Any) -> Any:  # noqa: F811 - the fixture ab
 def read_artifacts() -> Any:
     """``read_artifacts(key)``: every artifact with that key, newest first, from the server."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        TaskRunFilter,
+    )
     from prefect.client.schemas.sorting import ArtifactSort
 
     def read(key: str) -> list[Any]:
         with get_client(sync_client=True) as client:
             return client.read_artifacts(
                 artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                # NOTE: the sync client sends None for these unless given, which the API refuses.
+                flow_run_filter=FlowRunFilter(),
+                task_run_filter=TaskRunFilter(),
                 sort=ArtifactSort.CREATED_DESC,
+                limit=200,
+                offset=0,
             )
 
     return read

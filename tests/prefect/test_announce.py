@@ -1,0 +1,175 @@
+"""What Prefect sees of a version: artifacts (read back from the server), events, assets."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from prefect.context import get_run_context
+
+import dataver
+from prefect import flow
+from prefect_dataver import (
+    DataverRegistry,
+    VersionInfo,
+    artifact_keys,
+    create_version,
+    dataset_asset_key,
+    finalize_version,
+    publish_version,
+    version_folder,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_artifact_keys_are_lowercase_letters_digits_and_dashes() -> None:
+    keys = artifact_keys("Vision/Team A", "Train_Images.v2")
+
+    assert keys.card == "dataver-vision-team-a-train-images-v2"
+    for key in (keys.card, keys.files, keys.diff, keys.link):
+        assert set(key) <= set("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def test_each_version_adds_a_card_files_diff_and_link_to_its_dataset_history(
+    tmp_path: Path, source: Path, read_artifacts: Any
+) -> None:
+    registry = DataverRegistry(url=str(tmp_path / "registry"), ui_url="http://ui.test:8000/")
+    name = unique("Artifacts")
+
+    @flow
+    def build() -> tuple[VersionInfo, VersionInfo, str]:
+        first = version_folder(registry, name, "vision", str(source))
+        (source / "b.csv").write_text("x,y\n3,4\n5,6\n")
+        (source / "new.csv").write_text("x,y\n7,8\n")
+        (source / "train" / "a.csv").unlink()
+        second = version_folder(registry, name, "vision", str(source))
+        return first, second, str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+
+    first, second, run_id = build()
+    keys = artifact_keys("vision", name)
+
+    cards = read_artifacts(keys.card)
+    assert len(cards) == 2
+    assert {str(c.flow_run_id) for c in cards} == {run_id}
+    card = cards[0].data
+    assert card.startswith(f"# vision/{name} 1.0.1")
+    assert "| state | **final** |" in card
+    assert f"| parents | `{first.id}` |" in card
+    assert "| files | 2 |" in card
+    assert "| added / modified / removed / renamed | 1 / 1 / 1 / 0 |" in card
+    assert f"(http://ui.test:8000/versions/{second.id})" in card
+
+    files = read_artifacts(keys.files)[0]
+    assert files.type == "table"
+    assert '"path": "b.csv"' in files.data
+    assert '"path": "new.csv"' in files.data
+    assert "train/a.csv" not in files.data
+
+    diff = read_artifacts(keys.diff)[0].data
+    assert '{"change": "added", "path": "new.csv", "previous_path": ""}' in diff
+    assert '{"change": "modified", "path": "b.csv", "previous_path": ""}' in diff
+    assert '{"change": "removed", "path": "train/a.csv", "previous_path": ""}' in diff
+
+    (link, older_link) = read_artifacts(keys.link)
+    assert link.type == "markdown"  # NOTE: Prefect stores a link artifact as markdown
+    assert f"(http://ui.test:8000/versions/{second.id})" in link.data
+    assert f"/versions/{first.id})" in older_link.data
+
+
+def test_publishing_refreshes_the_card_with_the_new_state(
+    registry_url: str, read_artifacts: Any
+) -> None:
+    name = unique("republish")
+
+    @flow
+    def build() -> None:
+        ds = finalize_version(registry_url, create_version(registry_url, name))
+        publish_version(registry_url, ds)
+
+    build()
+    newest, older = read_artifacts(artifact_keys("default", name).card)
+
+    assert "| state | **published** |" in newest.data
+    assert "| state | **final** |" in older.data
+    # NOTE: a URL string has no UI setting; links use the block's default UI address.
+    assert "http://127.0.0.1:8765/versions/" in newest.data
+
+
+def test_finalize_and_publish_emit_events_about_the_version(
+    registry_url: str, source: Path, emitted: Any
+) -> None:
+    name = unique("events")
+
+    @flow
+    def build() -> tuple[VersionInfo, VersionInfo, str]:
+        parent = version_folder(registry_url, name, "vision", str(source))
+        (source / "c.csv").write_text("c\n")
+        child = version_folder(registry_url, name, "vision", str(source), publish=True)
+        return parent, child, str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+
+    parent, child, run_id = build()
+
+    finalized = emitted("dataver.version.finalized")
+    published = emitted("dataver.version.published")
+    assert [e.resource.id for e in finalized] == [
+        f"dataver.version.{parent.id}",
+        f"dataver.version.{child.id}",
+    ]
+    (event,) = published
+    assert event.resource.id == f"dataver.version.{child.id}"
+    assert event.resource["dataver.version.id"] == child.id
+    assert event.resource["dataver.project"] == "vision"
+    assert event.resource["dataver.name"] == name
+    assert event.resource["dataver.version"] == "1.0.1"
+    assert event.resource["dataver.state"] == "published"
+    assert event.resource["dataver.registry"] == dataver.Registry(registry_url).url
+    assert event.payload["parents"] == [parent.id]
+    assert event.payload["stats"]["files"] == 3
+    roles = {(r.role, r.id) for r in event.related}
+    assert ("dataset", f"dataver.dataset.vision/{name}") in roles
+    assert ("parent", f"dataver.version.{parent.id}") in roles
+    assert ("flow-run", f"prefect.flow-run.{run_id}") in roles
+
+
+def test_a_version_materialises_its_dataset_asset_with_other_datasets_upstream(
+    registry_url: str, source: Path, emitted: Any
+) -> None:
+    raw, clean = unique("raw"), unique("clean")
+
+    @flow
+    def build() -> tuple[VersionInfo, VersionInfo, VersionInfo]:
+        raw_v = version_folder(registry_url, raw, "lake", str(source))
+        clean_v = version_folder(registry_url, clean, "lake", str(source), parents=[raw_v])
+        (source / "more.csv").write_text("m\n")
+        clean_v2 = version_folder(registry_url, clean, "lake", str(source))
+        return raw_v, clean_v, clean_v2
+
+    raw_v, clean_v, clean_v2 = build()
+
+    materialized = emitted("prefect.asset.materialization.succeeded")
+    by_key: dict[str, list[Any]] = {}
+    for event in materialized:
+        by_key.setdefault(event.resource.id, []).append(event)
+    raw_key, clean_key = dataset_asset_key("lake", raw), dataset_asset_key("lake", clean)
+    assert raw_key == f"dataver://lake/{raw}"
+    assert [len(by_key[raw_key]), len(by_key[clean_key])] == [1, 2]
+
+    def upstream(event: Any) -> set[str]:
+        return {r.id for r in event.related if r.role == "asset"}
+
+    assert upstream(by_key[raw_key][0]) == set()
+    assert upstream(by_key[clean_key][0]) == {raw_key}
+    # NOTE: a parent in the same dataset is the same asset; it is not its own upstream.
+    assert upstream(by_key[clean_key][1]) == set()
+    assert by_key[clean_key][1].payload["version_id"] == clean_v2.id
+    assert by_key[clean_key][0].payload["parents"] == [raw_v.id]
+    assert by_key[clean_key][0].resource["prefect.asset.url"].endswith(f"/versions/{clean_v.id}")
+    assert {"prefect.asset.referenced"} <= {e.event for e in emitted()}
+    registry = dataver.Registry(registry_url)
+    assert registry.get(clean_v2.id).parents == (clean_v.id,)
