@@ -26,16 +26,19 @@ def test_provider_info_names_the_distribution_hook_operators_sensors_and_trigger
     (conn_type,) = info["connection-types"]
     assert conn_type["connection-type"] == "dataver"
     assert conn_type["hook-class-name"] == "dataver_airflow.hooks.dataver.DataverHook"
-    assert set(conn_type["conn-fields"]) == {"registry", "endpoint_url", "region"}
+    assert set(conn_type["conn-fields"]) == {"registry", "endpoint_url", "region", "ui_url"}
+    assert info["extra-links"] == ["dataver_airflow.links.DataverVersionLink"]
+    (uris,) = info["asset-uris"]
+    assert uris["schemes"] == ["dataver"]
     for group in ("hooks", "operators", "sensors", "triggers"):
         for entry in info[group]:
             for module in entry["python-modules"]:
                 __import__(module)
 
 
-def test_airflow_cli_lists_the_provider() -> None:
+def _airflow(*args: str) -> str:
     result = subprocess.run(
-        [str(AIRFLOW), "providers", "get", "airflow-provider-dataver", "--output", "json"],
+        [str(AIRFLOW), *args, "--output", "json"],
         capture_output=True,
         text=True,
         env=dict(os.environ),
@@ -43,8 +46,22 @@ def test_airflow_cli_lists_the_provider() -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert "airflow-provider-dataver" in result.stdout
-    assert dataver_airflow.__version__ in result.stdout
+    return result.stdout
+
+
+def test_airflow_cli_lists_the_provider_and_all_it_brings() -> None:
+    (provider,) = json.loads(_airflow("providers", "get", "airflow-provider-dataver", "--full"))
+
+    assert provider["package-name"] == "airflow-provider-dataver"
+    assert provider["versions"] == [dataver_airflow.__version__]
+    assert provider["hooks"][0]["python-modules"] == ["dataver_airflow.hooks.dataver"]
+    assert provider["operators"][0]["python-modules"] == ["dataver_airflow.operators.dataver"]
+    assert provider["sensors"][0]["python-modules"] == ["dataver_airflow.sensors.dataver"]
+    assert provider["triggers"][0]["python-modules"] == ["dataver_airflow.triggers.dataver"]
+    assert provider["connection-types"][0]["connection-type"] == "dataver"
+    assert provider["extra-links"] == ["dataver_airflow.links.DataverVersionLink"]
+    links = json.loads(_airflow("providers", "links"))
+    assert {"extra_link_class_name": "dataver_airflow.links.DataverVersionLink"} in links
 
 
 def test_providers_manager_knows_the_connection_type() -> None:
@@ -58,6 +75,8 @@ def test_providers_manager_knows_the_connection_type() -> None:
     assert "airflow-provider-dataver" in manager.providers
     assert "extra__dataver__registry" in manager.connection_form_widgets
     assert "host" in manager.field_behaviours["dataver"]["hidden_fields"]
+    assert "dataver_airflow.links.DataverVersionLink" in manager.extra_links_class_names
+    assert "dataver" in ProvidersManagerTaskRuntime().asset_uri_handlers
 
 
 def _conn(monkeypatch: pytest.MonkeyPatch, **conn: object) -> None:

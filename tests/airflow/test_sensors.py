@@ -136,3 +136,47 @@ def test_deferrable_sensor_completes_through_the_trigger(
     assert ti.state == TaskInstanceState.SUCCESS
     assert completions == [{"status": "success", "version_id": new.id}]
     assert ti.xcom_pull(task_ids="wait") == new.id
+
+
+def test_reschedule_sensor_frees_its_slot_between_pokes_and_then_succeeds(
+    registry_url: str,
+) -> None:
+    from airflow.models.taskreschedule import TaskReschedule
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    ds = _new(registry_url, "later")  # Uploading: the first poke reschedules
+    dag = load_dag("dataver_sensors", "resched_dag")
+    finisher = threading.Thread(target=_finalize_once_rescheduled, args=(ds,), daemon=True)
+    finisher.start()
+    run = dag.test(run_conf={"version_id": ds.id})
+    finisher.join(timeout=30)
+
+    assert run.state == DagRunState.SUCCESS
+    (ti,) = run.get_task_instances()
+    assert ti.state == TaskInstanceState.SUCCESS
+    assert ti.try_number == 1  # a reschedule is not a retry
+    assert ti.xcom_pull(task_ids="wait") == ds.id
+    with create_session() as session:
+        reschedules = session.scalar(
+            select(func.count()).select_from(TaskReschedule).where(TaskReschedule.ti_id == ti.id)
+        )
+    assert reschedules >= 1
+
+
+def _finalize_once_rescheduled(ds: dataver.Dataset) -> None:
+    """Finalize the version once the sensor has poked and given its slot back."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with create_session() as session:
+            states = session.scalars(
+                select(TaskInstance.state).where(TaskInstance.dag_id == "dataver_sensor_reschedule")
+            ).all()
+        if TaskInstanceState.UP_FOR_RESCHEDULE in states:
+            ds.finalize()
+            return
+        time.sleep(0.05)

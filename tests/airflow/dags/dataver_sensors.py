@@ -2,6 +2,8 @@
 
 ``dataver_sensor_id``: wait (poke mode) for ``conf["version_id"]`` to be Final/Published.
 
+``dataver_sensor_reschedule``: as ``dataver_sensor_id``, in reschedule mode (1 s interval).
+
 ``dataver_sensor_deferred``: wait (deferrable) for a version of ``tests/<conf["name"]>`` newer
 than ``conf["newer_than"]``.
 """
@@ -33,5 +35,16 @@ with DAG("dataver_sensor_deferred", schedule=None, start_date=_START, catchup=Fa
         newer_than="{{ dag_run.conf['newer_than'] }}",
         deferrable=True,
         poke_interval=0.2,
+        timeout=60,
+    )
+
+with DAG(
+    "dataver_sensor_reschedule", schedule=None, start_date=_START, catchup=False
+) as resched_dag:
+    DataverStateSensor(
+        task_id="wait",
+        version_id="{{ dag_run.conf['version_id'] }}",
+        mode="reschedule",
+        poke_interval=1,
         timeout=60,
     )
