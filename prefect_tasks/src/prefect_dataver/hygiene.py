@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from prefect.context import TaskRunContext
 
 import dataver
-from prefect_dataver._registry import RegistryLike, open_registry
+from prefect_dataver._registry import RegistryLike, open_registry, registries_used
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -71,41 +71,55 @@ def fail_task_versions(task: Any, task_run: TaskRun, state: State[Any]) -> None:
     _end(registry, version_id, lambda ds: ds.fail(reason))
 
 
-def abort_flow_versions(registry: RegistryLike) -> Callable[[Any, FlowRun, State[Any]], None]:
-    """A flow hook that aborts the Uploading versions the flow run created in ``registry``.
+def abort_flow_versions(
+    registry: RegistryLike | None = None,
+) -> Callable[[Any, FlowRun, State[Any]], None]:
+    """A flow hook that aborts the Uploading versions the flow run created.
 
     Use it as ``on_cancellation`` and ``on_crashed`` hook (see :func:`dataver_flow_hooks`).
-    Versions are matched on the ``flow_run_id`` in their provenance.
+    Versions are matched on the ``flow_run_id`` of their provenance. The hook looks in
+    ``registry`` and in every registry the flow run's tasks opened in this process. A crash
+    hook runs in the flow run's process, so it needs no registry; a runner or worker runs
+    ``on_cancellation`` in its own process, so for deployments pass the registry.
 
     Args:
-        registry: The registry the flow writes to (block or URL).
+        registry: The registry the flow writes to (block or URL), if known up front.
 
     Returns:
         The hook.
 
     Example:
         ```python
-        @flow(on_crashed=[abort_flow_versions("/data/registry")])
-        def ingest(): ...
+        @flow(on_crashed=[abort_flow_versions()])
+        def ingest(registry: str): ...
         ```
     """
 
     def abort_uploading_versions(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
         del flow
-        opened = open_registry(registry)
         reason = f"flow run {flow_run.name} {(state.name or state.type.value).lower()}"
-        for ds in opened.list(states=["uploading"]):
-            if ds.provenance.get("flow_run_id") == str(flow_run.id):
-                _end(opened, ds.id, lambda d: d.abort(reason))
+        targets = registries_used(str(flow_run.id))
+        if registry is not None:
+            targets.append(registry)
+        done: set[str] = set()
+        for target in targets:
+            opened = open_registry(target)
+            if opened.url in done:
+                continue
+            done.add(opened.url)
+            for ds in opened.list(states=["uploading"]):
+                if ds.provenance.get("flow_run_id") == str(flow_run.id):
+                    _end(opened, ds.id, lambda d: d.abort(reason))
 
     return abort_uploading_versions
 
 
-def dataver_flow_hooks(registry: RegistryLike) -> dict[str, list[Any]]:
+def dataver_flow_hooks(registry: RegistryLike | None = None) -> dict[str, list[Any]]:
     """``on_cancellation`` and ``on_crashed`` hooks that abort the flow run's versions.
 
     Args:
-        registry: The registry the flow writes to (block or URL).
+        registry: The registry the flow writes to (block or URL); needed for cancellation
+            of deployment runs (see :func:`abort_flow_versions`).
 
     Returns:
         Keyword arguments for ``@flow``.

@@ -1,8 +1,10 @@
 """A flow that holds an Uploading version until a gate file appears: killed or cancelled runs.
 
-``python slow_ingest.py run``: run the flow once (the test sends SIGTERM: a crash).
-``python slow_ingest.py serve``: serve it as deployment ``slow-ingest/slow`` (the test
-cancels a run through the API; the runner kills it and runs ``on_cancellation``).
+``python slow_ingest.py run``: run ``tracked_ingest`` once, whose hooks are not told the
+registry (the test sends SIGTERM: a crash; the hook finds the registry its tasks used).
+``python slow_ingest.py serve``: serve ``slow_ingest`` as deployment ``slow-ingest/slow``
+(the test cancels a run through the API; the runner kills it and runs ``on_cancellation``
+in its own process, so these hooks are given the registry).
 
 The registry is ``DATAVER_REGISTRY``; the gate file is ``SLOW_INGEST_GATE``.
 """
@@ -34,8 +36,14 @@ def slow_ingest() -> VersionInfo:
     return finalize_version(REGISTRY, wait_for_gate(ds))
 
 
+@flow(name="tracked-ingest", **dataver_flow_hooks())
+def tracked_ingest(registry: str) -> VersionInfo:
+    ds = create_version(registry, "slow", project="hygiene")
+    return finalize_version(registry, wait_for_gate(ds))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
         slow_ingest.serve(name="slow", limit=1)
     else:
-        slow_ingest()
+        tracked_ingest(REGISTRY)
