@@ -171,3 +171,29 @@ def test_the_extra_link_points_at_the_version_page(
     assert second.xcom_pull(task_ids="version", key=key) == (
         f"https://ui.example/versions/{second_id}"
     )
+
+
+def test_openlineage_stays_optional(registry_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    from dataver_airflow.operators import DataverFinalizeOperator
+
+    probe = (
+        "import sys, dataver_airflow.operators, dataver_airflow.triggers;"
+        "print(sorted(m for m in sys.modules if m.startswith('openlineage')"
+        " or m.startswith('airflow.providers.openlineage.extractors')))"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert imported.stdout.strip() == "[]"  # nothing OpenLineage is imported up front
+
+    ds = dataver.Registry(registry_url).create("optional", project="tests")
+    ds.finalize()
+    op = DataverFinalizeOperator(task_id="finalize", version_id=ds.id)
+    op._remember_lineage(ds)
+    assert op.get_openlineage_facets_on_complete(None) is not None
+    # NOTE: a None entry in sys.modules makes the import fail, as without the provider.
+    monkeypatch.setitem(sys.modules, "airflow.providers.openlineage.extractors", None)
+    assert op.get_openlineage_facets_on_complete(None) is None

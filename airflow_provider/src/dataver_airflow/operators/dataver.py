@@ -268,8 +268,9 @@ class DataverCreateOperator(_DataverOperator):
         AirflowFailException: A name, tag, metadata or version string is invalid, or a parent
             is unknown or not Final/Published (no retry can fix that).
 
-    Example:
-        >>> create = DataverCreateOperator(task_id="create", name="labels", parents="latest")
+    Example::
+
+        create = DataverCreateOperator(task_id="create", name="labels", parents="latest")
     """
 
     template_fields = ("name", "project", "parents", "version", "tags", "description", "metadata")
@@ -341,8 +342,9 @@ class DataverAddFilesOperator(_DataverOperator):
     Returns:
         The version's summary (XCom).
 
-    Example:
-        >>> add = DataverAddFilesOperator(task_id="add", version_id=create.output, path="/x")
+    Example::
+
+        add = DataverAddFilesOperator(task_id="add", version_id=create.output, path="/x")
     """
 
     template_fields = ("version_id", "path", "dataset_path", "wildcard")
@@ -589,8 +591,11 @@ class DataverVersionOperator(DataverCreateOperator, _ReportsLineage):
         FileNotFoundError: ``folder`` is not a folder (checked before any version is created).
         AirflowFailException: Invalid names, tags, metadata or version, or a bad parent.
 
-    Example:
-        >>> DataverVersionOperator(task_id="v", name="images", project="vision", folder="/x")
+    Example::
+
+        images = DataverVersionOperator(
+            task_id="version_images", name="images", project="vision", folder="/data/images"
+        )
     """
 
     template_fields = (*DataverCreateOperator.template_fields, "folder", "dataset_path")

@@ -122,12 +122,12 @@ class DataverPublishedTrigger(BaseEventTrigger):
         dataver_conn_id: The Airflow connection of the registry.
         poll_interval: Seconds between two looks at the registry.
 
-    Example:
-        >>> from airflow.sdk import Asset, AssetWatcher
-        >>> trigger = DataverPublishedTrigger(name="labels", project="vision")
-        >>> asset = Asset(
-        ...     "dataver://vision/labels", watchers=[AssetWatcher(name="labels", trigger=trigger)]
-        ... )
+    Example::
+
+        trigger = DataverPublishedTrigger(name="labels", project="vision")
+        labels = Asset(
+            "dataver://vision/labels", watchers=[AssetWatcher(name="labels", trigger=trigger)]
+        )
     """
 
     def __init__(
