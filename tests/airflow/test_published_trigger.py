@@ -110,12 +110,16 @@ def test_airflow_registers_the_asset_watcher_trigger() -> None:
     from sqlalchemy import select, update
 
     watched = load_dag("dataver_assets", "watched_dag")
-    watched.test()  # puts the bundle's DAGs, their assets and watchers in the metadata DB
+    watched.test(
+        mark_success_pattern=".*"
+    )  # puts the bundle's DAGs, their assets and watchers in the metadata DB
     with create_session() as session:
         session.execute(
             update(DagModel).where(DagModel.dag_id == watched.dag_id).values(is_paused=False)
         )
-    watched.test()  # NOTE: Airflow registers the watchers' triggers of unpaused DAGs only
+    watched.test(
+        mark_success_pattern=".*"
+    )  # NOTE: Airflow registers the watchers' triggers of unpaused DAGs only
 
     with create_session() as session:
         found = [
