@@ -21,7 +21,7 @@ from prefect_dataver import add_files, create_version, version_folder
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-SLOW_INGEST = Path(__file__).with_name("flows") / "slow_ingest.py"
+SLOW_INGEST = Path(__file__).with_name("scripts") / "slow_ingest.py"
 BAD_NAME = "bad\\name.csv"  # a backslash: dataver refuses the path only when it syncs
 
 
