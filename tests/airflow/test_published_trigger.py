@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from airflow.triggers.base import BaseEventTrigger
@@ -13,7 +14,7 @@ import dataver
 from dataver_airflow.hooks import DataverHook
 from dataver_airflow.triggers import DataverPublishedTrigger
 
-from .conftest import load_dag
+from .conftest import _s3server, load_dag
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -129,3 +130,44 @@ def test_airflow_registers_the_asset_watcher_trigger() -> None:
         ]
     assert found
     assert found[0]["name"] == "watched"
+
+
+def test_trigger_keeps_watching_through_a_storage_outage(
+    s3_registry_url: str, moto_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = _s3server().FaultProxy(moto_server.url)
+    conn = {
+        "conn_type": "dataver",
+        "login": "testing-key-id",
+        "password": "testing-secret-key",
+        "extra": {"registry": s3_registry_url, "endpoint_url": proxy.url},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_DATAVER_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("DATAVER_RETRY_ATTEMPTS", "1")  # give up on the first 503
+    registry = dataver.Registry(s3_registry_url)  # NOTE: straight to moto, never failing
+    registry.create("seed", project="tests").finalize()  # the registry exists
+    since = datetime.now(timezone.utc).isoformat()
+    trigger = DataverPublishedTrigger(name="watched", project="tests", since=since, poll_interval=0)
+    proxy.reset(_s3server().Faults(rate=1.0, kinds=("503",)))  # S3 answers nothing but 503
+
+    async def watch() -> TriggerEvent:
+        events: AsyncIterator[TriggerEvent] = trigger.run()
+        first = asyncio.ensure_future(anext(events))
+        try:
+            while not proxy.injected:  # the trigger met the outage ...
+                await asyncio.sleep(0.01)
+            assert not first.done()  # ... and is still watching
+            proxy.reset()  # the outage ends
+            await asyncio.to_thread(_published, registry)
+            return await first
+        finally:
+            first.cancel()
+            await events.aclose()
+
+    try:
+        event = asyncio.run(asyncio.wait_for(watch(), timeout=60))
+    finally:
+        proxy.stop()
+
+    assert event.payload["name"] == "watched"
+    assert event.payload["state"] == "published"

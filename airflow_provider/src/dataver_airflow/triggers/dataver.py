@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
+from dataver.errors import StorageError
 from dataver_airflow._watch import VersionBrokenError, Watch, check_target_states
 from dataver_airflow.assets import asset_extra
 from dataver_airflow.hooks.dataver import DataverHook
@@ -113,7 +114,8 @@ class DataverPublishedTrigger(BaseEventTrigger):
     it under ``extra["payload"]`` of the asset event.
 
     Versions already published when the trigger starts do not fire, unless ``since`` (an ISO
-    8601 timestamp) says to fire for every version published after that moment.
+    8601 timestamp) says to fire for every version published after that moment. Storage
+    errors (an S3 outage) are logged and the watch goes on.
 
     Args:
         name: Dataset name.
@@ -161,16 +163,24 @@ class DataverPublishedTrigger(BaseEventTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        registry = await asyncio.to_thread(
-            DataverHook(dataver_conn_id=self.dataver_conn_id).get_registry
-        )
+        hook = DataverHook(dataver_conn_id=self.dataver_conn_id)
         mark = _parse_time(self.since) if self.since else None
-        # NOTE: without `since`, what is published already is old news, not an event.
-        seen = set() if mark else await asyncio.to_thread(self.published_ids, registry)
+        registry: dataver.Registry | None = None
+        seen: set[str] | None = None
         while True:
-            fresh = await asyncio.to_thread(self.newly_published, registry, seen, mark)
+            try:
+                if registry is None:
+                    registry = await asyncio.to_thread(hook.get_registry)
+                if seen is None:
+                    # NOTE: without `since`, what is published already is old news.
+                    seen = set() if mark else await asyncio.to_thread(self.published_ids, registry)
+                fresh = await asyncio.to_thread(self.newly_published, registry, seen, mark)
+            except StorageError as exc:
+                # NOTE: a watcher runs for months: a storage outage must not end it.
+                self.log.warning("Cannot read the dataver registry (%s); trying again", exc)
+                fresh = []
             for ds in fresh:
-                seen.add(ds.id)
+                seen = (seen or set()) | {ds.id}
                 self.log.info("%s was published", ds.uri)
                 yield TriggerEvent(published_payload(ds))
             await asyncio.sleep(self.poll_interval)
