@@ -1,7 +1,7 @@
 # dataver monorepo - build, test and lint entry points.
 #
 # One virtual environment per orchestrator (Airflow 3.3 and Prefect >= 3.7.8 cannot share one):
-#   .venv/core     core[s3] + dev tools            -> make test-core, lint, demo, bench
+#   .venv/core     core[s3,ui] + dev tools         -> make test-core, lint, demo, bench
 #   .venv/airflow  core + airflow_provider + Airflow -> make test-airflow
 #   .venv/prefect  core + prefect_tasks + Prefect    -> make test-prefect
 # Each venv is (re)installed only when its inputs change (stamp file inside the venv).
@@ -21,6 +21,10 @@ PREFECT_SPEC ?= prefect>=3.4.5,<3.9
 PREFECT_CONSTRAINTS ?= fastapi<0.155
 TEST_TOOLS   := pytest hypothesis pytest-timeout "moto[server]"
 DEV_TOOLS    := $(TEST_TOOLS) mypy ruff
+# The web page's tests: Selenium drives Debian's Chromium; pyarrow writes the Parquet fixtures.
+UI_TEST_TOOLS := selenium pyarrow httpx
+CHROMIUM     ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
 
 # Extra arguments for every pytest run, e.g. `make test PYTEST_ARGS="-x -k cache"`.
 PYTEST_ARGS ?=
@@ -37,12 +41,13 @@ AIRFLOW_STAMP := $(VENV)/airflow/.installed
 PREFECT_STAMP := $(VENV)/prefect/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help ensure-uv venv-core venv-airflow venv-prefect venvs \
+.PHONY: help ensure-uv venv-core venv-airflow venv-prefect venvs browser \
         test test-core test-airflow test-prefect lint demo bench clean distclean
 
 help:
 	@echo "targets:"
-	@echo "  venv-core     create/update .venv/core (core[s3] + pytest, hypothesis, mypy, ruff, moto)"
+	@echo "  venv-core     create/update .venv/core (core[s3,ui] + pytest, hypothesis, mypy, ruff, moto, selenium)"
+	@echo "  browser       install Debian's chromium + chromium-driver if missing (web page tests)"
 	@echo "  venv-airflow  create/update .venv/airflow (core + airflow_provider + $(AIRFLOW_SPEC))"
 	@echo "  venv-prefect  create/update .venv/prefect (core + prefect_tasks + $(PREFECT_SPEC))"
 	@echo "  test          test-core, test-airflow, test-prefect"
@@ -74,7 +79,7 @@ endef
 
 venv-core: $(CORE_STAMP)
 $(CORE_STAMP): core/pyproject.toml Makefile | ensure-uv
-	$(call make_venv,$(VENV)/core,-e "./core[s3]" $(DEV_TOOLS))
+	$(call make_venv,$(VENV)/core,-e "./core[s3,ui]" $(DEV_TOOLS) $(UI_TEST_TOOLS))
 
 venv-airflow: $(AIRFLOW_STAMP)
 $(AIRFLOW_STAMP): core/pyproject.toml airflow_provider/pyproject.toml Makefile | ensure-uv
@@ -86,12 +91,21 @@ $(PREFECT_STAMP): core/pyproject.toml prefect_tasks/pyproject.toml Makefile | en
 
 venvs: venv-core venv-airflow venv-prefect
 
+# Debian's Chromium and ChromeDriver for the web page's browser tests (apt-get, as root or
+# through sudo); nothing happens when both are there.
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then exit 0; fi; \
+	echo "==> browser: installing Debian's chromium and chromium-driver (web page tests)"; \
+	sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$sudo apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver
+
 # ------------------------------------------------------------------------------------- tests
 
 test: test-core test-airflow test-prefect
 
 # Strict everywhere: "no tests collected" (pytest exit 5) fails a suite.
-test-core: $(CORE_STAMP)
+test-core: $(CORE_STAMP) browser
 	@echo "==> test-core: pytest tests (without tests/airflow, tests/prefect) in $(VENV)/core"
 	$(CORE_PY) -m pytest tests --ignore=tests/airflow --ignore=tests/prefect $(call junit,core) $(PYTEST_ARGS)
 
@@ -135,7 +149,7 @@ bench: $(CORE_STAMP)
 
 clean:
 	@echo "==> clean: caches and build output"
-	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis benchmarks/.work site dist build .ci/reports
+	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis benchmarks/.work site dist build .ci/reports test-artifacts
 	find . -path ./$(VENV) -prune -o \
 	    \( -name __pycache__ -o -name '*.egg-info' -o -name .pytest_cache \) -type d -print0 \
 	    | xargs -0 rm -rf

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 CLI_MD = ROOT / "docs" / "cli.md"
 ALL = {
     "create", "add", "remove", "sync", "upload", "close", "finalize", "publish", "abort",
-    "list", "search", "ls", "show", "get", "verify", "diff", "lineage",
+    "list", "search", "ls", "show", "get", "verify", "diff", "lineage", "ui",
     "squash", "delete", "rename", "move", "gc", "cache info", "cache prune",
     "metadata get", "metadata set", "metadata unset", "tag add", "tag remove",
 }  # fmt: skip
@@ -73,12 +73,18 @@ def test_help_lists_commands_grouped(dv: Callable[..., Run]) -> None:
     text = dv("--help", env={"COLUMNS": "120"}).out
     starts = [text.index(panel) for panel in PANELS]
     assert starts == sorted(starts)
-    for command, panel in [("create", 0), ("sync", 0), ("get", 1), ("lineage", 1), ("gc", 2)]:
+    for command, panel in [
+        ("create", 0),
+        ("sync", 0),
+        ("get", 1),
+        ("lineage", 1),
+        ("ui", 1),
+        ("gc", 2),
+    ]:
         at = text.index(f" {command} ")
         assert starts[panel] < at, command
         assert panel == len(PANELS) - 1 or at < starts[panel + 1], command
     assert "Global options" in text
-    assert " ui " not in text
 
 
 def test_every_command_help_shows_examples(cli: Callable[..., Run]) -> None:

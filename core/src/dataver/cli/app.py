@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 import dataver
-from dataver.cli import admin, build, read  # noqa: F401 - importing registers the commands
+from dataver.cli import admin, build, read, serve  # noqa: F401 - importing registers the commands
 from dataver.cli.base import BUILD, CACHE, GLOBAL, MANAGE, READ, Options, app, unwrap
 from dataver.cli.errors import FAILED, OK, USAGE, CliError, hint_for, one_line
 from dataver.cli.params import expand_multi_value

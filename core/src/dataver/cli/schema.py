@@ -135,6 +135,10 @@ SHAPES: Mapping[str, Shape] = MappingProxyType(
             modified="paths in both with other content",
             renamed="`[old, new]` pairs with the same content",
         ),
+        "ui": _object(
+            url="where the page is served (printed once, when the server starts)",
+            registry="the registry it shows",
+        ),
         "lineage": _object(
             id="the version asked for",
             parents="`{id: [parent ids]}` for it and every ancestor",

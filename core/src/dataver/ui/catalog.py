@@ -1,0 +1,336 @@
+"""The read model behind the web page: datasets, versions, folders, diffs and lineage.
+
+Everything is read from the registry on request; only what cannot change is cached:
+manifests are content-addressed, so a folder listing keyed by (manifest address, folder)
+and a diff keyed by both manifest addresses stay true for ever. Records are read afresh
+(a version can still be published, tagged or aborted).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter, defaultdict
+from itertools import islice
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from dataver.diff import Diff, diff_manifests
+from dataver.errors import ValidationError, VersionNotFoundError
+from dataver.manifest.reader import Manifest
+from dataver.paths import normalize_prefix
+from dataver.ui.models import (
+    DatasetSummary,
+    DiffPage,
+    Edge,
+    FileItem,
+    FilesPage,
+    Graph,
+    Link,
+    Node,
+    TreeItem,
+    TreePage,
+    VersionDetail,
+    VersionsPage,
+    VersionSummary,
+)
+from dataver.versions.state import State
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from dataver.api import Dataset, Registry
+    from dataver.manifest.entry import Entry
+
+MAX_LIMIT = 1000
+"""The most items one page may hold: pages keep responses small whatever the version's size."""
+_USABLE = (State.FINAL, State.PUBLISHED)
+
+
+class Catalog:
+    """Read-only queries over one registry, shaped for the web API.
+
+    Args:
+        registry: The registry to show.
+        cache_size: How many folder listings and diffs to keep decoded in memory.
+    """
+
+    def __init__(self, registry: Registry, cache_size: int = 64) -> None:
+        self.registry = registry
+        self._children = functools.lru_cache(maxsize=cache_size)(self._list_children)
+        self._diff = functools.lru_cache(maxsize=cache_size)(self._compute_diff)
+
+    # ------------------------------------------------------------------ datasets, versions
+    def datasets(self) -> list[DatasetSummary]:
+        """Every dataset with at least one version, sorted by project and name."""
+        by_dataset: dict[tuple[str, str], list[Dataset]] = defaultdict(list)
+        for ds in self.registry.list():
+            by_dataset[(ds.project, ds.name)].append(ds)
+        return [_dataset_summary(versions) for _, versions in sorted(by_dataset.items())]
+
+    def versions(self, project: str, name: str, offset: int, limit: int) -> VersionsPage:
+        """A dataset's versions, newest first.
+
+        Raises:
+            VersionNotFoundError: The dataset has no versions.
+        """
+        found = self.registry.list(project=project, name=name)
+        if not found:
+            raise VersionNotFoundError(f"no dataset {project}/{name}")
+        limit = _limit(limit)
+        page = found[offset : offset + limit]
+        return VersionsPage(
+            total=len(found), offset=offset, limit=limit, items=tuple(map(summary, page))
+        )
+
+    def version(self, version_id: str) -> VersionDetail:
+        """One version in full."""
+        return detail(self._get(version_id))
+
+    # ------------------------------------------------------------------ content
+    def tree(self, version_id: str, folder: str, offset: int, limit: int) -> TreePage:
+        """The children of ``folder`` ("" for the top) in a version, folders first.
+
+        Raises:
+            NotFoundError: No such version, or no such folder in it.
+        """
+        ds = self._get(version_id)
+        folder = normalize_prefix(folder)
+        record = ds.record
+        children, files, size = self._children(record.manifest, record.hash_algorithm, folder)
+        if folder and not children:
+            raise VersionNotFoundError(f"version {version_id} has no folder {folder!r}")
+        limit = _limit(limit)
+        return TreePage(
+            version_id=ds.id,
+            path=folder,
+            files=files,
+            bytes=size,
+            total=len(children),
+            offset=offset,
+            limit=limit,
+            items=tuple(TreeItem(**row._asdict()) for row in children[offset : offset + limit]),
+        )
+
+    def files(self, version_id: str, folder: str, offset: int, limit: int) -> FilesPage:
+        """A flat page of the files under ``folder``, in path order."""
+        ds = self._get(version_id)
+        folder = normalize_prefix(folder)
+        manifest = self._manifest(ds)
+        limit = _limit(limit)
+        total = (
+            manifest.root.files
+            if not folder
+            else self._children(ds.record.manifest, ds.record.hash_algorithm, folder)[1]
+        )
+        page = islice(manifest.iter_folder(folder), offset, offset + limit)
+        items = tuple(FileItem(path=e.path, size=e.size, hash=e.hash, link=e.url) for e in page)
+        return FilesPage(version_id=ds.id, total=total, offset=offset, limit=limit, items=items)
+
+    def diff(self, version_id: str, against: str | None, limit: int) -> DiffPage:
+        """What changed from ``against`` (default: the version's parents) to the version."""
+        ds = self._get(version_id)
+        record = ds.record
+        baseline = record.base_manifest if against is None else self._get(against).record.manifest
+        diff = self._diff(baseline, record.manifest, record.hash_algorithm)
+        return _diff_page(ds.id, against, diff, _limit(limit))
+
+    # ------------------------------------------------------------------ lineage
+    def dataset_graph(self, project: str, name: str) -> Graph:
+        """Every version of a dataset, plus the versions of other datasets it descends from."""
+        versions = self.registry.list(project=project, name=name)
+        if not versions:
+            raise VersionNotFoundError(f"no dataset {project}/{name}")
+        nodes = {ds.id: _node(ds) for ds in versions}
+        edges = [Edge(parent=p, child=ds.id) for ds in versions for p in ds.parents]
+        for parent in {e.parent for e in edges} - nodes.keys():
+            nodes[parent] = self._node(parent)
+        return Graph(nodes=tuple(nodes.values()), edges=tuple(edges))
+
+    def version_graph(self, version_id: str) -> Graph:
+        """A version and all its ancestors, across datasets."""
+        ancestry = self._get(version_id).lineage()
+        nodes = tuple(self._node(v) for v in ancestry)
+        edges = tuple(Edge(parent=p, child=c) for c, ps in ancestry.items() for p in ps)
+        return Graph(nodes=nodes, edges=edges)
+
+    # ------------------------------------------------------------------ helpers
+    def _get(self, version_id: str) -> Dataset:
+        if not version_id or "/" in version_id or version_id.startswith("."):
+            raise ValidationError(f"not a version id: {version_id!r}")
+        return self.registry.get(version_id, states=None)
+
+    def _node(self, version_id: str) -> Node:
+        try:
+            return _node(self._get(version_id))
+        except VersionNotFoundError:
+            return Node(
+                id=version_id,
+                project="",
+                name="",
+                version="?",
+                state="deleted",
+                created_at=None,
+                missing=True,
+            )
+
+    def manifest(self, ds: Dataset) -> Manifest:
+        """The manifest of a version (read lazily)."""
+        return self._manifest(ds)
+
+    def _manifest(self, ds: Dataset) -> Manifest:
+        return Manifest(self.registry.store, ds.record.manifest, ds.record.hash_algorithm)
+
+    def _list_children(
+        self, ref: str | None, algorithm: str, folder: str
+    ) -> tuple[tuple[Child, ...], int, int]:
+        """(children, files below, bytes below) of ``folder``; one pass over its entries."""
+        manifest = Manifest(self.registry.store, ref, algorithm)
+        return _children(manifest.iter_folder(folder), folder)
+
+    def _compute_diff(self, old: str | None, new: str | None, algorithm: str) -> Diff:
+        store = self.registry.store
+        return diff_manifests(Manifest(store, old, algorithm), Manifest(store, new, algorithm))
+
+
+class Child(NamedTuple):
+    """A row of a folder listing; kept as a plain tuple (cheap for 100,000 files), made a
+    :class:`TreeItem` only for the page that is returned."""
+
+    name: str
+    path: str
+    kind: str
+    files: int
+    bytes: int
+    link: str | None
+
+
+def _children(entries: Iterable[Entry], folder: str) -> tuple[tuple[Child, ...], int, int]:
+    skip = len(folder) + 1 if folder else 0
+    lead = f"{folder}/" if folder else ""
+    folders: dict[str, list[int]] = {}
+    files: list[Child] = []
+    total = size = 0
+    for entry in entries:
+        total += 1
+        size += entry.size
+        head, sep, _ = entry.path[skip:].partition("/")
+        if sep:
+            counts = folders.setdefault(head, [0, 0])
+            counts[0] += 1
+            counts[1] += entry.size
+        else:
+            files.append(Child(head, entry.path, "file", 1, entry.size, entry.url))
+    subfolders = [
+        Child(name, lead + name, "folder", c[0], c[1], None) for name, c in sorted(folders.items())
+    ]
+    return (*subfolders, *files), total, size
+
+
+def summary(ds: Dataset) -> VersionSummary:
+    """The listing form of a version."""
+    record = ds.record
+    return VersionSummary(
+        id=ds.id,
+        project=ds.project,
+        name=ds.name,
+        version=ds.version,
+        state=ds.state.value,
+        created_at=record.created_at,
+        parents=record.parents,
+        tags=record.tags,
+        stats=record.stats,
+        uri=ds.uri,
+    )
+
+
+def detail(ds: Dataset) -> VersionDetail:
+    """The full form of a version, with links found in its provenance."""
+    record = ds.record
+    return VersionDetail(
+        **summary(ds).model_dump(),
+        dataset_id=record.dataset_id,
+        description=record.description,
+        metadata=dict(record.metadata),
+        provenance=dict(record.provenance),
+        links=provenance_links(dict(record.provenance)),
+        error=record.error,
+        stale=ds.is_stale,
+        finalized_at=record.finalized_at,
+        published_at=record.published_at,
+        hash_algorithm=record.hash_algorithm,
+    )
+
+
+def provenance_links(provenance: dict[str, Any]) -> tuple[Link, ...]:
+    """Links to what built a version: every http(s) URL in its provenance, labelled by key.
+
+    Integrations store e.g. the Airflow task instance's or the Prefect flow run's URL there.
+    Only http and https are linked: a ``javascript:`` value must never become a link.
+    """
+    links = []
+    for key, value in sorted(_flatten(provenance)):
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            links.append(Link(label=key, url=value))
+    return tuple(links)
+
+
+def _flatten(value: dict[str, Any], lead: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key, item in value.items():
+        name = f"{lead}{key}"
+        if isinstance(item, dict):
+            out.extend(_flatten(item, f"{name}."))
+        else:
+            out.append((name, item))
+    return out
+
+
+def _dataset_summary(versions: list[Dataset]) -> DatasetSummary:
+    newest = versions[0]  # NOTE: Registry.list is newest first
+    usable = [v for v in versions if v.state in _USABLE]
+    return DatasetSummary(
+        project=newest.project,
+        name=newest.name,
+        id=newest.record.dataset_id,
+        versions=len(versions),
+        states=dict(Counter(v.state.value for v in versions)),
+        latest=summary(usable[0]) if usable else None,
+        newest=summary(newest),
+        stored_bytes=sum(v.stats.stored_bytes for v in versions),
+    )
+
+
+def _node(ds: Dataset) -> Node:
+    return Node(
+        id=ds.id,
+        project=ds.project,
+        name=ds.name,
+        version=ds.version,
+        state=ds.state.value,
+        created_at=ds.record.created_at,
+    )
+
+
+def _diff_page(version_id: str, against: str | None, diff: Diff, limit: int) -> DiffPage:
+    counts = {
+        "added": len(diff.added),
+        "removed": len(diff.removed),
+        "modified": len(diff.modified),
+        "renamed": len(diff.renamed),
+    }
+    return DiffPage(
+        version_id=version_id,
+        against=against,
+        counts=counts,
+        added=diff.added[:limit],
+        removed=diff.removed[:limit],
+        modified=diff.modified[:limit],
+        renamed=diff.renamed[:limit],
+        limit=limit,
+        truncated=max(counts.values(), default=0) > limit,
+    )
+
+
+def _limit(limit: int) -> int:
+    if limit < 1 or limit > MAX_LIMIT:
+        raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+    return limit
