@@ -113,3 +113,19 @@ def _register_unpaused(dag: DAG) -> None:
         session.execute(
             update(DagModel).where(DagModel.dag_id == dag.dag_id).values(is_paused=False)
         )
+
+
+def test_the_example_dags_import_cleanly() -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from .conftest import EXAMPLES_FOLDER
+
+    bag = DagBag(dag_folder=EXAMPLES_FOLDER)
+
+    assert bag.import_errors == {}
+    assert {
+        "dataver_ingest_train",
+        "dataver_features_producer",
+        "dataver_features_consumer",
+        "dataver_daily_increments",
+    } <= set(bag.dag_ids)
