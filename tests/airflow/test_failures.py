@@ -10,6 +10,7 @@ import textwrap
 import threading
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import pytest
 from airflow.utils.state import DagRunState, TaskInstanceState
@@ -54,6 +55,27 @@ def test_a_retry_resumes_the_version_of_the_failed_try(tmp_path: Path, registry_
     assert version.provenance["try_number"] == 1  # created by try 1, finished by try 2
     assert version.list_files() == ["data/a.csv", "data/b.csv"]
     assert ti.xcom_pull(task_ids="version")["id"] == version.id
+    assert version.provenance["task_instance_url"].endswith(
+        f"/dags/dataver_retry/runs/{quote(run.run_id)}/tasks/version?try_number=1"
+    )
+
+
+def test_each_mapped_task_resumes_its_own_version(tmp_path: Path, registry_url: str) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    _folder(root / "one")
+    (_folder(root / "two") / "c.csv").write_text("z\n3\n")
+    dag = load_dag("dataver_failures", "mapped_dag")
+
+    run = dag.test(run_conf={"name": "mapped", "folder": str(root)})
+
+    assert run.state == DagRunState.SUCCESS
+    tis = sorted(run.get_task_instances(), key=lambda ti: ti.map_index)
+    assert [(ti.map_index, ti.try_number) for ti in tis] == [(0, 2), (1, 2)]
+    versions = sorted(_versions(registry_url, "mapped"), key=lambda v: v.provenance["map_index"])
+    assert [v.state for v in versions] == [dataver.State.FINAL, dataver.State.FINAL]
+    assert [v.provenance["map_index"] for v in versions] == [0, 1]
+    assert [v.stats.files for v in versions] == [2, 3]
 
 
 def test_a_failure_with_no_retry_left_marks_the_version_failed(

@@ -3,6 +3,9 @@
 ``dataver_retry``: ``version`` fails on try 1 after creating its version (it syncs into an
 unsafe dataset path), and succeeds on try 2. Run with ``conf={"name": ..., "folder": ...}``.
 
+``dataver_retry_mapped``: the same, mapped over ``<folder>/one`` and ``<folder>/two`` (one
+dataset, two versions): each map index resumes its own version.
+
 ``dataver_fail_for_good``: the same failure without retries.
 
 ``dataver_bad_input``: a version of ``conf["name"]`` from ``conf["folder"]`` with
@@ -69,3 +72,14 @@ with DAG("dataver_timeout", schedule=None, start_date=_START, catchup=False) as 
         folder=_FOLDER,
         execution_timeout=dt.timedelta(seconds=3),
     )
+
+with DAG("dataver_retry_mapped", schedule=None, start_date=_START, catchup=False) as mapped_dag:
+    DataverVersionOperator.partial(
+        task_id="version",
+        name=_NAME,
+        project="tests",
+        dataset_path="{{ '../outside' if ti.try_number == 1 else 'data' }}",
+        parents=None,
+        retries=1,
+        retry_delay=dt.timedelta(0),
+    ).expand(folder=["{{ dag_run.conf['folder'] }}/one", "{{ dag_run.conf['folder'] }}/two"])
