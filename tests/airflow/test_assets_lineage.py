@@ -72,6 +72,23 @@ def test_version_operator_emits_an_event_on_its_declared_asset(
     assert extra["stats"]["files"] == 1
 
 
+def test_mapped_version_operators_each_announce_their_version(
+    tmp_path: Path, registry_url: str
+) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    _folder(root / "one", {"a.txt": "1"})
+    _folder(root / "two", {"a.txt": "1", "b.txt": "2"})
+    dag = load_dag("dataver_assets", "mapped_dag")
+
+    _succeeded(dag.test(run_conf={"folder": str(root)}))
+
+    versions = dataver.Registry(registry_url).list(project="tests", name="mapped-static")
+    events = _asset_events("dataver://tests/mapped-static")
+    assert sorted(e["id"] for e, _, _ in events) == sorted(v.id for v in versions)
+    assert sorted(e["stats"]["files"] for e, _, _ in events) == [1, 2]
+
+
 def test_finalize_and_publish_announce_through_the_alias(tmp_path: Path, registry_url: str) -> None:
     folder = _folder(tmp_path / "data", {"a.csv": "1\n"})
     docs = _folder(tmp_path / "docs", {"README": "hi"})

@@ -3,6 +3,9 @@
 ``dataver_asset_static``: publish a version of ``tests/announced`` from ``conf["folder"]``; the
 dataset's asset is a declared outlet.
 
+``dataver_asset_mapped``: ``dataver_asset_static`` mapped over ``<folder>/one`` and
+``<folder>/two`` (without publishing): two versions, two events.
+
 ``dataver_asset_watched``: scheduled on ``tests/watched`` through a ``DataverPublishedTrigger``
 asset watcher (never run; the tests check that Airflow registers its trigger).
 """
@@ -46,3 +49,8 @@ with DAG(
         """Never run by the tests."""
 
     noop()
+
+with DAG("dataver_asset_mapped", schedule=None, start_date=_START, catchup=False) as mapped_dag:
+    DataverVersionOperator.partial(
+        task_id="version", name="mapped-static", project="tests", parents=None
+    ).expand(folder=["{{ dag_run.conf['folder'] }}/one", "{{ dag_run.conf['folder'] }}/two"])

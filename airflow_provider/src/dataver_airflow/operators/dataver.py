@@ -156,9 +156,10 @@ class _AnnouncesVersions(_DataverOperator):
     """Emits an asset event on ``Asset("dataver://<project>/<name>")`` for the version it sealed.
 
     With a dataset known when the DAG is parsed (``static_dataset``), the asset is one of the
-    task's ``outlets``, so Airflow draws it and its consumers in the DAG graph. Otherwise the
-    task declares the ``dataver-versions`` asset alias and adds the event through it at run
-    time. Either way the event's ``extra`` is :func:`~dataver_airflow.assets.asset_extra`.
+    task's ``outlets``, so Airflow draws it and its consumers in the DAG graph. Otherwise (and
+    in mapped tasks) the task declares the ``dataver-versions`` asset alias and adds the event
+    through it at run time. Either way the event's ``extra`` is
+    :func:`~dataver_airflow.assets.asset_extra`.
     """
 
     def _declare_outlet(self, static_dataset: tuple[str, str] | None) -> None:
@@ -168,15 +169,30 @@ class _AnnouncesVersions(_DataverOperator):
     def _announce(self, context: Context, ds: dataver.Dataset) -> None:
         extra, uri = asset_extra(ds), asset_uri(ds.project, ds.name)
         events = context["outlet_events"]
-        for outlet in self.outlets:
-            if isinstance(outlet, Asset) and outlet.uri == uri:
-                events[outlet].extra.update(extra)
-                return
-        for outlet in self.outlets:
-            if isinstance(outlet, AssetAlias) and outlet.name == DATAVER_ASSET_ALIAS:
-                events[outlet].add(dataset_asset(ds.project, ds.name), extra=extra)
-                return
-        self.log.info("No dataver outlet for %s: no asset event", uri)
+        static = next((o for o in self.outlets if isinstance(o, Asset) and o.uri == uri), None)
+        if static is not None and not _is_mapped(context):
+            events[static].extra.update(extra)
+            return
+        # NOTE: Airflow learns a mapped task's outlets only when it runs (partial() runs no
+        # __init__ at parse time), so its asset may be unknown: announce through the alias,
+        # which Airflow resolves (and creates the asset for) at run time.
+        alias = next(
+            (
+                o
+                for o in self.outlets
+                if isinstance(o, AssetAlias) and o.name == DATAVER_ASSET_ALIAS
+            ),
+            None,
+        )
+        if alias is None:
+            alias = dataver_alias()
+        self.outlets = [*(o for o in self.outlets if o not in (static, alias)), alias]
+        events[alias].add(dataset_asset(ds.project, ds.name), extra=extra)
+
+
+def _is_mapped(context: Context) -> bool:
+    map_index = context["ti"].map_index
+    return map_index is not None and map_index >= 0
 
 
 class _ReportsLineage(_AnnouncesVersions):
