@@ -83,7 +83,7 @@ $(CORE_STAMP): core/pyproject.toml Makefile | ensure-uv
 
 venv-airflow: $(AIRFLOW_STAMP)
 $(AIRFLOW_STAMP): core/pyproject.toml airflow_provider/pyproject.toml Makefile | ensure-uv
-	$(call make_venv,$(VENV)/airflow,-e "./core[s3]" -e ./airflow_provider "$(AIRFLOW_SPEC)" apache-airflow-providers-openlineage $(TEST_TOOLS))
+	$(call make_venv,$(VENV)/airflow,-e "./core[s3,ui]" -e ./airflow_provider "$(AIRFLOW_SPEC)" apache-airflow-providers-openlineage $(TEST_TOOLS))
 
 venv-prefect: $(PREFECT_STAMP)
 $(PREFECT_STAMP): core/pyproject.toml prefect_tasks/pyproject.toml Makefile | ensure-uv

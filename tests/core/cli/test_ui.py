@@ -64,7 +64,7 @@ def test_ui_serves_the_registry_on_localhost(tmp_path: Path) -> None:
         assert "static/app.js" in page
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     assert f"at http://127.0.0.1:{port}/" in err
     assert proc.returncode in (0, 130), err
 

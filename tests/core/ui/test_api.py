@@ -218,6 +218,11 @@ def test_mounted_under_a_prefix_the_page_uses_it(lineage: Lineage) -> None:
     page = client.get(f"/dataver/versions/{lineage.v1}")
     assert '<base href="/dataver/">' in page.text
     assert client.get("/dataver/api/datasets").status_code == 200
+    image = client.get(
+        f"/dataver/api/versions/{lineage.v1}/preview", params={"path": "images/red.png"}
+    ).json()
+    assert image["raw"].startswith("/dataver/api/")
+    assert client.get(image["raw"]).content.startswith(b"\x89PNG")
 
 
 def test_unknown_and_malformed_ids(client: TestClient) -> None:

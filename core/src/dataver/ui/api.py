@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -101,11 +102,14 @@ def file_preview(request: Request, version_id: str, path: Path) -> Preview:
     catalog = _catalog(request)
     ds = catalog.registry.get(version_id, states=None)
     entry = find_entry(catalog.manifest(ds), path)
-    raw = str(request.url_for("raw", version_id=ds.id).include_query_params(path=entry.path))
+    # NOTE: built from root_path, not url_for: url_for cannot see a route of a sub-app that
+    # another app (Airflow's API server) mounted.
+    root = request.scope.get("root_path", "").rstrip("/")
+    raw = f"{root}/api/versions/{quote(ds.id, safe='')}/raw?{urlencode({'path': entry.path})}"
     return preview(catalog.registry.store, entry, raw)
 
 
-@router.get("/versions/{version_id}/raw", name="raw", response_class=Response)
+@router.get("/versions/{version_id}/raw", response_class=Response)
 def raw(request: Request, version_id: str, path: Path) -> Response:
     """The bytes of an image file (PNG, JPEG, GIF, WebP, BMP up to 16 MiB), verified.
 
