@@ -82,3 +82,19 @@ def test_step_operators_build_and_publish_a_version(tmp_path: Path, registry_url
     local = ds.get_local_copy()
     files = sorted(p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file())
     assert files == ["data/a.csv", "docs/README"]
+
+
+def test_finalize_and_publish_are_idempotent(tmp_path: Path, registry_url: str) -> None:
+    ds = dataver.Registry(registry_url).create("sealed", project="tests")
+    ds.add_files(_folder(tmp_path / "data", {"a.csv": "1\n"}))
+    dag = load_dag("dataver_operators", "seal_dag")
+
+    first = dag.test(run_conf={"version_id": ds.id})
+    again = dag.test(run_conf={"version_id": ds.id})  # e.g. the run cleared and re-run
+
+    for run in (first, again):
+        assert run.state == DagRunState.SUCCESS
+        tis = {ti.task_id: ti for ti in run.get_task_instances()}
+        assert tis["publish"].xcom_pull(task_ids="publish")["state"] == "published"
+    assert ds.reload().state is dataver.State.PUBLISHED
+    assert ds.stats.files == 1

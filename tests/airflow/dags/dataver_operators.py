@@ -8,6 +8,8 @@
 
 ``dataver_steps``: create, add ``folder`` under data/, sync ``docs`` under docs/, drop ``*.tmp``,
 finalize, publish. Run with ``conf={"name": ..., "folder": ..., "docs": ...}``.
+
+``dataver_seal``: finalize, then publish ``conf["version_id"]``.
 """
 
 from __future__ import annotations
@@ -83,3 +85,8 @@ with DAG("dataver_steps", schedule=None, start_date=_START, catchup=False) as st
     final = DataverFinalizeOperator(task_id="finalize", version_id=create.output)
     publish = DataverPublishOperator(task_id="publish", version_id=create.output)
     create >> add >> sync >> drop >> final >> publish
+
+with DAG("dataver_seal", schedule=None, start_date=_START, catchup=False) as seal_dag:
+    DataverFinalizeOperator(
+        task_id="finalize", version_id="{{ dag_run.conf['version_id'] }}"
+    ) >> DataverPublishOperator(task_id="publish", version_id="{{ dag_run.conf['version_id'] }}")
