@@ -19,6 +19,7 @@ from prefect_dataver import (
     publish_version,
     version_folder,
 )
+from prefect_dataver.artifacts import diff_rows, file_rows
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -80,6 +81,26 @@ def test_each_version_adds_a_card_files_diff_and_link_to_its_dataset_history(
     assert link.type == "markdown"  # NOTE: Prefect stores a link artifact as markdown
     assert f"(http://ui.test:8000/versions/{second.id})" in link.data
     assert f"/versions/{first.id})" in older_link.data
+
+
+def test_the_diff_table_lists_renames_with_their_previous_path(
+    registry_url: str, source: Path
+) -> None:
+    registry = dataver.Registry(registry_url)
+    parent = registry.create("renames")
+    parent.add_files(source)
+    parent.finalize(auto_upload=True)
+    child = registry.create("renames", parents=[parent])
+    (source / "b.csv").rename(source / "moved.csv")
+    child.sync_folder(source)
+
+    assert diff_rows(child) == [
+        {"change": "renamed", "path": "moved.csv", "previous_path": "b.csv"}
+    ]
+    assert file_rows(child) == [
+        {"path": "moved.csv", "size": 8},
+        {"path": "train/a.csv", "size": 8},
+    ]
 
 
 def test_publishing_refreshes_the_card_with_the_new_state(

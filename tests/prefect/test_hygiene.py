@@ -164,6 +164,7 @@ def uploading(registry_url: str) -> Any:
 def test_a_crashed_flow_aborts_its_uploading_version(
     registry_url: str, start_slow: Callable[[str], subprocess.Popen[bytes]]
 ) -> None:
+    bystander = dataver.Registry(registry_url).create("bystander", project="hygiene")
     proc = start_slow("run")
     ds = wait_until(lambda: uploading(registry_url), what="an Uploading version")
 
@@ -173,6 +174,8 @@ def test_a_crashed_flow_aborts_its_uploading_version(
     ds = dataver.Registry(registry_url).get(ds.id, states=None)
     assert ds.state is dataver.State.ABORTED
     assert "crashed" in (ds.error or "")
+    # NOTE: only the crashed run's versions: another writer's Uploading version is left alone.
+    assert bystander.reload().state is dataver.State.UPLOADING
 
 
 def test_a_cancelled_flow_run_aborts_its_uploading_version(

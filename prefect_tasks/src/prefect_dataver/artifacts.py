@@ -131,10 +131,14 @@ def file_rows(ds: dataver.Dataset) -> list[dict[str, object]]:
 def diff_rows(ds: dataver.Dataset) -> list[dict[str, object]]:
     """Rows ``{change, path, previous_path}`` of what changed against the merged parents."""
     diff = ds.diff()
-    rows: list[dict[str, object]] = [
-        *({"change": "added", "path": p, "previous_path": ""} for p in diff.added),
-        *({"change": "modified", "path": p, "previous_path": ""} for p in diff.modified),
-        *({"change": "removed", "path": p, "previous_path": ""} for p in diff.removed),
-        *({"change": "renamed", "path": new, "previous_path": old} for old, new in diff.renamed),
-    ]
+    rows: list[dict[str, object]] = []
+    for change, paths in (
+        ("added", diff.added),
+        ("modified", diff.modified),
+        ("removed", diff.removed),
+    ):
+        rows.extend({"change": change, "path": p, "previous_path": ""} for p in paths)
+    rows.extend(
+        {"change": "renamed", "path": new, "previous_path": old} for old, new in diff.renamed
+    )
     return rows[:MAX_ROWS]
