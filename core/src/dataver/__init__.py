@@ -31,6 +31,7 @@ from dataver.errors import (
     ValidationError,
     VersionNotFoundError,
 )
+from dataver.ops.fsck import FsckProblem, FsckReport
 from dataver.settings import Settings
 from dataver.versions.state import State
 
@@ -45,6 +46,8 @@ __all__ = [
     "DataverError",
     "Diff",
     "FormatError",
+    "FsckProblem",
+    "FsckReport",
     "HasChildrenError",
     "IntegrityError",
     "InvalidTransitionError",

@@ -22,7 +22,7 @@ CLI_MD = ROOT / "docs" / "cli.md"
 ALL = {
     "create", "add", "remove", "sync", "upload", "close", "finalize", "publish", "abort",
     "list", "search", "ls", "show", "get", "verify", "diff", "lineage", "ui",
-    "squash", "delete", "rename", "move", "gc", "cache info", "cache prune",
+    "squash", "delete", "rename", "move", "gc", "fsck", "cache info", "cache prune",
     "metadata get", "metadata set", "metadata unset", "tag add", "tag remove",
 }  # fmt: skip
 

@@ -17,6 +17,7 @@ from dataver.errors import (
 )
 from dataver.layout import FORMAT, MARKER
 from dataver.ops import delete as delete_op
+from dataver.ops import fsck as fsck_op
 from dataver.ops import gc as gc_op
 from dataver.ops import squash as squash_op
 from dataver.ops.create import create_version
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
 
+    from dataver.ops.fsck import FsckReport
     from dataver.ops.gc import GcPlan
     from dataver.storage.base import Store
     from dataver.versions.records import DatasetRecord, VersionRecord
@@ -290,6 +292,33 @@ class Registry:
             return plan
         plan.execute()
         return gc_op.GcPlan(plan.keys, plan.freed_bytes, plan.kept_objects, False, plan.store)
+
+    def fsck(self, repair: bool = False, grace_seconds: float | None = None) -> FsckReport:
+        """Check every record, name, claim, manifest and referenced byte range of the registry.
+
+        Reads only, unless ``repair``: then it aborts Uploading versions whose writer stopped
+        renewing its lease and removes leftovers of interrupted writers (orphan claims and
+        dataset records, stale name pointers, journals of ended versions, temporary files),
+        and checks again. Damage (a missing or corrupt manifest or content object, a record
+        that does not parse) is reported, never "fixed".
+
+        Args:
+            repair: Apply the safe fixes.
+            grace_seconds: Leftovers younger than this may belong to a writer still at work
+                and are left alone (default ``DATAVER_GC_GRACE_SECONDS``).
+
+        Returns:
+            The :class:`~dataver.ops.fsck.FsckReport`; ``ok`` is True when no problem remains.
+
+        Raises:
+            StorageError: The store could not be listed or read.
+
+        Example:
+            >>> report = reg.fsck()  # doctest: +SKIP
+            >>> report.ok, [p.kind for p in report.problems]  # doctest: +SKIP
+            (True, [])
+        """
+        return fsck_op.fsck(self.backend, repair=repair, grace_seconds=grace_seconds)
 
     def rename(self, project: str, name: str, new_name: str) -> None:
         """Rename dataset ``project/name`` to ``project/new_name`` (all its versions)."""

@@ -211,6 +211,70 @@ def gc(
     output.status(opts, f"kept {plan.kept_objects} objects in use or younger than the grace period")
 
 
+# ------------------------------------------------------------------------------------ fsck
+
+
+@command(
+    app,
+    "fsck",
+    panel=MANAGE,
+    examples=["dataver fsck", "dataver fsck --repair", "dataver fsck --json"],
+)
+def fsck(
+    ctx: typer.Context,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Abort stale uploading versions and remove leftovers of interrupted writers "
+            "(nothing else), then check again.",
+        ),
+    ] = False,
+    grace_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--grace-seconds",
+            min=0,
+            metavar="SECONDS",
+            help="Leave leftovers younger than this alone: a writer may still be at work "
+            "(default: DATAVER_GC_GRACE_SECONDS, 3600).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Check every record, name, manifest and stored object of the registry.
+
+    Reports problems without changing anything. With --repair it makes only safe fixes and
+    says what it did; damage (missing or corrupt manifests or content) is never touched.
+    Exits 1 while a problem remains.
+    """
+    opts = Options.of(ctx)
+    report = opts.registry().fsck(repair=repair, grace_seconds=grace_seconds)
+    if opts.json:
+        output.emit_json(report.as_dict())
+    else:
+        for done in report.repaired:
+            output.result(f"repaired  {done.kind:<18} {done.key}: {done.message}")
+        for problem in report.problems:
+            label = "leftover" if problem.repairable else "ERROR"
+            output.result(f"{label:<9} {problem.kind:<18} {problem.key}: {problem.message}")
+        output.status(
+            opts,
+            f"checked {output.count(report.versions, 'version')}, "
+            f"{output.count(report.manifests, 'manifest object')}, "
+            f"{report.entries} entries, "
+            f"{output.count(report.content, 'content object')}",
+        )
+    if not report.ok:
+        fixable = sum(p.repairable for p in report.problems)
+        raise CliError(
+            f"{output.count(len(report.problems), 'problem')} in {report.url}",
+            hint="run 'dataver fsck --repair' to fix the leftovers" if fixable else None,
+        )
+    if not opts.json:
+        output.result(f"registry is consistent: {report.url}")
+
+
 # ----------------------------------------------------------------------------------- cache
 
 

@@ -155,6 +155,19 @@ SHAPES: Mapping[str, Shape] = MappingProxyType(
             kept_objects="objects kept (in use, or younger than the grace period)",
             keys="their storage keys",
         ),
+        "fsck": _object(
+            url="the registry checked",
+            ok="no problem remains (the exit code is 1 otherwise)",
+            datasets="dataset records read",
+            versions="version records read",
+            manifests="manifest roots and shards decoded and validated",
+            entries="manifest entries checked",
+            content="packs and objects found with the right size",
+            problems="what is wrong: `kind`, `severity` (`error` or `leftover`), `key`, "
+            "`message`, `version_id`, `repairable`",
+            repaired="what `--repair` fixed (same keys)",
+            in_progress="live uploads and young leftovers, left alone",
+        ),
         "cache info": _object(
             root="cache folder",
             total_bytes="bytes on disk",

@@ -1,0 +1,596 @@
+"""Check a whole registry: every record, name, claim, manifest and referenced byte range.
+
+``fsck`` reads; it never changes anything unless asked to repair, and then it makes only
+fixes that cannot lose data: it aborts Uploading versions whose writer stopped renewing its
+lease, and removes leftovers that nothing can use (a claim or dataset record a killed
+``create`` never finished, a name pointer that no longer matches its dataset, the upload
+journal of a version that left Uploading, a local temporary file). Damage — a record that
+does not parse, a manifest or content object that is missing or of the wrong size — is
+reported and left for a human: deleting it would hide the loss.
+
+Leftovers younger than the grace period are not problems: they may belong to a writer that
+is still working (a ``create`` between its claim and its record), so they are listed as
+``in_progress`` and left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from dataver.errors import ConflictError, FormatError, NotFoundError
+from dataver.layout import (
+    claim_key,
+    journal_prefix,
+    manifest_key,
+    name_key,
+    object_key,
+    pack_key,
+    record_key,
+)
+from dataver.manifest.codec import ManifestRoot, decode_root, decode_shard
+from dataver.manifest.reader import read_object
+from dataver.objects.upload import clear_journal
+from dataver.ops.transition import end_record, is_stale
+from dataver.storage.base import ObjectInfo
+from dataver.storage.local import LocalStore
+from dataver.versions import repo
+from dataver.versions.records import DatasetRecord, Pointer, VersionRecord
+from dataver.versions.state import READABLE, State
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from dataver.backend import Backend
+    from dataver.manifest.entry import Entry
+    from dataver.storage.base import Store
+
+ERROR = "error"
+"""Damage: something a version needs is missing or wrong. Never repaired automatically."""
+LEFTOVER = "leftover"
+"""Harmless debris of an interrupted writer; ``repair`` removes it safely."""
+
+_REPAIR_NOTE = "aborted by fsck --repair: its writer stopped renewing its lease"
+
+
+@dataclass(frozen=True)
+class FsckProblem:
+    """One thing ``fsck`` found wrong.
+
+    Attributes:
+        kind: What is wrong, e.g. ``stale-version``, ``orphan-claim``, ``missing-content``.
+        severity: ``error`` (damage, left alone) or ``leftover`` (safe to repair).
+        key: The storage key concerned (a folder ends with ``/``).
+        message: One sentence a person can act on.
+        version_id: The version concerned, if any.
+    """
+
+    kind: str
+    severity: str
+    key: str
+    message: str
+    version_id: str | None = None
+
+    @property
+    def repairable(self) -> bool:
+        """Whether ``fsck --repair`` fixes it."""
+        return self.severity == LEFTOVER
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready dict (the ``--json`` shape of a problem)."""
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "key": self.key,
+            "message": self.message,
+            "version_id": self.version_id,
+            "repairable": self.repairable,
+        }
+
+
+@dataclass(frozen=True)
+class FsckReport:
+    """What ``fsck`` checked and found.
+
+    Attributes:
+        url: The registry checked.
+        datasets: Dataset records read.
+        versions: Version records read.
+        manifests: Manifest objects (roots and shards) decoded and validated.
+        entries: Manifest entries checked.
+        content: Packs and objects referenced and found.
+        problems: What is still wrong (after repair, if repair ran).
+        repaired: What repair fixed (empty without repair).
+        in_progress: Uploading versions with a live lease, and leftovers younger than the
+            grace period: not problems, they may belong to a writer still at work.
+    """
+
+    url: str
+    datasets: int
+    versions: int
+    manifests: int
+    entries: int
+    content: int
+    problems: tuple[FsckProblem, ...]
+    repaired: tuple[FsckProblem, ...] = ()
+    in_progress: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """No problem remains."""
+        return not self.problems
+
+    @property
+    def errors(self) -> tuple[FsckProblem, ...]:
+        """The problems that are damage (not repairable)."""
+        return tuple(p for p in self.problems if not p.repairable)
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready dict (the ``dataver fsck --json`` document)."""
+        return {
+            "url": self.url,
+            "ok": self.ok,
+            "datasets": self.datasets,
+            "versions": self.versions,
+            "manifests": self.manifests,
+            "entries": self.entries,
+            "content": self.content,
+            "problems": [p.as_dict() for p in self.problems],
+            "repaired": [p.as_dict() for p in self.repaired],
+            "in_progress": list(self.in_progress),
+        }
+
+
+def fsck(
+    backend: Backend, *, repair: bool = False, grace_seconds: float | None = None
+) -> FsckReport:
+    """Check the registry; with ``repair``, apply the safe fixes and check again.
+
+    Args:
+        backend: The registry's backend.
+        repair: Abort stale Uploading versions and remove leftovers (nothing else).
+        grace_seconds: Leftovers younger than this are left alone as possibly in progress
+            (default ``DATAVER_GC_GRACE_SECONDS``).
+
+    Returns:
+        The :class:`FsckReport`; after a repair, ``problems`` is what a fresh check found.
+    """
+    grace = backend.settings.gc_grace_seconds if grace_seconds is None else grace_seconds
+    first = _Checker(backend.store, grace).run()
+    if not repair:
+        return first
+    fixed = tuple(p for p in first.problems if p.repairable and _repair(backend, p))
+    if not fixed:
+        return first
+    again = _Checker(backend.store, grace).run()
+    return FsckReport(
+        url=again.url,
+        datasets=again.datasets,
+        versions=again.versions,
+        manifests=again.manifests,
+        entries=again.entries,
+        content=again.content,
+        problems=again.problems,
+        repaired=fixed,
+        in_progress=again.in_progress,
+    )
+
+
+# ------------------------------------------------------------------------------ checking
+
+
+class _Checker:
+    """One pass over the registry, collecting problems."""
+
+    def __init__(self, store: Store, grace: float) -> None:
+        self.store = store
+        self.cutoff = time.time() - grace
+        self.problems: list[FsckProblem] = []
+        self.in_progress: list[str] = []
+        self.sizes: dict[str, int] = {}
+        self.manifests: dict[str, list[FsckProblem]] = {}
+        self.entries = 0
+        self.content: set[str] = set()
+
+    def run(self) -> FsckReport:
+        self.sizes = {i.key: i.size for p in ("packs/", "objects/") for i in self.store.list(p)}
+        datasets = self._datasets()
+        records = self._records()
+        self._names(datasets)
+        self._claims(records)
+        for record in records.values():
+            self._version(record, datasets, records)
+        self._journals(records)
+        self._temp_files()
+        return FsckReport(
+            url=self.store.url,
+            datasets=len(datasets),
+            versions=len(records),
+            manifests=len(self.manifests),
+            entries=self.entries,
+            content=len(self.content),
+            problems=tuple(self.problems),
+            in_progress=tuple(self.in_progress),
+        )
+
+    def _add(self, kind: str, key: str, message: str, version_id: str | None = None) -> None:
+        self.problems.append(FsckProblem(kind, ERROR, key, message, version_id))
+
+    def _leftover(self, info: ObjectInfo, kind: str, message: str, vid: str | None = None) -> None:
+        if info.mtime > self.cutoff:
+            # NOTE: a writer may be between two steps right now (claim taken, record not yet
+            # written): only an old leftover is certainly abandoned.
+            self.in_progress.append(info.key)
+            return
+        self.problems.append(FsckProblem(kind, LEFTOVER, info.key, message, vid))
+
+    # -------------------------------------------------------------- datasets and names
+    def _datasets(self) -> dict[str, tuple[DatasetRecord, ObjectInfo]]:
+        out: dict[str, tuple[DatasetRecord, ObjectInfo]] = {}
+        for info in self.store.list("datasets/"):
+            if not info.key.endswith("/dataset.json"):
+                continue
+            folder = info.key[len("datasets/") : -len("/dataset.json")]
+            try:
+                record = DatasetRecord.from_bytes(self.store.read(info.key))
+            except NotFoundError:
+                continue
+            except FormatError as exc:
+                self._add("unreadable-dataset", info.key, f"dataset record does not parse: {exc}")
+                continue
+            if record.id != folder:
+                self._add(
+                    "unreadable-dataset",
+                    info.key,
+                    f"dataset record in folder {folder!r} claims to be dataset {record.id!r}",
+                )
+                continue
+            out[record.id] = (record, info)
+        return out
+
+    def _names(self, datasets: dict[str, tuple[DatasetRecord, ObjectInfo]]) -> None:
+        named: set[str] = set()
+        for info in self.store.list("names/"):
+            try:
+                pointer = Pointer.from_bytes(self.store.read(info.key))
+            except NotFoundError:
+                continue
+            except FormatError as exc:
+                self._add("unreadable-name", info.key, f"name pointer does not parse: {exc}")
+                continue
+            found = datasets.get(pointer.target)
+            if found is None or name_key(found[0].project, found[0].name) != info.key:
+                # NOTE: an interrupted rename or a lost create-race leaves this; the dataset
+                # record is the truth, so the pointer is dead weight.
+                self._leftover(
+                    info,
+                    "stale-name",
+                    f"name pointer to dataset {pointer.target} does not match that dataset",
+                )
+                continue
+            named.add(pointer.target)
+        for dataset_id, (record, info) in datasets.items():
+            if dataset_id not in named:
+                self._unnamed(record, info)
+
+    def _unnamed(self, record: DatasetRecord, info: ObjectInfo) -> None:
+        if any(True for _ in self.store.list(f"datasets/{record.id}/versions/")):
+            self._add(
+                "unnamed-dataset",
+                info.key,
+                f"dataset {record.project}/{record.name} has versions but no name pointer",
+            )
+            return
+        self._leftover(
+            info,
+            "orphan-dataset",
+            f"dataset record {record.project}/{record.name} without a name or versions "
+            "(an interrupted create)",
+        )
+
+    # ----------------------------------------------------------------- version records
+    def _records(self) -> dict[str, VersionRecord]:
+        out: dict[str, VersionRecord] = {}
+        for info in self.store.list("versions/"):
+            stem = info.key[len("versions/") :].removesuffix(".json")
+            try:
+                record, _ = repo.load(self.store, stem)
+            except NotFoundError as exc:
+                if self.store.exists(info.key):
+                    self._add("unreadable-record", info.key, f"not a version record key: {exc}")
+                continue
+            except FormatError as exc:
+                self._add("unreadable-record", info.key, f"version record is damaged: {exc}", stem)
+                continue
+            out[record.id] = record
+        return out
+
+    def _claims(self, records: dict[str, VersionRecord]) -> None:
+        for info in self.store.list("datasets/"):
+            if "/versions/" not in info.key:
+                continue
+            try:
+                pointer = Pointer.from_bytes(self.store.read(info.key))
+            except NotFoundError:
+                continue
+            except FormatError as exc:
+                self._add("unreadable-claim", info.key, f"version claim does not parse: {exc}")
+                continue
+            record = records.get(pointer.target)
+            if record is None:
+                # NOTE: create takes the claim before it writes the record; delete removes
+                # the record before the claim. A kill between the two leaves this.
+                self._leftover(info, "orphan-claim", f"claim for missing version {pointer.target}")
+            elif claim_key(record.dataset_id, record.version) != info.key:
+                self._add(
+                    "wrong-claim",
+                    info.key,
+                    f"claim points at version {record.id}, which is "
+                    f"{record.version} of dataset {record.dataset_id}",
+                    record.id,
+                )
+
+    def _version(
+        self,
+        record: VersionRecord,
+        datasets: dict[str, tuple[DatasetRecord, ObjectInfo]],
+        records: dict[str, VersionRecord],
+    ) -> None:
+        key, vid = record_key(record.id), record.id
+        if record.dataset_id not in datasets:
+            self._add("missing-dataset", key, f"dataset {record.dataset_id} is missing", vid)
+        self._claim_of(record)
+        if record.state in (State.UPLOADING, *READABLE):
+            for parent in record.parents:
+                found = records.get(parent)
+                if found is None or found.state not in READABLE:
+                    what = "missing" if found is None else found.state.value
+                    self._add("bad-parent", key, f"parent {parent} is {what}", vid)
+        if record.state is State.UPLOADING:
+            if is_stale(record):
+                self.problems.append(
+                    FsckProblem(
+                        "stale-version",
+                        LEFTOVER,
+                        key,
+                        f"uploading, but its writer stopped renewing its lease "
+                        f"(expired {record.lease.expires_at.isoformat() if record.lease else '?'})",
+                        vid,
+                    )
+                )
+            else:
+                self.in_progress.append(key)
+        for ref in dict.fromkeys([record.manifest, record.base_manifest]):
+            if ref is not None:
+                self._manifest(ref, record)
+
+    def _claim_of(self, record: VersionRecord) -> None:
+        key = claim_key(record.dataset_id, record.version)
+        try:
+            target = Pointer.from_bytes(self.store.read(key)).target
+        except NotFoundError:
+            target = None
+        except FormatError:
+            return  # NOTE: reported by _claims
+        if target != record.id:
+            self._add(
+                "missing-claim",
+                record_key(record.id),
+                f"version string {record.version} is not claimed by this version "
+                f"(claim: {target or 'none'})",
+                record.id,
+            )
+
+    # ---------------------------------------------------------------------- manifests
+    def _manifest(self, ref: str, record: VersionRecord) -> None:
+        root = self._root(ref, record)
+        if root is None:
+            return
+        if record.state in READABLE and root.pending:
+            self._add(
+                "pending-in-final",
+                manifest_key(ref),
+                f"{record.state.value} version has {root.pending} files never uploaded",
+                record.id,
+            )
+        _check_root_order(root, ref, record.id, self)
+        for shard in root.shards:
+            self._shard(shard.hash, shard.count, shard.pending, record)
+
+    def _root(self, ref: str, record: VersionRecord) -> ManifestRoot | None:
+        try:
+            root = decode_root(read_object(self.store, ref), ref)
+        except NotFoundError:
+            self._once(ref, "missing-manifest", f"manifest root {ref} is missing", record.id)
+            return None
+        except FormatError as exc:
+            self._once(ref, "corrupt-manifest", str(exc), record.id)
+            return None
+        self.manifests.setdefault(ref, [])
+        if root.hash_algorithm != record.hash_algorithm:
+            self._add(
+                "corrupt-manifest",
+                manifest_key(ref),
+                f"manifest uses {root.hash_algorithm}, the record says {record.hash_algorithm}",
+                record.id,
+            )
+        return root
+
+    def _once(self, ref: str, kind: str, message: str, version_id: str) -> None:
+        # NOTE: a shared shard is checked once; every version using a damaged one is named.
+        if ref not in self.manifests:
+            self.manifests[ref] = [FsckProblem(kind, ERROR, manifest_key(ref), message)]
+        for problem in self.manifests[ref]:
+            self._add(problem.kind, problem.key, problem.message, version_id)
+
+    def _shard(self, ref: str, count: int, pending: int, record: VersionRecord) -> None:
+        if ref in self.manifests:
+            for problem in self.manifests[ref]:
+                self._add(problem.kind, problem.key, problem.message, record.id)
+            return
+        found: list[FsckProblem] = []
+        try:
+            entries = decode_shard(read_object(self.store, ref), ref)
+        except NotFoundError:
+            found.append(FsckProblem("missing-manifest", ERROR, manifest_key(ref), "shard missing"))
+            entries = []
+        except FormatError as exc:
+            found.append(FsckProblem("corrupt-manifest", ERROR, manifest_key(ref), str(exc)))
+            entries = []
+        else:
+            if len(entries) != count or sum(e.is_pending for e in entries) != pending:
+                found.append(
+                    FsckProblem(
+                        "corrupt-manifest",
+                        ERROR,
+                        manifest_key(ref),
+                        f"shard holds {len(entries)} entries ({sum(e.is_pending for e in entries)} "
+                        f"pending), the root says {count} ({pending} pending)",
+                    )
+                )
+            found.extend(self._content(entries, ref))
+        self.entries += len(entries)
+        self.manifests[ref] = found
+        for problem in found:
+            self._add(problem.kind, problem.key, problem.message, record.id)
+
+    def _content(self, entries: Iterable[Entry], ref: str) -> list[FsckProblem]:
+        missing: dict[str, list[str]] = {}
+        short: dict[str, list[str]] = {}
+        for entry in entries:
+            if entry.url is not None or entry.source is not None:
+                continue
+            key = pack_key(entry.pack) if entry.pack else object_key(entry.hash or "")
+            need = entry.offset + entry.size if entry.pack else entry.size
+            have = self.sizes.get(key)
+            if have is None:
+                missing.setdefault(key, []).append(entry.path)
+            elif (have < need) if entry.pack else (have != need):
+                short.setdefault(key, []).append(entry.path)
+            else:
+                self.content.add(key)
+        out = [
+            FsckProblem(
+                "missing-content",
+                ERROR,
+                key,
+                f"{len(paths)} files of manifest shard {ref} live here, but it is missing "
+                f"(first: {paths[0]})",
+            )
+            for key, paths in missing.items()
+        ]
+        out += [
+            FsckProblem(
+                "wrong-size",
+                ERROR,
+                key,
+                f"too short or too long for {len(paths)} files of manifest shard {ref} "
+                f"(first: {paths[0]})",
+            )
+            for key, paths in short.items()
+        ]
+        return out
+
+    # ------------------------------------------------------------------ leftovers
+    def _journals(self, records: dict[str, VersionRecord]) -> None:
+        seen: dict[str, ObjectInfo] = {}
+        for info in self.store.list("staging/"):
+            version_id = info.key[len("staging/") :].split("/", 1)[0]
+            if version_id not in seen or info.mtime > seen[version_id].mtime:
+                seen[version_id] = info
+        for version_id, newest in seen.items():
+            record = records.get(version_id)
+            if record is not None and record.state is State.UPLOADING:
+                continue
+            what = "deleted" if record is None else record.state.value
+            folder = journal_prefix(version_id)
+            self._leftover(
+                newest._replace(key=folder),
+                "leftover-journal",
+                f"upload journal of a {what} version",
+                version_id,
+            )
+
+    def _temp_files(self) -> None:
+        if not isinstance(self.store, LocalStore) or not self.store.root.is_dir():
+            return
+        root = self.store.root
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if d != ".locks"]
+            for name in filenames:
+                if not (name.startswith(".") and name.endswith(".tmp")):
+                    continue
+                path = os.path.join(dirpath, name)
+                try:
+                    mtime = os.stat(path).st_mtime
+                except FileNotFoundError:
+                    continue
+                key = os.path.relpath(path, root).replace(os.sep, "/")
+                info = _info(key, mtime)
+                self._leftover(info, "temp-file", "temporary file of an interrupted write")
+
+
+def _info(key: str, mtime: float) -> ObjectInfo:
+    return ObjectInfo(key, 0, mtime)
+
+
+def _check_root_order(root: ManifestRoot, ref: str, version_id: str, checker: _Checker) -> None:
+    """Shards must be in path order without overlap, and the root's totals must add up."""
+    previous = ""
+    for shard in root.shards:
+        if shard.first > shard.last or (previous and shard.first <= previous):
+            checker._add(
+                "corrupt-manifest",
+                manifest_key(ref),
+                f"shards of manifest {ref} overlap or are out of order at {shard.first!r}",
+                version_id,
+            )
+            return
+        previous = shard.last
+    totals = (sum(s.count for s in root.shards), sum(s.pending for s in root.shards))
+    if totals != (root.files, root.pending):
+        checker._add(
+            "corrupt-manifest",
+            manifest_key(ref),
+            f"manifest {ref} counts {root.files} files, its shards hold {totals[0]}",
+            version_id,
+        )
+
+
+# ------------------------------------------------------------------------------- repair
+
+
+def _repair(backend: Backend, problem: FsckProblem) -> bool:
+    """Apply the safe fix for one leftover; return whether it was applied."""
+    store = backend.store
+    if problem.kind == "stale-version" and problem.version_id is not None:
+        return _abort_stale(backend, problem.version_id)
+    if problem.kind == "leftover-journal" and problem.version_id is not None:
+        clear_journal(store, problem.version_id)
+        return True
+    if problem.kind == "temp-file" and isinstance(store, LocalStore):
+        (store.root / problem.key).unlink(missing_ok=True)
+        return True
+    if problem.kind in ("orphan-claim", "orphan-dataset", "stale-name"):
+        store.delete(problem.key)
+        return True
+    return False
+
+
+def _abort_stale(backend: Backend, version_id: str) -> bool:
+    try:
+        record, token = repo.load(backend.store, version_id)
+    except NotFoundError:
+        return False
+    if not is_stale(record):
+        return False  # NOTE: its writer came back since the check
+    expired = record.lease.expires_at.isoformat() if record.lease else "?"
+    ended = end_record(record, State.ABORTED, f"{_REPAIR_NOTE} (expired {expired})")
+    try:
+        repo.save(backend.store, ended, token)
+    except ConflictError:
+        return False  # NOTE: the writer renewed or ended it meanwhile: it is not stale
+    clear_journal(backend.store, version_id)
+    return True
