@@ -213,3 +213,18 @@ def test_a_cancelled_flow_run_aborts_its_uploading_version(
     with get_client(sync_client=True) as client:
         assert client.read_flow_run(flow_run.id).state.is_cancelled()  # type: ignore[union-attr]
     runner.send_signal(signal.SIGINT)
+
+
+def test_a_missing_folder_fails_before_any_version_is_created(
+    registry_url: str, tmp_path: Path
+) -> None:
+    name = unique("no-folder")
+
+    @flow
+    def build() -> None:
+        version_folder(registry_url, name, "vision", str(tmp_path / "not-there"))
+
+    with pytest.raises(FileNotFoundError):
+        build()
+
+    assert dataver.Registry(registry_url).list(name=name, states=None) == []

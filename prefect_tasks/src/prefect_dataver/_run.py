@@ -55,22 +55,27 @@ def resume_key() -> str | None:
 
 
 def find_resumable(
-    registry: dataver.Registry, name: str, project: str, key: str | None
+    registry: dataver.Registry,
+    name: str,
+    project: str,
+    key: str | None,
+    states: tuple[str, ...] = ("uploading",),
 ) -> dataver.Dataset | None:
-    """The Uploading version an earlier attempt of this task call created, if any.
+    """The version an earlier attempt of this task call created, if any.
 
     Args:
         registry: Where to look.
         name: Dataset name.
         project: Dataset project.
         key: :func:`resume_key` of the current task call.
+        states: The states a resumable version may be in.
 
     Returns:
         The version (with a fresh record), or None.
     """
     if key is None:
         return None
-    for ds in registry.list(project=project, name=name, states=["uploading"]):
+    for ds in registry.list(project=project, name=name, states=states):
         if ds.provenance.get("resume_key") == key:
             return registry.get(ds.id, states=None)
     return None

@@ -13,7 +13,7 @@ import dataver
 from prefect_dataver._announce import announce
 from prefect_dataver._parents import Parents, parent_ids
 from prefect_dataver._registry import RegistryLike, open_registry
-from prefect_dataver._run import provenance, resume_key
+from prefect_dataver._run import find_resumable, provenance, resume_key
 from prefect_dataver.cache import VersionFolderCache, find_reusable, folder_key
 from prefect_dataver.hygiene import building, fail_task_versions
 from prefect_dataver.models import VersionInfo
@@ -40,8 +40,12 @@ def _version_folder(
     if reuse_unchanged and (found := find_reusable(reg, name, project, parents, key)):
         log.info("%s is unchanged since %s (%s): reusing it", folder, found.uri, found.id)
         return _finish(registry, found, publish, built=False)
-    ds = _resumed(reg, name, project)
-    if ds is None:
+    # NOTE: a retry continues the version of its failed attempt; one that got as far as
+    # Final (and then failed, e.g. writing artifacts) is only announced again.
+    ds = find_resumable(reg, name, project, resume_key(), _RESUMABLE)
+    if ds is not None:
+        log.info("Resuming %s (%s) of an earlier attempt", ds.uri, ds.id)
+    else:
         ds = reg.create(
             name,
             project=project,
@@ -53,25 +57,13 @@ def _version_folder(
         )
         log.info("Created %s (%s)", ds.uri, ds.id)
     if ds.state is not dataver.State.UPLOADING:
-        return _finish(registry, ds, publish, built=False)
+        return _finish(registry, ds, publish, built=True)
     with building(reg, ds):
         removed, added, modified = ds.sync_folder(folder, dataset_path)
         log.info("%d removed, %d added, %d modified", removed, added, modified)
         log.info("Uploaded %d new bytes", ds.upload())
         ds.finalize()
     return _finish(registry, ds, publish, built=True)
-
-
-def _resumed(reg: dataver.Registry, name: str, project: str) -> dataver.Dataset | None:
-    """The version an earlier attempt of this task call created (any live state)."""
-    key = resume_key()
-    if key is None:
-        return None
-    for ds in reg.list(project=project, name=name, states=_RESUMABLE):
-        if ds.provenance.get("resume_key") == key:
-            get_run_logger().info("Resuming %s (%s) of an earlier attempt", ds.uri, ds.id)
-            return reg.get(ds.id, states=None)
-    return None
 
 
 def _finish(
