@@ -269,7 +269,10 @@ def fsck(
         fixable = sum(p.repairable for p in report.problems)
         raise CliError(
             f"{output.count(len(report.problems), 'problem')} in {report.url}",
-            hint="run 'dataver fsck --repair' to fix the leftovers" if fixable else None,
+            hint="run 'dataver fsck --repair' to fix the leftovers"
+            if fixable
+            else "fsck never repairs damage: restore the listed keys from a backup, or "
+            "delete the damaged versions ('dataver delete --id ID')",
         )
     if not opts.json:
         output.result(f"registry is consistent: {report.url}")

@@ -193,6 +193,8 @@ class _Checker:
         self.manifests: dict[str, list[FsckProblem]] = {}
         self.entries = 0
         self.content: set[str] = set()
+        self.unreadable: set[str] = set()
+        """Ids whose record exists but does not parse: their claims are not orphans."""
 
     def run(self) -> FsckReport:
         self.sizes = {i.key: i.size for p in ("packs/", "objects/") for i in self.store.list(p)}
@@ -303,6 +305,7 @@ class _Checker:
                 continue
             except FormatError as exc:
                 self._add("unreadable-record", info.key, f"version record is damaged: {exc}", stem)
+                self.unreadable.add(stem)
                 continue
             out[record.id] = record
         return out
@@ -319,6 +322,8 @@ class _Checker:
                 self._add("unreadable-claim", info.key, f"version claim does not parse: {exc}")
                 continue
             record = records.get(pointer.target)
+            if pointer.target in self.unreadable:
+                continue  # NOTE: the record is damaged, not gone: deleting its claim would hide it
             if record is None:
                 # NOTE: create takes the claim before it writes the record; delete removes
                 # the record before the claim. A kill between the two leaves this.
