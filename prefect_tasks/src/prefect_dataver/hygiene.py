@@ -1,9 +1,9 @@
 """Failure hygiene: no Prefect run leaves a version stuck in Uploading.
 
-- A task that builds a version (create, add, sync, remove, finalize, ``version_folder``)
-  registers it while it works. If the task finally fails (after its retries), its
-  ``on_failure`` hook :func:`fail_task_versions` marks the version Failed with the error. While
-  retries remain the version stays Uploading and the retry resumes it.
+- A task that changes an Uploading version (add, sync, remove, finalize,
+  ``version_folder``) registers it while it works. If the task finally fails (after its
+  retries), its ``on_failure`` hook :func:`fail_task_versions` marks the version Failed with
+  the error. While retries remain the version stays Uploading and the retry resumes it.
 - A flow that is cancelled or crashes runs :func:`abort_flow_versions` (attach it with
   :func:`dataver_flow_hooks`), which aborts every Uploading version its run created.
 """
@@ -45,6 +45,8 @@ def building(registry: dataver.Registry, ds: dataver.Dataset) -> Iterator[datave
         with _LOCK:
             _BUILDING[key] = (registry, ds.id)
     yield ds
+    # NOTE: deliberately not in a ``finally``: after an exception the mark must outlive the
+    # task body, for the hook (or the retry, which marks the same version again).
     if key is not None:
         with _LOCK:
             _BUILDING.pop(key, None)
