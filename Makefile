@@ -23,6 +23,8 @@ TEST_TOOLS   := pytest hypothesis pytest-timeout "moto[server]"
 DEV_TOOLS    := $(TEST_TOOLS) mypy ruff
 # The web page's tests: Selenium drives Debian's Chromium; pyarrow writes the Parquet fixtures.
 UI_TEST_TOOLS := selenium pyarrow httpx
+# The documentation site (`make docs`; the test suite builds it too).
+DOCS_TOOLS   := mkdocs mkdocs-material "mkdocstrings[python]"
 CHROMIUM     ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
 
@@ -42,7 +44,7 @@ PREFECT_STAMP := $(VENV)/prefect/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help ensure-uv venv-core venv-airflow venv-prefect venvs browser \
-        test test-core test-airflow test-prefect lint demo bench clean distclean
+        test test-core test-airflow test-prefect lint docs demo bench clean distclean
 
 help:
 	@echo "targets:"
@@ -52,6 +54,7 @@ help:
 	@echo "  venv-prefect  create/update .venv/prefect (core + prefect_tasks + $(PREFECT_SPEC))"
 	@echo "  test          test-core, test-airflow, test-prefect"
 	@echo "  lint          ruff check, ruff format --check, mypy --strict (core)"
+	@echo "  docs          build the documentation site into site/ (mkdocs --strict)"
 	@echo "  demo          run examples/demo.py"
 	@echo "  bench         run the benchmarks (python -m benchmarks)"
 	@echo "  clean         remove caches and build output (keeps venvs)"
@@ -79,7 +82,7 @@ endef
 
 venv-core: $(CORE_STAMP)
 $(CORE_STAMP): core/pyproject.toml Makefile | ensure-uv
-	$(call make_venv,$(VENV)/core,-e "./core[s3,ui]" $(DEV_TOOLS) $(UI_TEST_TOOLS))
+	$(call make_venv,$(VENV)/core,-e "./core[s3,ui]" $(DEV_TOOLS) $(UI_TEST_TOOLS) $(DOCS_TOOLS))
 
 venv-airflow: $(AIRFLOW_STAMP)
 $(AIRFLOW_STAMP): core/pyproject.toml airflow_provider/pyproject.toml Makefile | ensure-uv
@@ -130,6 +133,13 @@ lint: $(CORE_STAMP)
 	$(VENV)/core/bin/mypy || rc=1; \
 	if [ $$rc -ne 0 ]; then echo "==> lint: FAILED"; fi; \
 	exit $$rc
+
+# -------------------------------------------------------------------------------------- docs
+
+# Builds the MkDocs site into site/; --strict turns every broken link or reference into an error.
+docs: $(CORE_STAMP)
+	@echo "==> docs: mkdocs build --strict (site/)"
+	NO_MKDOCS_2_WARNING=1 $(VENV)/core/bin/mkdocs build --strict
 
 # ------------------------------------------------------------------------------- demo, bench
 
