@@ -9,17 +9,24 @@ JSON line; errors are reported, not raised, with their type and structured field
 from __future__ import annotations
 
 import base64
+import itertools
 import json
+import os
 import pickle
+import signal
 import sys
+import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dataver
 from dataver.storage.local import LocalStore
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
+
+    from dataver.storage.base import Store
 
 
 def _say(line: str) -> None:
@@ -145,6 +152,65 @@ def error(registry: str, version_id: str) -> None:
     _report(pickled=None)
 
 
+_MUTATIONS = ("write", "create", "replace", "put_file", "delete")
+
+
+def _die_at(store_class: type[Store], kill_at: int) -> Callable[[], int]:
+    """Count the registry writes of this process; SIGKILL itself just before write ``kill_at``.
+
+    Writes by the lease heartbeat thread are not counted: they come at times, not at steps,
+    and would make the numbering differ between runs. Returns a function giving the count.
+    """
+    counter = itertools.count(1)
+    done = [0]
+    lock = threading.Lock()
+
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def mutation(self: Store, *args: Any, **kwargs: Any) -> Any:
+            if not threading.current_thread().name.startswith("dataver-lease-"):
+                with lock:
+                    done[0] = next(counter)
+                if done[0] == kill_at:
+                    os.kill(os.getpid(), signal.SIGKILL)  # kill -9: no cleanup, no flush
+            return original(self, *args, **kwargs)
+
+        return mutation
+
+    for name in _MUTATIONS:
+        setattr(store_class, name, wrap(getattr(store_class, name)))
+    return lambda: done[0]
+
+
+def pipeline(registry: str, folder: str, extra: str, kill_at: str) -> None:
+    """Build, publish, then scrap a child and collect garbage; die at write ``kill_at``.
+
+    With ``kill_at`` 0 nothing dies: the report gives, for each phase, the number of writes
+    made before it started, and the total, so the parent can choose kill points per phase.
+    """
+    reg = dataver.Registry(registry)
+    writes = _die_at(type(reg.store), int(kill_at))
+    phases: list[tuple[str, int]] = []
+    phases.append(("create", writes()))
+    ds = reg.create("crash")
+    phases.append(("add", writes()))
+    ds.add_files(folder)
+    phases.append(("upload", writes()))
+    ds.upload(max_workers=1)
+    phases.append(("finalize", writes()))
+    ds.finalize()
+    phases.append(("publish", writes()))
+    ds.publish()
+    phases.append(("abort-delete", writes()))
+    scratch = reg.create("scratch", parents=[ds])
+    scratch.add_files(extra)
+    scratch.upload(max_workers=1)
+    scratch.abort("scrapped")
+    reg.delete(scratch.id)
+    phases.append(("gc", writes()))
+    reg.gc(dry_run=False, grace_seconds=0)
+    _report(phases=phases, total=writes())
+
+
 COMMANDS = {
     "create": create,
     "finalize": finalize,
@@ -154,6 +220,7 @@ COMMANDS = {
     "slow_get": slow_get,
     "hold_get": hold_get,
     "error": error,
+    "pipeline": pipeline,
 }
 
 if __name__ == "__main__":
