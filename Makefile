@@ -7,6 +7,8 @@
 # Each venv is (re)installed only when its inputs change (stamp file inside the venv).
 
 PY ?= python3
+# A literal comma, for extras inside $(call ...) arguments (a bare comma splits arguments).
+comma := ,
 VENV ?= .venv
 
 # uv: use the one on PATH, otherwise `$(PY) -m uv` (what `pip install --user uv` provides).
@@ -55,7 +57,7 @@ help:
 	@echo "  test          test-core, test-airflow, test-prefect"
 	@echo "  lint          ruff check, ruff format --check, mypy --strict (core)"
 	@echo "  docs          build the documentation site into site/ (mkdocs --strict)"
-	@echo "  demo          run examples/demo.py"
+	@echo "  demo          the example pipeline end to end: Airflow DAG, Prefect flow, report (.demo/)"
 	@echo "  bench         run the benchmarks (python -m benchmarks)"
 	@echo "  clean         remove caches and build output (keeps venvs)"
 	@echo "  distclean     clean + remove all venvs"
@@ -82,11 +84,11 @@ endef
 
 venv-core: $(CORE_STAMP)
 $(CORE_STAMP): core/pyproject.toml Makefile | ensure-uv
-	$(call make_venv,$(VENV)/core,-e "./core[s3,ui]" $(DEV_TOOLS) $(UI_TEST_TOOLS) $(DOCS_TOOLS))
+	$(call make_venv,$(VENV)/core,-e "./core[s3$(comma)ui]" $(DEV_TOOLS) $(UI_TEST_TOOLS) $(DOCS_TOOLS))
 
 venv-airflow: $(AIRFLOW_STAMP)
 $(AIRFLOW_STAMP): core/pyproject.toml airflow_provider/pyproject.toml Makefile | ensure-uv
-	$(call make_venv,$(VENV)/airflow,-e "./core[s3,ui]" -e ./airflow_provider "$(AIRFLOW_SPEC)" apache-airflow-providers-openlineage $(TEST_TOOLS))
+	$(call make_venv,$(VENV)/airflow,-e "./core[s3$(comma)ui]" -e ./airflow_provider "$(AIRFLOW_SPEC)" apache-airflow-providers-openlineage $(TEST_TOOLS))
 
 venv-prefect: $(PREFECT_STAMP)
 $(PREFECT_STAMP): core/pyproject.toml prefect_tasks/pyproject.toml Makefile | ensure-uv
@@ -143,9 +145,11 @@ docs: $(CORE_STAMP)
 
 # ------------------------------------------------------------------------------- demo, bench
 
-demo: $(CORE_STAMP)
-	@echo "==> demo: examples/demo.py"
-	$(CORE_PY) examples/demo.py
+# The example pipeline end to end on a local folder registry: the Airflow DAG (airflow dags
+# test, SQLite), the Prefect flow, then a report. Output and logs stay in .demo/.
+demo: $(CORE_STAMP) $(AIRFLOW_STAMP) $(PREFECT_STAMP)
+	@echo "==> demo: examples/demo.py (Airflow DAG, Prefect flow, report)"
+	$(CORE_PY) examples/demo.py --airflow-python $(AIRFLOW_PY) --prefect-python $(PREFECT_PY)
 
 # e.g. `make bench BENCH_ARGS="--quick --no-peers"` or `BENCH_ARGS="--only sync --runs 5"`.
 # Do not run `make clean` while a benchmark runs: it deletes benchmarks/.work.
@@ -159,7 +163,7 @@ bench: $(CORE_STAMP)
 
 clean:
 	@echo "==> clean: caches and build output"
-	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis benchmarks/.work site dist build .ci/reports test-artifacts
+	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis benchmarks/.work site dist build .ci/reports test-artifacts .demo
 	find . -path ./$(VENV) -prune -o \
 	    \( -name __pycache__ -o -name '*.egg-info' -o -name .pytest_cache \) -type d -print0 \
 	    | xargs -0 rm -rf

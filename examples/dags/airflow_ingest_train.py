@@ -1,6 +1,6 @@
 """Ingest, version, wait, train: a model trained on the exact dataset version a run produced.
 
-1. ``ingest`` writes the day's raw points (a CSV) into a local folder;
+1. ``ingest`` writes the day's raw points (a CSV) and their schema into a local folder;
 2. ``version_points`` turns that folder into a new Final version of ``examples/points``
    (its parent: the previous version);
 3. ``wait_until_final`` makes sure the version is Final (here it already is; the same sensor
@@ -25,6 +25,8 @@ from airflow.sdk import DAG, Param, task
 from dataver_airflow.operators import DataverGetOperator, DataverVersionOperator
 from dataver_airflow.sensors import DataverStateSensor
 
+# The export's description: identical every day, so versions share its content.
+SCHEMA = '{"columns": {"x": "input", "y": "target"}, "source": "stand-in extract"}\n'
 # Where the stand-in exports are written (a param: override it per run).
 WORKDIR = str(Path(tempfile.gettempdir()) / "dataver-examples")
 
@@ -47,6 +49,8 @@ with DAG(
             writer = csv.writer(out)
             writer.writerow(["x", "y"])
             writer.writerows((x, 2 * x + ((x * day) % 7 - 3) / 10) for x in range(100))
+        # NOTE: the same every day: each new version stores only points.csv again.
+        (folder / "schema.json").write_text(SCHEMA)
         return str(folder)
 
     points = DataverVersionOperator(

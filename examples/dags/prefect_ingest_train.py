@@ -1,6 +1,6 @@
 """Ingest, version, wait, train: a model trained on the exact dataset version a run produced.
 
-1. ``ingest`` writes the day's raw points (a CSV) into a local folder;
+1. ``ingest`` writes the day's raw points (a CSV) and their schema into a local folder;
 2. ``version_folder`` turns that folder into a new version of ``examples/points`` (its
    parent: the previous version) and publishes it; re-running a day whose export did not
    change returns the same version instead of an empty child;
@@ -37,6 +37,8 @@ from prefect_dataver import (
 )
 
 WORKDIR = str(Path(tempfile.gettempdir()) / "dataver-examples")
+# The export's description: identical every day, so versions share its content.
+SCHEMA = '{"columns": {"x": "input", "y": "target"}, "source": "stand-in extract"}\n'
 REGISTRY = os.environ.get("DATAVER_REGISTRY") or str(Path(WORKDIR) / "registry")
 
 
@@ -46,6 +48,9 @@ def ingest(workdir: str, day: str) -> str:
     folder = Path(workdir) / "ingest" / day
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "points.csv"
+    schema = folder / "schema.json"
+    if not schema.exists():  # NOTE: the same every day: versions share its content
+        schema.write_text(SCHEMA)
     if target.exists():
         return str(folder)  # NOTE: the same day gives the same export, untouched
     seed = int(day.replace("-", ""))

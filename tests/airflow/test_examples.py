@@ -33,7 +33,7 @@ def test_ingest_version_wait_train(any_registry_url: str, tmp_path: Path) -> Non
 
     (version,) = dataver.Registry(any_registry_url).list(project="examples", name="points")
     assert version.state is dataver.State.FINAL
-    assert version.list_files() == ["points.csv"]
+    assert version.list_files() == ["points.csv", "schema.json"]
     assert version.provenance["dag_id"] == "dataver_ingest_train"
     assert version.tags == ("ingest",)
     assert results["wait_until_final"] == version.id
