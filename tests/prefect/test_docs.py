@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prefect.tasks import Task
 
 import prefect_dataver
 
+if TYPE_CHECKING:
+    import pytest
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "prefect.md"
 BLOCK = re.compile(r"^```py\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+
+def readme_blocks(suite: str) -> list[str]:
+    """README.md's ```py blocks marked ``<!-- docs-test: {suite} -->``."""
+    text = (DOC.parents[1] / "README.md").read_text()
+    pattern = rf"^<!-- docs-test: {suite} -->\n```py\n(.*?)^```"
+    return re.findall(pattern, text, re.DOTALL | re.MULTILINE)
 
 
 def test_prefect_doc_snippets_run() -> None:
@@ -31,3 +42,12 @@ def test_prefect_doc_names_every_task() -> None:
 
     assert len(tasks) == 18
     assert [t for t in tasks if f"`{t}" not in text] == []
+
+
+def test_readme_flow_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATAVER_CACHE_DIR", str(tmp_path / "cache"))
+    (block,) = readme_blocks("prefect")
+    namespace: dict[str, object] = {"__name__": "__readme__"}
+    exec(compile(block, "README.md[prefect]", "exec"), namespace)  # noqa: S102
+    path = Path(namespace["ingest_and_train"]())  # type: ignore[operator]
+    assert (path / "labels.csv").read_text() == "id,label\n1,cat\n"
