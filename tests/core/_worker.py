@@ -211,6 +211,60 @@ def pipeline(registry: str, folder: str, extra: str, kill_at: str) -> None:
     _report(phases=phases, total=writes())
 
 
+def load_files(writer: int, index: int) -> dict[str, bytes]:
+    """The files of version ``index`` of load writer ``writer``: one shared, two unique."""
+    unique = f"writer {writer} version {index}\n".encode()
+    return {
+        "shared/common.txt": b"the same bytes in every version\n" * 20,
+        f"w{writer:02d}/v{index:03d}.txt": unique * (1 + (writer * 7 + index) % 13),
+        "latest.txt": unique,
+    }
+
+
+def load_writer(registry: str, workdir: str, writer: str, count: str) -> None:
+    """Wait for the go, then build ``count`` auto-versioned Final versions of ``load``."""
+    from pathlib import Path
+
+    reg = dataver.Registry(registry)
+    _barrier()
+    built = []
+    for index in range(int(count)):
+        folder = Path(workdir) / f"w{writer}-{index}"
+        for rel, data in load_files(int(writer), index).items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_bytes(data)
+        ds = reg.create("load", metadata={"writer": int(writer), "index": index})
+        ds.add_files(folder)
+        ds.finalize(auto_upload=True)
+        built.append([ds.id, ds.version])
+    _report(built=built)
+
+
+def load_reader(registry: str, cache: str, stop_file: str, seed: str) -> None:
+    """Until ``stop_file`` exists, get random Final versions of ``load`` and check every byte."""
+    import random
+    from pathlib import Path
+
+    os.environ["DATAVER_CACHE_DIR"] = cache  # NOTE: its own cache: every read hits the registry
+    rng = random.Random(int(seed))
+    reg = dataver.Registry(registry)
+    _barrier()
+    reads, wrong = 0, []
+    while not Path(stop_file).exists():
+        versions = reg.list(project="default", name="load", states=["final"])
+        if not versions:
+            time.sleep(0.05)
+            continue
+        ds = versions[rng.randrange(len(versions))]
+        meta = ds.metadata
+        expected = load_files(int(meta["writer"]), int(meta["index"]))
+        got = _files(ds.get_local_copy())
+        if got != {k: v.hex() for k, v in expected.items()}:
+            wrong.append(ds.id)
+        reads += 1
+    _report(reads=reads, wrong=wrong)
+
+
 COMMANDS = {
     "create": create,
     "finalize": finalize,
@@ -221,6 +275,8 @@ COMMANDS = {
     "hold_get": hold_get,
     "error": error,
     "pipeline": pipeline,
+    "load_writer": load_writer,
+    "load_reader": load_reader,
 }
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ def _claim(
             ) from None
         return wanted
     for _ in range(_MAX_VERSION_RACES):
-        candidate = semver_.next_patch(repo.claims(store, dataset_id))
+        candidate = semver_.next_patch(repo.claimed(store, dataset_id))
         try:
             repo.claim(store, dataset_id, candidate, version_id)
         except ConflictError:

@@ -174,6 +174,21 @@ def claims(store: Store, dataset_id: str) -> dict[str, str]:
     return out
 
 
+def claimed(store: Store, dataset_id: str) -> list[str]:
+    """Return the version strings taken in one dataset, from one listing.
+
+    NOTE: the string is the claim's name, so nothing is read: taking the next version costs
+    one LIST however many versions exist (reading every claim made concurrent auto-versioned
+    creates quadratic in the number of versions).
+    """
+    prefix = claims_prefix(dataset_id)
+    return [
+        info.key[len(prefix) : -len(".json")]
+        for info in store.list(prefix)
+        if info.key.endswith(".json")
+    ]
+
+
 def claim(store: Store, dataset_id: str, version: str, version_id: str) -> None:
     """Take ``version`` for ``version_id``; raises ConflictError if it is taken."""
     store.create(claim_key(dataset_id, version), Pointer(target=version_id).to_bytes())
