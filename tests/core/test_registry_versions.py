@@ -189,3 +189,21 @@ def test_unsupported_registry_url() -> None:
     # A known fsspec scheme whose implementation is not installed says what to install.
     with pytest.raises(dataver.errors.ConfigurationError, match="gcsfs"):
         dataver.Registry("gs://bucket/reg")
+
+
+def test_parents_latest_is_the_highest_usable_version(registry: dataver.Registry) -> None:
+    first = registry.create("ds", parents="latest")
+    assert first.parents == ()  # NOTE: the first version has nothing to build on
+    first.finalize()
+    high = final(registry, version="2.0.0")
+    final(registry, version="1.5.0")
+    registry.create("ds", version="3.0.0")  # Uploading: never a parent
+    registry.create("ds", version="4.0.0").abort()
+    child = registry.create("ds", parents="latest")
+    assert child.parents == (high.id,)
+    assert registry.create("other", parents="latest").parents == ()
+
+
+def test_one_parent_id_as_a_string_is_one_parent(registry: dataver.Registry) -> None:
+    parent = final(registry)
+    assert registry.create("ds", parents=parent.id).parents == (parent.id,)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from prefect.cache_policies import CachePolicy
 
 import dataver
-from prefect_dataver._parents import Parents, parent_ids
+from prefect_dataver._parents import Parents, parents_arg
 from prefect_dataver._registry import open_registry
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def find_reusable(
         return None
     if newest.provenance.get("folder_key") != key:
         return None
-    if parents != "latest" and list(newest.parents) != parent_ids(registry, name, project, parents):
+    if parents != "latest" and list(newest.parents) != parents_arg(parents):
         return None
     return newest
 

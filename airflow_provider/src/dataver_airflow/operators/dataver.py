@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.sdk import Asset, AssetAlias, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
@@ -98,17 +98,13 @@ def _version_id(ref: VersionRef) -> str:
     return str(ref)
 
 
-def _parent_ids(registry: dataver.Registry, name: str, project: str, parents: Parents) -> list[str]:
-    """``"latest"``: the newest Final/Published version of the dataset, if any; else the ids."""
+def _parents_arg(parents: Parents) -> list[str] | Literal["latest"]:
+    """The ``parents`` argument of ``Registry.create``: ``"latest"`` as is (the core takes the
+    dataset's newest Final/Published version), else the version ids (ids or XCom summaries)."""
     if parents is None:
         return []
     if isinstance(parents, str):
-        if parents == "latest":
-            try:
-                return [registry.get(name=name, project=project).id]
-            except dataver.VersionNotFoundError:
-                return []
-        return [parents]
+        return "latest" if parents == "latest" else [parents]
     return [_version_id(p) for p in parents]
 
 
@@ -330,7 +326,7 @@ class DataverCreateOperator(_DataverOperator):
                 ds = registry.create(
                     self.name,
                     project=self.project,
-                    parents=_parent_ids(registry, self.name, self.project, self.parents),
+                    parents=_parents_arg(self.parents),
                     version=self.version,
                     tags=self.tags,
                     description=self.description,

@@ -6,7 +6,7 @@ import shutil
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from dataver.cache.links import clone_or_copy
 from dataver.cache.local import TreeLabel
@@ -66,7 +66,7 @@ class Dataset:
         cls,
         name: str,
         project: str = "default",
-        parents: Sequence[str | Dataset] | None = None,
+        parents: Sequence[str | Dataset] | Literal["latest"] | None = None,
         version: str | None = None,
         tags: Iterable[str] | None = None,
         description: str | None = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from dataver.api.dataset import Dataset
 from dataver.backend import Backend
@@ -91,7 +91,7 @@ class Registry:
         self,
         name: str,
         project: str = "default",
-        parents: Sequence[str | Dataset] | None = None,
+        parents: Sequence[str | Dataset] | Literal["latest"] | None = None,
         version: str | None = None,
         tags: Iterable[str] | None = None,
         description: str | None = None,
@@ -108,6 +108,8 @@ class Registry:
             name: Dataset name.
             project: Project of the dataset.
             parents: Parent versions (ids or Datasets), in merge order; Final or Published.
+                ``"latest"``: the dataset's highest Final or Published version, or no parent
+                for its first version (what pipelines building version after version want).
             version: A semantic version; by default the next patch version, taken atomically.
             tags: Tags of the version.
             description: Free text.
@@ -124,12 +126,19 @@ class Registry:
 
         Example:
             >>> ds = reg.create("images", project="vision")  # doctest: +SKIP
+            >>> child = reg.create("images", project="vision", parents="latest")  # doctest: +SKIP
         """
+        if parents == "latest":
+            parent_ids = self._latest(name, project)
+        elif isinstance(parents, str):
+            parent_ids = [parents]  # NOTE: one id, not a sequence of one-letter ids
+        else:
+            parent_ids = [_parent_id(p) for p in parents or []]
         record, token = create_version(
             self.backend,
             name=name,
             project=project,
-            parents=[_parent_id(p) for p in parents or []],
+            parents=parent_ids,
             version=version,
             tags=tags,
             description=description,
@@ -211,6 +220,13 @@ class Registry:
         if dataset is None:
             return []
         return list(repo.iter_ids(self.store, list(repo.claims(self.store, dataset.id).values())))
+
+    def _latest(self, name: str, project: str) -> list[str]:
+        """``[id]`` of the dataset's highest Final/Published version; ``[]`` if it has none."""
+        try:
+            return [self.get(name=name, project=project).id]
+        except VersionNotFoundError:
+            return []
 
     def list(
         self,

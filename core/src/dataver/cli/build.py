@@ -25,7 +25,6 @@ from dataver.cli.base import (
 from dataver.cli.errors import CliError, CliUsageError
 from dataver.cli.params import glob_list
 from dataver.cli.progress import shown
-from dataver.versions.semver import highest
 
 DatasetFolderOption = Annotated[
     str,
@@ -365,16 +364,8 @@ def sync(
 def _new_version(registry: Registry, name: str, project: str, parents: list[str] | None) -> Dataset:
     """A new version of ``project/name`` on ``parents`` (default: its latest version)."""
     if parents:
-        parent_ids = [resolve_id(registry, p) for p in parents]
-    else:
-        latest = registry.list(project=project, name=name, states=[State.FINAL, State.PUBLISHED])
-        parent_ids = [_highest(latest).id] if latest else []
-    return registry.create(name, project, parents=parent_ids or None)
-
-
-def _highest(versions: list[Dataset]) -> Dataset:
-    top = highest(v.version for v in versions)
-    return next((v for v in versions if v.version == top), versions[0])
+        return registry.create(name, project, parents=[resolve_id(registry, p) for p in parents])
+    return registry.create(name, project, parents="latest")
 
 
 def _end(opts: Options, ds: Dataset, error: BaseException) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from prefect.logging import get_run_logger
 from prefect.tasks import task
 
-from prefect_dataver._parents import Parents, parent_ids
+from prefect_dataver._parents import Parents, parents_arg
 from prefect_dataver._registry import RegistryLike, open_registry
 from prefect_dataver._run import find_resumable, provenance, resume_key
 from prefect_dataver.models import VersionInfo
@@ -31,7 +31,7 @@ def _create_version(
         ds = reg.create(
             name,
             project=project,
-            parents=parent_ids(reg, name, project, parents),
+            parents=parents_arg(parents),
             version=version,
             tags=tags,
             description=description,

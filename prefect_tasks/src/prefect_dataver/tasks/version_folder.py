@@ -11,7 +11,7 @@ from prefect.tasks import task
 
 import dataver
 from prefect_dataver._announce import announce
-from prefect_dataver._parents import Parents, parent_ids
+from prefect_dataver._parents import Parents, parents_arg
 from prefect_dataver._registry import RegistryLike, open_registry
 from prefect_dataver._run import find_resumable, provenance, resume_key
 from prefect_dataver.cache import VersionFolderCache, find_reusable, folder_key
@@ -49,7 +49,7 @@ def _version_folder(
         ds = reg.create(
             name,
             project=project,
-            parents=parent_ids(reg, name, project, parents),
+            parents=parents_arg(parents),
             version=version,
             tags=tags,
             metadata=metadata,
