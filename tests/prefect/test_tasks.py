@@ -191,3 +191,18 @@ def test_results_of_a_version_task_pass_to_another_flow_as_a_parameter(
 
     produced = produce()
     assert consume(produced)["id"] == produced.id
+
+
+def test_provenance_links_to_the_flow_run_in_prefects_ui(registry_url: str) -> None:
+    from prefect.settings import PREFECT_UI_URL, temporary_settings
+
+    name = unique("linked")
+
+    @flow
+    def build() -> tuple[VersionInfo, str]:
+        return create_version(registry_url, name), str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+
+    with temporary_settings({PREFECT_UI_URL: "http://prefect.example"}):
+        info, run_id = build()
+    record = dataver.Registry(registry_url).get(info.id, states=None)
+    assert record.provenance["flow_run_url"] == f"http://prefect.example/runs/flow-run/{run_id}"

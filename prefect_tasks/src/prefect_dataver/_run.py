@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from prefect.context import FlowRunContext, TaskRunContext
+from prefect.utilities.urls import url_for
 
 if TYPE_CHECKING:
     import dataver
@@ -14,7 +15,8 @@ def provenance() -> dict[str, Any]:
     """The flow run and task run building a version (empty keys are left out).
 
     Returns:
-        ``orchestrator``, ``flow_name``, ``flow_run_id``, ``flow_run_name``, ``task_run_id``,
+        ``orchestrator``, ``flow_name``, ``flow_run_id``, ``flow_run_name``, ``flow_run_url``
+        (the run in Prefect's UI, when its URL is known), ``task_run_id``,
         ``task_run_name``, ``task_key``, ``dynamic_key`` and ``resume_key`` where known.
     """
     out: dict[str, Any] = {"orchestrator": "prefect"}
@@ -23,6 +25,8 @@ def provenance() -> dict[str, Any]:
         out["flow_name"] = flow_ctx.flow.name if flow_ctx.flow else None
         out["flow_run_id"] = str(flow_ctx.flow_run.id)
         out["flow_run_name"] = flow_ctx.flow_run.name
+        # NOTE: a link back for the web page's "Built by"; None when no Prefect UI is known.
+        out["flow_run_url"] = url_for(flow_ctx.flow_run)
     task_ctx = TaskRunContext.get()
     if task_ctx is not None:
         run = task_ctx.task_run
