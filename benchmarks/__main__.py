@@ -142,7 +142,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_scenarios(info: RunInfo, data: Data, names: list[str]) -> dict[str, ScenarioResult]:
     """Run ``names`` in order; delete run folders (and pause) between scenarios."""
-    ctx = Context(info.work, data, info.sizes, info.runs, info.dvc, info.hashers, log, info.pause)
+    ctx = Context(
+        info.work,
+        data,
+        info.sizes,
+        info.runs,
+        info.dvc,
+        info.hashers,
+        log,
+        info.pause,
+        info.peers,
+    )
     ctx.clear_runs(pause=True)
     results: dict[str, ScenarioResult] = {}
     for position, name in enumerate(names):

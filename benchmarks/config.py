@@ -26,6 +26,11 @@ class Sizes:
     changed_fraction: float
     many_count: int
     many_size: int
+    huge_count: int  # the "100,000 x 4 KiB" scenario (files of small_size)
+    mixed_count: int
+    mixed_min: int
+    mixed_max: int
+    manifest_entries: int  # the synthetic manifest of the "manifest" scenario
     files_per_dir: int = 100
 
     @property
@@ -39,6 +44,10 @@ class Sizes:
             f"child: {self.changed_count:,} of the small files changed "
             f"({self.changed_fraction:.0%})",
             f"many (no-change sync): {self.many_count:,} files x {_human(self.many_size)}",
+            f"small at scale: {self.huge_count:,} files x {_human(self.small_size)}",
+            f"mixed: {self.mixed_count:,} files from {_human(self.mixed_min)} to "
+            f"{_human(self.mixed_max)} (seeded, log-skewed)",
+            f"manifest: {self.manifest_entries:,} synthetic entries",
         ]
 
 
@@ -51,6 +60,11 @@ FULL = Sizes(
     changed_fraction=0.01,
     many_count=100_000,
     many_size=1 * KIB,
+    huge_count=100_000,
+    mixed_count=1_000,
+    mixed_min=1 * KIB,
+    mixed_max=64 * MIB,
+    manifest_entries=1_000_000,
 )
 
 # Large files stay above dataver's 1 MiB pack threshold so the single-object path runs too.
@@ -63,6 +77,11 @@ QUICK = Sizes(
     changed_fraction=0.01,
     many_count=2_000,
     many_size=1 * KIB,
+    huge_count=1_000,
+    mixed_count=20,
+    mixed_min=1 * KIB,
+    mixed_max=4 * MIB,
+    manifest_entries=20_000,
 )
 
 

@@ -32,9 +32,23 @@ class TreeSpec:
     per_dir: int
     seed: int
     changed: int = 0  # files (of the same tree) given new content, for a child tree
+    max_size: int = 0  # > size: a mixed tree, file sizes from size to max_size (see sizes())
 
     def relpath(self, index: int) -> str:
         return f"d{index // self.per_dir:04d}/f{index:07d}.bin"
+
+    def sizes(self) -> list[int]:
+        """Every file's size: ``size`` for a uniform tree; else seeded and log-skewed.
+
+        Mixed trees: ``size * (max_size / size) ** (u ** 3)`` for a uniform ``u``, so small
+        files are common and large ones rare (1,000 files from 1 KiB to 64 MiB: about 2 GiB);
+        the first file has exactly ``size`` bytes and the second ``max_size``.
+        """
+        if self.max_size <= self.size:
+            return [self.size] * self.count
+        rng, ratio = _rng(self.seed + 5), self.max_size / self.size
+        drawn = [int(self.size * ratio ** (rng.random() ** 3)) for _ in range(self.count)]
+        return [self.size, self.max_size, *drawn[2:]][: self.count]
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,8 @@ class Data:
     changed: tuple[str, ...]  # relative paths of the child's changed files
     large: Path
     many: Path
+    huge: Path  # the small files at scale (100,000 x 4 KiB)
+    mixed: Path
 
 
 def ensure_data(root: Path, sizes: Sizes, log: Callable[[str], None]) -> Data:
@@ -56,16 +72,24 @@ def ensure_data(root: Path, sizes: Sizes, log: Callable[[str], None]) -> Data:
     )
     many = TreeSpec(sizes.many_count, sizes.many_size, 1_000, SEED + 2)
     large = TreeSpec(sizes.large_count, sizes.large_size, 1_000, SEED + 3)
+    huge = TreeSpec(sizes.huge_count, sizes.small_size, sizes.files_per_dir, SEED + 4)
+    mixed = TreeSpec(
+        sizes.mixed_count, sizes.mixed_min, sizes.files_per_dir, SEED + 5, max_size=sizes.mixed_max
+    )
     _ensure(root / "small", small, log, _write_small)
     _ensure(root / "child", child, log, _write_small)
     _ensure(root / "many", many, log, _write_small)
     _ensure(root / "large", large, log, _write_large)
+    _ensure(root / "huge", huge, log, _write_small)
+    _ensure(root / "mixed", mixed, log, _write_mixed)
     return Data(
         small=root / "small",
         child=root / "child",
         changed=tuple(child.relpath(i) for i in changed_indices(child)),
         large=root / "large",
         many=root / "many",
+        huge=root / "huge",
+        mixed=root / "mixed",
     )
 
 
@@ -87,7 +111,10 @@ def _ensure(
     write: Callable[[Path, TreeSpec], None],
 ) -> None:
     stamp = folder.with_name(folder.name + ".spec.json")
-    wanted = json.dumps({"generator": _GENERATOR_VERSION, **asdict(spec)}, sort_keys=True)
+    fields = asdict(spec)
+    if not spec.max_size:
+        del fields["max_size"]  # the stamps of trees generated before mixed trees existed
+    wanted = json.dumps({"generator": _GENERATOR_VERSION, **fields}, sort_keys=True)
     if folder.is_dir() and stamp.is_file() and stamp.read_text() == wanted:
         return
     log(f"generating {folder.name}: {spec.count:,} files x {spec.size:,} B")
@@ -115,6 +142,16 @@ def _write_large(folder: Path, spec: TreeSpec) -> None:
         with open(path, "wb") as handle:
             for start in range(0, spec.size, MIB):
                 handle.write(rng.randbytes(min(MIB, spec.size - start)))
+
+
+def _write_mixed(folder: Path, spec: TreeSpec) -> None:
+    rng = _rng(spec.seed)
+    for index, size in enumerate(spec.sizes()):
+        path = folder / spec.relpath(index)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as handle:
+            for start in range(0, size, MIB):
+                handle.write(rng.randbytes(min(MIB, size - start)))
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -9,8 +9,10 @@ scenario), and its own DVC site cache (hash state), so no run reuses another run
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -214,3 +216,101 @@ def hash_tree(tool: str, source: Path) -> ProcResult:
     script = f'find "$1" -type f -print0 | xargs -0 {tool} > /dev/null'
     settle(source)
     return run(["sh", "-c", script, "sh", str(source)])
+
+
+# ----------------------------------------------------------------------------------- ClearML
+
+CLEARML_SPEC = "clearml"
+
+# Run by the ClearML environment's Python: every step of a dataset's life in offline mode,
+# each step's outcome recorded (never raised), one JSON object printed at the end.
+_CLEARML_PROBE = r"""
+import json, logging, os, sys, time
+folder, remote = sys.argv[1], sys.argv[2]
+warnings = []
+
+class Keep(logging.Handler):
+    def emit(self, record):
+        warnings.append(record.getMessage())
+
+steps = []
+def step(name, action):
+    start, kept = time.perf_counter(), len(warnings)
+    try:
+        value = action()
+    except Exception as exc:
+        steps.append([name, f"error: {type(exc).__name__}: {exc}", None])
+        return None
+    said = "; ".join(warnings[kept:])
+    seconds = time.perf_counter() - start
+    steps.append([name, "ok" + (f" (logged: {said})" if said else ""), seconds])
+    return value
+
+import clearml
+from clearml import Dataset, Task
+logging.getLogger("clearml").addHandler(Keep(level=logging.WARNING))
+step("Task.set_offline(offline_mode=True)", lambda: Task.set_offline(offline_mode=True))
+ds = step("Dataset.create", lambda: Dataset.create(dataset_name="bench", dataset_project="bench"))
+if ds is not None:
+    step(f"Dataset.add_files({folder})", lambda: ds.add_files(folder))
+    step("Dataset.upload(output_url=<local folder>)", lambda: ds.upload(output_url=remote))
+    stored = sum(len(files) for _, _, files in os.walk(remote))
+    steps.append([f"files written under output_url by upload: {stored}", "", None])
+    step("Dataset.finalize", lambda: ds.finalize())
+    step("Dataset.get(dataset_id=<the new id>)", lambda: Dataset.get(dataset_id=ds.id))
+print(json.dumps({"version": clearml.__version__, "steps": steps}))
+"""
+
+
+@dataclass(frozen=True)
+class ClearmlProbe:
+    """What ClearML did without a server: its version, and (step, outcome, seconds) triples."""
+
+    version: str
+    steps: list[tuple[str, str, float | None]]
+    cli: str  # ``clearml-data create`` without a server: its exit status and last line
+
+
+def ensure_clearml(work: Path, log: Callable[[str], None]) -> Path | None:
+    """The ClearML environment ``<work>/venv-clearml`` (created once), or None if it cannot be."""
+    venv = work / "venv-clearml"
+    python, stamp = venv / "bin" / "python", venv / ".installed"
+    if stamp.is_file() and python.is_file() and stamp.read_text().strip() == CLEARML_SPEC:
+        return venv
+    uv = find_uv()
+    if uv is None:
+        log("ClearML skipped: neither `uv` nor `python3 -m uv` is available")
+        return None
+    try:
+        _install(uv, venv, (CLEARML_SPEC,), log)
+    except (CommandError, OSError) as exc:
+        log(f"installing {CLEARML_SPEC} failed: {exc}")
+        return None
+    stamp.write_text(CLEARML_SPEC)
+    return venv
+
+
+def probe_clearml(venv: Path, folder: Path, root: Path) -> ClearmlProbe:
+    """Try ClearML's dataset workflow without a server, in offline mode, on ``folder``.
+
+    ``HOME`` is a new folder under ``root``: no ``clearml.conf``, no credentials, no server.
+    """
+    home, remote = root / "clearml-home", root / "clearml-remote"
+    home.mkdir(parents=True)
+    env = {**os.environ, "HOME": str(home)}
+    script = [str(venv / "bin" / "python"), "-c", _CLEARML_PROBE, str(folder), str(remote)]
+    settle(folder)
+    found = json.loads(run(script, cwd=root, env=env).stdout.strip().splitlines()[-1])
+    steps = [(str(name), str(outcome), sec) for name, outcome, sec in found["steps"]]
+    return ClearmlProbe(str(found["version"]), steps, _clearml_cli(venv, root, env))
+
+
+def _clearml_cli(venv: Path, root: Path, env: Mapping[str, str]) -> str:
+    """``clearml-data create`` with no server configured: its exit status and last lines."""
+    cli = [str(venv / "bin" / "clearml-data"), "create", "--project", "bench", "--name", "b"]
+    done = subprocess.run(
+        cli, cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    text = f"{done.stdout}\n{done.stderr}"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"exit status {done.returncode}: {' '.join(lines[-3:])}"

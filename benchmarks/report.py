@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 Comparison = Literal["at_least", "at_most", "under"]
 
 
-ISSUES = {2: "Speed", 3: "local cache", 4: "S3"}
+ISSUES = {2: "Speed", 3: "local cache", 4: "S3", 10: "side by side, at scale"}
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,8 @@ class Target:
     """A goal on the ratio of two rows' medians, or on one row's median in seconds.
 
     With ``rate``, the goal is on files per second instead: the numerator row's file count
-    (``Row.files``) divided by its median (``denominator`` is None then).
+    (``Row.files``) divided by its median (``denominator`` is None then). With ``rss``, the
+    goal is on the numerator row's peak RSS in MiB (the largest of its runs, for both values).
     """
 
     title: str
@@ -36,6 +37,7 @@ class Target:
     formula: str  # how the measured value is computed, for the reader
     rate: bool = False
     issue: int = 2  # the issue the target comes from, a key of ISSUES
+    rss: bool = False
 
     def evaluate(self, results: dict[str, ScenarioResult]) -> tuple[float | None, str]:
         """Return (value from the medians or None, "PASS" / "FAIL" / why not measured)."""
@@ -53,6 +55,8 @@ class Target:
         return self._value(*rows, lambda row: row.minimum)
 
     def _value(self, top: Row, bottom: Row | None, seconds: Callable[[Row], float]) -> float:
+        if self.rss:
+            return top.peak_rss_mib or 0.0
         if self.rate:
             return (top.files or 0) / seconds(top)
         return seconds(top) / seconds(bottom) if bottom is not None else seconds(top)
@@ -67,6 +71,8 @@ class Target:
             return "not measured"
         if self.rate and top.files is None:
             return "no file count"
+        if self.rss and top.peak_rss_mib is None:
+            return "no peak RSS"
         return top, bottom
 
     def _met(self, value: float) -> bool:
@@ -78,6 +84,8 @@ class Target:
 
     @property
     def unit(self) -> str:
+        if self.rss:
+            return " MiB"
         if self.rate:
             return " files/s"
         return " s" if self.denominator is None else "x"
@@ -203,6 +211,87 @@ TARGETS = (
         "cold get / download_file",
         issue=4,
     ),
+    Target(
+        "Small files (10,000): >= 5x faster than DVC locally",
+        "small",
+        "dvc",
+        "dataver_wall",
+        "at_least",
+        5,
+        "DVC add+push / dataver whole process",
+        issue=10,
+    ),
+    Target(
+        "Small files (100,000): >= 5x faster than DVC locally",
+        "small100k",
+        "dvc",
+        "dataver_wall",
+        "at_least",
+        5,
+        "DVC add+push / dataver whole process",
+        issue=10,
+    ),
+    Target(
+        "Small files on S3: >= 10x faster than DVC push",
+        "s3",
+        "dvc_push",
+        "dataver_wall",
+        "at_least",
+        10,
+        "dvc push / dataver whole process",
+        issue=10,
+    ),
+    Target(
+        "Large files: within 2x of cp -r locally",
+        "large",
+        "dataver",
+        "cp",
+        "at_most",
+        2,
+        "dataver / cp -r",
+        issue=10,
+    ),
+    Target(
+        "Large files on S3: upload within 1.5x of boto3 upload_file",
+        "s3",
+        "dataver_large",
+        "upload_file",
+        "at_most",
+        1.5,
+        "dataver / upload_file",
+        issue=10,
+    ),
+    Target(
+        "Warm get O(1): 100,000 files no slower than 2x 10,000 files",
+        "small100k",
+        "warm_huge",
+        "warm_small",
+        "at_most",
+        2,
+        "warm get 100k / warm get 10k",
+        issue=10,
+    ),
+    Target(
+        "1M-entry manifest loads in under 3 s",
+        "manifest",
+        "load",
+        None,
+        "under",
+        3.0,
+        "load, seconds",
+        issue=10,
+    ),
+    Target(
+        "1M-entry manifest loads with under 1 GiB peak RSS",
+        "manifest",
+        "load",
+        None,
+        "under",
+        1024,
+        "peak RSS of the load process",
+        issue=10,
+        rss=True,
+    ),
 )
 
 
@@ -225,7 +314,7 @@ def _scenario(result: ScenarioResult) -> list[str]:
     lines += _table(columns)
     for row in result.rows.values():
         cells = [
-            row.label.replace("  of which", "&nbsp;&nbsp;of which"),
+            _indent(row.label),
             _seconds(row.median),
             _seconds(row.minimum),
             _seconds(row.maximum),
@@ -239,6 +328,11 @@ def _scenario(result: ScenarioResult) -> list[str]:
     lines.extend(f"- {note}" for note in result.notes)
     lines.append("")
     return lines
+
+
+def _indent(label: str) -> str:
+    """A label's leading two spaces (a sub-row, e.g. "  of which add_files") kept in markdown."""
+    return "&nbsp;&nbsp;" + label[2:] if label.startswith("  ") else label
 
 
 def _rss(row: Row) -> str:
@@ -280,6 +374,8 @@ def _target_table(results: dict[str, ScenarioResult], targets: Sequence[Target])
 
 
 def _value(target: Target, value: float) -> str:
+    if target.rss:
+        return f"{value:,.0f}{target.unit}"
     if target.rate:
         return f"{value:,.0f}{target.unit}"
     return f"{_seconds(value)} s" if target.denominator is None else f"{value:.2f}x"

@@ -16,17 +16,17 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks.peers import copy_tree, hash_tree
+from benchmarks.peers import copy_tree, ensure_clearml, hash_tree, probe_clearml
 from benchmarks.s3 import DATAVER_PARTS, THREADS, Boto3Floor, MotoServer, bucket_name
 from benchmarks.s3 import missing_modules as s3_missing_modules
-from benchmarks.subject import OpResult, Registry
+from benchmarks.subject import OpResult, Registry, SyntheticManifests
 from benchmarks.timing import ScenarioResult, run, settle
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from pathlib import Path
 
     from benchmarks.config import Sizes
     from benchmarks.datagen import Data
@@ -46,6 +46,7 @@ class Context:
     hashers: list[str]
     log: Callable[[str], None]
     pause: float  # seconds to wait after deleting run folders
+    peers: bool = True  # False with --no-peers: no DVC, no ClearML
 
     @property
     def runs_dir(self) -> Path:
@@ -89,16 +90,77 @@ def large(ctx: Context) -> ScenarioResult:
     return _full_version(ctx, "large", title, ctx.data.large)
 
 
-def _full_version(ctx: Context, name: str, title: str, folder: Path) -> ScenarioResult:
+def mixed(ctx: Context) -> ScenarioResult:
+    s = ctx.sizes
+    title = (
+        f"Mixed sizes: a full version of {s.mixed_count:,} files from "
+        f"{s.mixed_min >> 10} KiB to {s.mixed_max >> 20} MiB"
+    )
+    result = _full_version(ctx, "mixed", title, ctx.data.mixed, nofsync=False)
+    sizes = [entry.stat().st_size for entry in ctx.data.mixed.rglob("*") if entry.is_file()]
+    packed = sum(1 for size in sizes if size < 1 << 20)
+    result.notes.append(
+        f"The tree: {len(sizes):,} files, {sum(sizes) / (1 << 30):.2f} GiB; {packed:,} below "
+        "dataver's 1 MiB pack threshold; sizes size_min * (max/min) ** (u ** 3), u uniform "
+        "(seeded): small files common, large ones rare (benchmarks/datagen.py)."
+    )
+    return result
+
+
+def small100k(ctx: Context) -> ScenarioResult:
+    """100,000 small files: the full version, and warm gets of 10,000 and 100,000 files."""
+    s, data = ctx.sizes, ctx.data
+    title = (
+        f"Small files at scale: a full version of {s.huge_count:,} files x {s.small_size:,} B; "
+        f"cold and warm get_local_copy of {s.huge_count:,} and of {s.small_count:,} files"
+    )
+    result = ScenarioResult("small100k", title, reference="dataver")
+    for index in range(ctx.runs):
+        with ctx.fresh("small100k", index) as root:
+            registry = _fresh_registry(root)
+            op = registry.build(data.huge, "small100k")
+            _record_build(result, op)
+            if ctx.dvc is not None:
+                _dvc_add_push(result, ctx.dvc, root / "dvc", data.huge, "dvc", "")
+            _floors(ctx, result, root, data.huge)
+            small_op = registry.build(data.small, "small10k")
+            for key, version, folder, count in (
+                ("huge", op.data["id"], data.huge, s.huge_count),
+                ("small", small_op.data["id"], data.small, s.small_count),
+            ):
+                cached = registry.with_cache(root / f"cache-get-{key}")
+                cold, warm = cached.get(version), cached.get(version)
+                _check_tree(cached.cache / "versions" / version, folder)
+                what = f"get_local_copy of {count:,} files"
+                result.row(f"cold_{key}", f"dataver: cold {what}").add(
+                    cold.seconds, cold.peak_rss_kib
+                )
+                result.row(f"warm_{key}", f"dataver: warm {what}").add(
+                    warm.seconds, warm.peak_rss_kib
+                )
+    result.notes.append(
+        "dataver and DVC: as in the small-files table, for 10x the files. The gets: the "
+        f"{s.huge_count:,}-file version and a {s.small_count:,}-file version (the small-files "
+        "tree, built into the same registry, untimed) are each fetched by a new process into "
+        "an empty cache folder (cold), then by another new process (warm): a warm get checks "
+        "the tree's marker only, so its time must not grow with the number of files."
+    )
+    return result
+
+
+def _full_version(
+    ctx: Context, name: str, title: str, folder: Path, *, nofsync: bool = True
+) -> ScenarioResult:
     result = ScenarioResult(name, title, reference="dataver")
     for index in range(ctx.runs):
         with ctx.fresh(name, index) as root:
             op = _fresh_registry(root).build(folder, name)
             _record_build(result, op)
-            unsynced = _fresh_registry(root / "nofsync").without_fsync().build(folder, name)
-            result.row("nofsync", "dataver with DATAVER_FSYNC=false (for comparison)").add(
-                unsynced.seconds, unsynced.peak_rss_kib
-            )
+            if nofsync:
+                unsynced = _fresh_registry(root / "nofsync").without_fsync().build(folder, name)
+                result.row("nofsync", "dataver with DATAVER_FSYNC=false (for comparison)").add(
+                    unsynced.seconds, unsynced.peak_rss_kib
+                )
             if ctx.dvc is not None:
                 _dvc_add_push(result, ctx.dvc, root / "dvc", folder, "dvc", "")
             _floors(ctx, result, root, folder)
@@ -215,6 +277,56 @@ def _dvc_child(result: ScenarioResult, dvc: Dvc, root: Path, data: Data) -> None
     result.row("dvc_child", "DVC 1% child (in place): dvc add + dvc push").add(
         added.wall + pushed.wall, max(added.peak_rss_kib, pushed.peak_rss_kib)
     )
+
+
+# ---------------------------------------------------------------------------- 1 renamed
+
+
+def rename(ctx: Context) -> ScenarioResult:
+    s, data = ctx.sizes, ctx.data
+    title = f"Child with 1 file renamed: 1 of {s.small_count:,} small files, parent = full version"
+    result = ScenarioResult("rename", title, reference="full")
+    rel = data.changed[0]
+    for index in range(ctx.runs):
+        with ctx.fresh("rename", index) as root:
+            registry = _fresh_registry(root)
+            tree = root / "tree"
+            run(["cp", "-r", str(data.small), str(tree)])
+            parent = registry.build(tree, "rename")
+            result.row("full", "dataver: full version (the parent)").add(
+                parent.seconds, parent.peak_rss_kib
+            )
+            _rename(tree / rel)
+            renamed = registry.build(
+                tree, "rename", [parent.data["id"]], check_diff=True, sync=True
+            )
+            _check_one_rename(renamed)
+            result.row("renamed", "dataver: child with 1 file renamed (sync_folder)").add(
+                renamed.seconds, renamed.peak_rss_kib
+            )
+            if ctx.dvc is not None:
+                repo = ctx.dvc.repo(root / "dvc", data.small)
+                _time_add_push(result, repo, "dvc_full", "full: ")
+                _rename(repo.workspace / "data" / rel)
+                _time_add_push(result, repo, "dvc_renamed", "child with 1 file renamed: ")
+    result.notes.append(
+        f"One file ({rel}) is renamed in place in a copy of the small-files tree after the "
+        "parent is built; the child (parent = the full version) is built from the same folder "
+        "by a new process with sync_folder (add_files would keep the old path: it only adds), "
+        "and its diff from the parent (untimed) is checked to be exactly one rename. DVC: "
+        "the same rename in its workspace, then dvc add + dvc push again."
+    )
+    return result
+
+
+def _rename(path: Path) -> None:
+    path.rename(path.with_name(f"renamed-{path.name}"))
+
+
+def _check_one_rename(op: OpResult) -> None:
+    want = {"added": 0, "removed": 0, "modified": 0, "renamed": 1}
+    if op.data["diff"] != want:
+        raise RuntimeError(f"the renamed child's diff is {op.data['diff']}, not {want}")
 
 
 # ------------------------------------------------------------------------- no-change sync
@@ -364,6 +476,146 @@ def _count_files(folder: Path) -> int:
     return sum(len(files) for _, _, files in os.walk(folder))
 
 
+# ------------------------------------------------------------------- one file of a version
+
+
+def getone(ctx: Context) -> ScenarioResult:
+    s, folder = ctx.sizes, ctx.data.large
+    title = (
+        f"One file of a large version ({s.large_count} files x {s.large_size >> 20} MiB): "
+        "Dataset.open and get_local_copy(paths=[...]) against a cold full get"
+    )
+    result = ScenarioResult("getone", title, reference="full")
+    rel = sorted(p.name for p in folder.iterdir())[0]
+    for index in range(ctx.runs):
+        with ctx.fresh("getone", index) as root:
+            registry = _fresh_registry(root, "cache-build")
+            version = registry.build(folder, "getone").data["id"]
+            full = registry.with_cache(root / "cache-full").get(version)
+            _check_tree(root / "cache-full" / "versions" / version, folder)
+            result.row("full", "dataver: cold get_local_copy of the whole version").add(
+                full.seconds, full.peak_rss_kib
+            )
+            opened = registry.with_cache(root / "cache-open").open_one(version, rel)
+            if opened.data["bytes"] != s.large_size:
+                raise RuntimeError(f"open read {opened.data['bytes']} bytes of {rel}")
+            result.row("open", "dataver: cold Dataset.open(one file), read to the end").add(
+                opened.seconds, opened.peak_rss_kib
+            )
+            subset = registry.with_cache(root / "cache-subset").get(version, [rel])
+            if _count_files(Path(subset.data["path"])) != 1:
+                raise RuntimeError(f"get_local_copy(paths=[{rel!r}]) did not give one file")
+            result.row("subset", "dataver: cold get_local_copy(paths=[one file])").add(
+                subset.seconds, subset.peak_rss_kib
+            )
+            settle(folder)
+            one = run(["cp", str(folder / rel), str(root / "cp-one")])
+            result.row("cp_one", "floor: cp of the one file").add(one.wall, one.peak_rss_kib)
+            copied = copy_tree(folder, root / "cp-all")
+            result.row("cp_all", "floor: cp -r of the whole version").add(
+                copied.wall, copied.peak_rss_kib
+            )
+    result.notes.append(
+        f"The file is {rel} ({s.large_size >> 20} MiB, one object in the registry). Each "
+        "dataver row is a new process with its own empty cache folder (the registry read "
+        "into the page cache first); the version is built once per run, untimed."
+    )
+    return result
+
+
+# -------------------------------------------------------------------- 1M-entry manifest
+
+
+def manifest(ctx: Context) -> ScenarioResult:
+    count = ctx.sizes.manifest_entries
+    changed = max(1, count // 100)
+    title = (
+        f"A {count:,}-entry manifest (synthetic entries, no files): build, load, and diff "
+        f"with a copy of it in which 1% ({changed:,}) of the entries differ"
+    )
+    result = ScenarioResult("manifest", title, reference=None)
+    for index in range(ctx.runs):
+        with ctx.fresh("manifest", index) as root:
+            store = SyntheticManifests(root / "store")
+            built = store.build(count)
+            result.row("build", "dataver: build (write_manifest of streamed entries)").add(
+                built.seconds, built.peak_rss_kib
+            )
+            result.row("build_entries", "  of which making the entries (measured alone)").add(
+                float(built.data["entries_seconds"])
+            )
+            other = store.build(count, changed)
+            result.row("build_changed", "dataver: build of the 1%-changed copy").add(
+                other.seconds, other.peak_rss_kib
+            )
+            _manifest_reads(result, store, built.data["ref"], other.data["ref"], changed)
+    result.notes.extend(_manifest_notes())
+    return result
+
+
+def _manifest_reads(
+    result: ScenarioResult, store: SyntheticManifests, ref: str, other: str, changed: int
+) -> None:
+    """Rows ``load``, ``load_cpu``, ``diff`` and ``diff_cpu``: each a new process."""
+    loaded = store.load(ref)
+    result.row("load", "dataver: load (decode, validate, iterate every entry)").add(
+        loaded.seconds, loaded.peak_rss_kib
+    )
+    result.row("load_cpu", "  its CPU time (process_time)").add(float(loaded.data["cpu"]))
+    diffed = store.diff(ref, other)
+    if diffed.data["counts"] != [0, 0, changed, 0]:
+        raise RuntimeError(f"diff of the manifests found {diffed.data['counts']}")
+    result.row("diff", "dataver: diff_manifests of the two").add(
+        diffed.seconds, diffed.peak_rss_kib
+    )
+    result.row("diff_cpu", "  its CPU time (process_time)").add(float(diffed.data["cpu"]))
+
+
+def _manifest_notes() -> list[str]:
+    return [
+        "Entries like packed 4 KiB files, 1,000 to a folder (benchmarks/worker.py, "
+        "synthetic_entries), written by the core's manifest writer into a local store folder "
+        "(content-defined shards of ~4,096 entries, gzip JSON, fsync on). The changed copy "
+        "gives 1% of the entries, picked at random, another hash: the changes are scattered, "
+        "so every shard differs and the diff must decode both manifests in full.",
+        "Each operation is a new process; peak RSS is the whole process's (interpreter and "
+        "imports included). Load and diff read the store's files into the page cache first. "
+        "CPU time is shown because on a shared 2-CPU machine the wall time includes waiting "
+        "for a CPU.",
+    ]
+
+
+# -------------------------------------------------------------------------------- ClearML
+
+
+def clearml(ctx: Context) -> ScenarioResult:
+    """Whether ClearML's datasets work without a server (offline mode), tried for real."""
+    s = ctx.sizes
+    title = f"ClearML without a server (offline mode), on the {s.small_count:,} small files"
+    result = ScenarioResult("clearml", title, reference=None)
+    venv = ensure_clearml(ctx.work, ctx.log) if ctx.peers else None
+    if venv is None:
+        result.notes.append("Not run: --no-peers, or ClearML could not be installed (see log).")
+        return result
+    probe = None
+    for index in range(ctx.runs):
+        with ctx.fresh("clearml", index) as root:
+            probe = probe_clearml(venv, ctx.data.small, root)
+            for name, _, seconds in probe.steps:
+                if name.startswith("Dataset.add_files") and seconds is not None:
+                    label = "ClearML offline: Dataset.add_files (hashes; stores nothing)"
+                    result.row("add_files", label).add(seconds)
+    if probe is not None:
+        result.notes.append(
+            f"clearml {probe.version}, in its own venv (`{venv}`), `HOME` a new "
+            "empty folder (no clearml.conf, no server), Task.set_offline(True). "
+            "What each step did (last run):"
+        )
+        result.notes.extend(f"`{name}`: {outcome}" for name, outcome, _ in probe.steps)
+        result.notes.append(f"`clearml-data create` (the CLI) without a server: {probe.cli}")
+    return result
+
+
 # ------------------------------------------------------------------------------------- S3
 
 
@@ -500,9 +752,15 @@ def _s3_notes(ctx: Context) -> list[str]:
 
 SCENARIOS: dict[str, Callable[[Context], ScenarioResult]] = {
     "small": small,
+    "small100k": small100k,
     "large": large,
+    "mixed": mixed,
     "child": child,
+    "rename": rename,
     "sync": sync,
     "get": get,
+    "getone": getone,
+    "manifest": manifest,
     "s3": s3,
+    "clearml": clearml,
 }

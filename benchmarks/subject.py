@@ -50,18 +50,41 @@ class Registry:
         """The same registry and cache; its workers also get ``env`` (e.g. S3 credentials)."""
         return replace(self, env=tuple(sorted(env.items())))
 
-    def build(self, folder: Path, name: str, parents: list[str] | None = None) -> OpResult:
-        """create + add_files + upload + finalize ``folder``; ``data["id"]`` is the version."""
-        spec = {"name": name, "folder": str(folder), "parents": parents or []}
+    def build(
+        self,
+        folder: Path,
+        name: str,
+        parents: list[str] | None = None,
+        *,
+        check_diff: bool = False,
+        sync: bool = False,
+    ) -> OpResult:
+        """create + add_files + upload + finalize ``folder``; ``data["id"]`` is the version.
+
+        ``check_diff``: afterwards (untimed) ``data["diff"]`` counts the paths added, removed,
+        modified and renamed from the first parent. ``sync``: sync_folder instead of
+        add_files (files gone from ``folder`` leave the version too).
+        """
+        spec = {
+            "name": name,
+            "folder": str(folder),
+            "parents": parents or [],
+            "check_diff": check_diff,
+            "sync": sync,
+        }
         return self._op("build", [folder], spec)
 
     def sync(self, parent: str, folder: Path) -> OpResult:
         """sync_folder of ``folder`` into a new child of ``parent``."""
         return self._op("sync", [folder], {"parent": parent, "folder": str(folder)})
 
-    def get(self, version_id: str) -> OpResult:
-        """get_local_copy of ``version_id`` through this registry's cache."""
-        return self._op("get", self._local(), {"id": version_id})
+    def get(self, version_id: str, paths: list[str] | None = None) -> OpResult:
+        """get_local_copy of ``version_id`` (only ``paths`` globs if given), via this cache."""
+        return self._op("get", self._local(), {"id": version_id, "paths": paths})
+
+    def open_one(self, version_id: str, path: str) -> OpResult:
+        """``Dataset.open(path)`` of ``version_id`` and reading it to the end, via this cache."""
+        return self._op("open", self._local(), {"id": version_id, "path": path})
 
     def rebuild(self, version_id: str) -> OpResult:
         """Drop the cached tree of ``version_id`` (blobs stay), then time its get_local_copy."""
@@ -98,3 +121,26 @@ def run_worker(payload: dict[str, Any], env: Mapping[str, str], warm: list[Path]
     )
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     return OpResult(float(data["seconds"]), proc.wall, proc.peak_rss_kib, data)
+
+
+@dataclass(frozen=True)
+class SyntheticManifests:
+    """Manifests of made-up entries in a local store folder, each operation in a new process."""
+
+    store: Path
+
+    def build(self, entries: int, changed: int = 0) -> OpResult:
+        """Write a manifest of ``entries`` entries, ``changed`` of them with other hashes."""
+        spec = {"store": str(self.store), "entries": entries, "changed": changed}
+        return run_worker({"op": "manifest_build", **spec}, {}, [])
+
+    def load(self, ref: str) -> OpResult:
+        """Decode and iterate every entry of manifest ``ref`` (its files read into memory first)."""
+        return run_worker(
+            {"op": "manifest_load", "store": str(self.store), "ref": ref}, {}, [self.store]
+        )
+
+    def diff(self, old: str, new: str) -> OpResult:
+        """``diff_manifests(old, new)``."""
+        spec = {"store": str(self.store), "old": old, "new": new}
+        return run_worker({"op": "manifest_diff", **spec}, {}, [self.store])

@@ -7,13 +7,22 @@ Prints one JSON object: ``seconds`` is the time of the measured operation alone 
 start and imports excluded).
 
 Operations:
-    build    {"registry", "name", "folder", "parents"}: create, add_files, upload, finalize.
+    build    {"registry", "name", "folder", "parents", "check_diff", "sync"}: create,
+             add_files (sync_folder with ``sync``), upload, finalize; with ``check_diff``,
+             then (untimed) the diff from the first parent, as counts.
     sync     {"registry", "parent", "folder"}: create a child, time its sync_folder, abort it.
-    get      {"registry", "id"}: time get_local_copy.
+    get      {"registry", "id", "paths"}: time get_local_copy (of the ``paths`` globs, if any).
+    open     {"registry", "id", "path"}: time ``Dataset.open(path)`` and reading it to the end.
     rebuild  {"registry", "id"}: drop the cached tree of ``id`` and its marker (the blobs
              stay), then time get_local_copy, which rebuilds the tree from the cached blobs.
     stat     {"folder"}: time os.scandir + stat of every file under ``folder`` (the floor
              of any Python tool that must tell which files changed).
+
+Synthetic manifests (no files: entries made up, written by the core's manifest writer):
+    manifest_build  {"store", "entries", "changed"}: time write_manifest of ``entries`` entries
+                    (``changed``: how many, seeded, get another hash) into a LocalStore.
+    manifest_load   {"store", "ref"}: time decoding and iterating every entry of a manifest.
+    manifest_diff   {"store", "old", "new"}: time diff_manifests of two manifests.
 
 boto3 floors (the endpoint and credentials come from the ``AWS_*`` variables):
     put_each        {"bucket", "prefix", "folder", "threads"}: one put_object per file, from
@@ -40,7 +49,9 @@ from typing import TYPE_CHECKING, Any
 import dataver
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
+
+    from dataver.manifest import Entry
 
 
 def build(spec: dict[str, Any]) -> dict[str, Any]:
@@ -49,13 +60,16 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     ds = registry.create(spec["name"], parents=spec.get("parents") or None)
     created = time.perf_counter()
-    changed = ds.add_files(spec["folder"])
+    add = ds.sync_folder if spec.get("sync") else ds.add_files
+    changed = add(spec["folder"])
     added = time.perf_counter()
     stored = ds.upload()
     uploaded = time.perf_counter()
     ds.finalize()
     end = time.perf_counter()
+    diff = ds.diff(spec["parents"][0]) if spec.get("check_diff") else None
     return {
+        "diff": None if diff is None else _counts(diff),
         "id": ds.id,
         "seconds": end - start,
         "phases": {
@@ -70,6 +84,12 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _counts(diff: Any) -> dict[str, int]:
+    """How many paths a :class:`dataver.diff.Diff` lists of each kind."""
+    kinds = ("added", "removed", "modified", "renamed")
+    return {kind: len(getattr(diff, kind)) for kind in kinds}
+
+
 def sync(spec: dict[str, Any]) -> dict[str, Any]:
     """Time ``sync_folder`` of ``folder`` into a new child of ``parent``."""
     registry = dataver.Registry(spec["registry"])
@@ -82,13 +102,25 @@ def sync(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def get(spec: dict[str, Any]) -> dict[str, Any]:
-    """Time ``get_local_copy`` of version ``id``."""
+    """Time ``get_local_copy`` of version ``id`` (only the ``paths`` globs, if given)."""
     registry = dataver.Registry(spec["registry"])
     ds = registry.get(spec["id"])
     start = time.perf_counter()
-    path = ds.get_local_copy()
+    path = ds.get_local_copy(paths=spec.get("paths") or None)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "path": str(path)}
+
+
+def open_one(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time ``Dataset.open(path)`` of version ``id`` and reading the file to its end."""
+    registry = dataver.Registry(spec["registry"])
+    ds = registry.get(spec["id"])
+    start = time.perf_counter()
+    size = 0
+    with ds.open(spec["path"]) as handle:
+        while chunk := handle.read(4 << 20):
+            size += len(chunk)
+    return {"seconds": time.perf_counter() - start, "bytes": size}
 
 
 def rebuild(spec: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +153,79 @@ def stat_tree(spec: dict[str, Any]) -> dict[str, Any]:
                     found.append((item.path, st.st_size, st.st_mtime_ns, st.st_ino))
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "files": len(found)}
+
+
+def manifest_build(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time writing a manifest of ``entries`` synthetic entries (see :func:`synthetic_entries`).
+
+    The entries are made while the writer consumes them (streamed, as a real build's scan
+    yields them); ``entries_seconds`` is the time to make them alone, measured first.
+    """
+    from dataver.manifest import write_manifest
+    from dataver.storage.local import LocalStore
+
+    store = LocalStore(spec["store"])
+    made = time.perf_counter()
+    for _ in synthetic_entries(spec["entries"], spec.get("changed", 0)):
+        pass
+    made = time.perf_counter() - made
+    entries = synthetic_entries(spec["entries"], spec.get("changed", 0))
+    start, cpu = time.perf_counter(), time.process_time()
+    ref = write_manifest(store, "blake3", entries)
+    seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
+    return {"seconds": seconds, "cpu": cpu, "entries_seconds": made, "ref": ref}
+
+
+def synthetic_entries(count: int, changed: int = 0) -> Iterator[Entry]:
+    """``count`` entries in path order, like packed 4 KiB files, 1,000 to a folder.
+
+    Hashes are SHA-256 of the index (of ``index:changed`` for the ``changed`` entries picked
+    by a seeded sample), so two manifests with different ``changed`` differ in that many
+    entries, spread over every shard. 256 files share a pack, at increasing offsets.
+    """
+    import hashlib
+    import random
+
+    from dataver.manifest import Entry
+
+    picked = set(random.Random(count).sample(range(count), changed))  # noqa: S311
+    packs = [hashlib.sha256(f"pack{p}".encode()).hexdigest() for p in range(count // 256 + 1)]
+    for index in range(count):
+        key = f"{index}:changed" if index in picked else str(index)
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        path = f"d{index // 1000:04d}/f{index:07d}.bin"
+        yield Entry(path, 4096, digest, packs[index // 256], (index % 256) * 4096)
+
+
+def manifest_load(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time reading a whole manifest: decode and validate every shard, touch every entry."""
+    from dataver.manifest import Manifest
+    from dataver.storage.local import LocalStore
+
+    manifest = Manifest(LocalStore(spec["store"]), spec["ref"])
+    start, cpu = time.perf_counter(), time.process_time()
+    files = total = 0
+    for entry in manifest:
+        files += 1
+        total += entry.size
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "cpu": time.process_time() - cpu, "files": files, "bytes": total}
+
+
+def manifest_diff(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time ``diff_manifests`` of two stored manifests."""
+    from dataver.diff import diff_manifests
+    from dataver.manifest import Manifest
+    from dataver.storage.local import LocalStore
+
+    store = LocalStore(spec["store"])
+    old, new = Manifest(store, spec["old"]), Manifest(store, spec["new"])
+    start, cpu = time.perf_counter(), time.process_time()
+    found = diff_manifests(old, new)
+    seconds = time.perf_counter() - start
+    counts = [len(found.added), len(found.removed), len(found.modified), len(found.renamed)]
+    return {"seconds": seconds, "cpu": time.process_time() - cpu, "counts": counts}
 
 
 def put_each(spec: dict[str, Any]) -> dict[str, Any]:
@@ -199,8 +304,12 @@ OPERATIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "build": build,
     "sync": sync,
     "get": get,
+    "open": open_one,
     "rebuild": rebuild,
     "stat": stat_tree,
+    "manifest_build": manifest_build,
+    "manifest_load": manifest_load,
+    "manifest_diff": manifest_diff,
     "put_each": put_each,
     "upload_files": upload_files,
     "download_files": download_files,
