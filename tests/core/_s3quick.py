@@ -11,6 +11,9 @@ Import the fixtures into a test module to use them (pytest finds them there).
 
 from __future__ import annotations
 
+import contextlib
+import random
+import socket
 import uuid
 from typing import TYPE_CHECKING
 
@@ -25,15 +28,70 @@ if TYPE_CHECKING:
 
 
 class QuickProxy(FaultProxy):
-    """:class:`FaultProxy` without the 40 ms delayed-ACK stall on every answer with a body."""
+    """:class:`FaultProxy` without the 40 ms delayed-ACK stall, plus truncated bodies.
+
+    ``truncate(rate, seed)`` makes that share of successful GET answers announce their full
+    ``Content-Length`` but send only the first half of the body, then drop the connection:
+    what a reset in the middle of a download looks like to the client.
+    """
+
+    def __init__(self, target: str) -> None:
+        self.truncate(0.0)
+        self.truncated = 0
+        super().__init__(target)
+
+    def truncate(self, rate: float, seed: int = 0) -> None:
+        """Cut the bodies of ``rate`` of the GET answers from now on (seeded)."""
+        self._cut_rate = rate
+        self._cut_rng = random.Random(seed)
+
+    def _cut_next(self) -> bool:
+        with self._lock:
+            cut = self._cut_rng.random() < self._cut_rate
+            self.truncated += cut
+            return cut
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         base = super()._handler()
+        proxy = self
 
         class Handler(base):  # type: ignore[valid-type,misc]
             disable_nagle_algorithm = True
+            _cut = False
+
+            def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+                status, headers, data = super()._forward(body)
+                if self.command == "GET" and 200 <= status < 300 and len(data) > 1:
+                    self._cut = proxy._cut_next()
+                return status, headers, data
+
+            def end_headers(self) -> None:
+                super().end_headers()
+                if self._cut:
+                    self._cut = False
+                    self.wfile = _HalfThenHangUp(self)
 
         return Handler
+
+
+class _HalfThenHangUp:
+    """A body writer that sends half of what it is given, then closes the connection."""
+
+    def __init__(self, handler: BaseHTTPRequestHandler) -> None:
+        self.handler = handler
+        self.real = handler.wfile
+
+    def write(self, data: bytes) -> int:
+        with contextlib.suppress(OSError):
+            self.real.write(data[: len(data) // 2])
+            self.real.flush()
+            self.handler.connection.shutdown(socket.SHUT_RDWR)
+        self.handler.close_connection = True
+        self.handler.wfile = self.real
+        return len(data)
+
+    def flush(self) -> None:
+        return None
 
 
 @pytest.fixture(scope="module")
