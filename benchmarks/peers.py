@@ -14,14 +14,15 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmarks.timing import CommandError, ProcResult, run, settle
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
-    from pathlib import Path
 
 DVC_SPEC = "dvc"
 DVC_S3_SPEC = "dvc-s3"  # DVC's S3 remotes (s3fs); optional: without it only S3 is skipped
@@ -222,11 +223,12 @@ def hash_tree(tool: str, source: Path) -> ProcResult:
 
 CLEARML_SPEC = "clearml"
 
-# Run by the ClearML environment's Python: every step of a dataset's life in offline mode,
-# each step's outcome recorded (never raised), one JSON object printed at the end.
+# Run by the ClearML environment's Python from a file (ClearML inspects the running script):
+# every step of a dataset's life in offline mode, each step's outcome recorded (never raised),
+# one JSON object written to a file (ClearML prints to stdout at exit).
 _CLEARML_PROBE = r"""
 import json, logging, os, sys, time
-folder, remote = sys.argv[1], sys.argv[2]
+folder, remote, output = sys.argv[1], sys.argv[2], sys.argv[3]
 warnings = []
 
 class Keep(logging.Handler):
@@ -255,10 +257,11 @@ if ds is not None:
     step(f"Dataset.add_files({folder})", lambda: ds.add_files(folder))
     step("Dataset.upload(output_url=<local folder>)", lambda: ds.upload(output_url=remote))
     stored = sum(len(files) for _, _, files in os.walk(remote))
-    steps.append([f"files written under output_url by upload: {stored}", "", None])
+    steps.append(["files under output_url after the upload", str(stored), None])
     step("Dataset.finalize", lambda: ds.finalize())
     step("Dataset.get(dataset_id=<the new id>)", lambda: Dataset.get(dataset_id=ds.id))
-print(json.dumps({"version": clearml.__version__, "steps": steps}))
+with open(output, "w") as handle:
+    json.dump({"version": clearml.__version__, "steps": steps}, handle)
 """
 
 
@@ -290,19 +293,26 @@ def ensure_clearml(work: Path, log: Callable[[str], None]) -> Path | None:
     return venv
 
 
-def probe_clearml(venv: Path, folder: Path, root: Path) -> ClearmlProbe:
+def probe_clearml(venv: Path, folder: Path) -> ClearmlProbe:
     """Try ClearML's dataset workflow without a server, in offline mode, on ``folder``.
 
-    ``HOME`` is a new folder under ``root``: no ``clearml.conf``, no credentials, no server.
+    Runs in a temporary folder outside this git repository, which is also ``HOME`` (no
+    ``clearml.conf``, no credentials, no server). Inside the repository ClearML's git
+    detection breaks ``add_files`` (``AttributeError: 'NoneType' object has no attribute
+    'diff'``), which would say nothing about offline mode.
     """
-    home, remote = root / "clearml-home", root / "clearml-remote"
-    home.mkdir(parents=True)
-    env = {**os.environ, "HOME": str(home)}
-    script = [str(venv / "bin" / "python"), "-c", _CLEARML_PROBE, str(folder), str(remote)]
-    settle(folder)
-    found = json.loads(run(script, cwd=root, env=env).stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryDirectory(prefix="clearml-probe-") as name:
+        scratch = Path(name)
+        script, output = scratch / "probe.py", scratch / "probe.json"
+        script.write_text(_CLEARML_PROBE)
+        env = {**os.environ, "HOME": str(scratch)}
+        settle(folder)
+        python, remote = str(venv / "bin" / "python"), str(scratch / "remote")
+        run([python, str(script), str(folder), remote, str(output)], cwd=scratch, env=env)
+        found = json.loads(output.read_text())
+        cli = _clearml_cli(venv, scratch, env)
     steps = [(str(name), str(outcome), sec) for name, outcome, sec in found["steps"]]
-    return ClearmlProbe(str(found["version"]), steps, _clearml_cli(venv, root, env))
+    return ClearmlProbe(str(found["version"]), steps, cli)
 
 
 def _clearml_cli(venv: Path, root: Path, env: Mapping[str, str]) -> str:

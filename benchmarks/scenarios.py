@@ -599,21 +599,40 @@ def clearml(ctx: Context) -> ScenarioResult:
         return result
     probe = None
     for index in range(ctx.runs):
-        with ctx.fresh("clearml", index) as root:
-            probe = probe_clearml(venv, ctx.data.small, root)
+        with ctx.fresh("clearml", index):
+            probe = probe_clearml(venv, ctx.data.small)
             for name, _, seconds in probe.steps:
                 if name.startswith("Dataset.add_files") and seconds is not None:
                     label = "ClearML offline: Dataset.add_files (hashes; stores nothing)"
                     result.row("add_files", label).add(seconds)
     if probe is not None:
         result.notes.append(
-            f"clearml {probe.version}, in its own venv (`{venv}`), `HOME` a new "
-            "empty folder (no clearml.conf, no server), Task.set_offline(True). "
-            "What each step did (last run):"
+            f"clearml {probe.version}, in its own venv (`{venv}`), run in a new temporary "
+            "folder outside the git repository that is also `HOME` (no clearml.conf, no "
+            "server), after Task.set_offline(True). What each step did (last run):"
         )
         result.notes.extend(f"`{name}`: {outcome}" for name, outcome, _ in probe.steps)
         result.notes.append(f"`clearml-data create` (the CLI) without a server: {probe.cli}")
+        result.notes.append(_clearml_verdict(probe.steps))
     return result
+
+
+def _clearml_verdict(steps: list[tuple[str, str, float | None]]) -> str:
+    """Whether ClearML can be a peer without a server, from what the probe's steps did."""
+    refused = [
+        f"`{name}`"
+        for name, outcome, _ in steps
+        if outcome.startswith("error") or "Cannot" in outcome or outcome == "0"
+    ]
+    if not refused:
+        return "Every step completed: ClearML could be measured as a peer here."
+    return (
+        "Verdict: not a peer. Without a server ClearML cannot store a version or read one "
+        f"back ({', '.join(refused)}); offline mode only records a session to import into a "
+        "server later. The add_files row is hashing alone, not comparable with a stored "
+        "version. A clearml-server needs MongoDB, Elasticsearch and Redis (Docker), which "
+        "this machine cannot install (only PyPI is reachable)."
+    )
 
 
 # ------------------------------------------------------------------------------------- S3
