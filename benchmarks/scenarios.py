@@ -630,8 +630,9 @@ def _clearml_verdict(steps: list[tuple[str, str, float | None]]) -> str:
         "Verdict: not a peer. Without a server ClearML cannot store a version or read one "
         f"back ({', '.join(refused)}); offline mode only records a session to import into a "
         "server later. The add_files row is hashing alone, not comparable with a stored "
-        "version. A clearml-server needs MongoDB, Elasticsearch and Redis (Docker), which "
-        "this machine cannot install (only PyPI is reachable)."
+        "version. A clearml-server is MongoDB, Elasticsearch and Redis plus its own "
+        "services, shipped as Docker images: this machine has a Docker client but no daemon, "
+        "and reaches no registry but PyPI."
     )
 
 
