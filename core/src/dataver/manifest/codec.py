@@ -81,9 +81,28 @@ def decode_root(data: bytes, what: str) -> ManifestRoot:
     raw = decompress(data, what)
     _check_format(raw, "dataver.manifest", what)
     try:
-        return ManifestRoot.model_validate(raw)
+        root = ManifestRoot.model_validate(raw)
     except PydanticValidationError as exc:
         raise FormatError(f"invalid manifest root {what}: {exc.errors()[0]['msg']}") from exc
+    _check_shard_order(root, what)
+    return root
+
+
+def _check_shard_order(root: ManifestRoot, what: str) -> None:
+    """Shards must cover disjoint, increasing path ranges and add up to the root's counts.
+
+    NOTE: each shard is validated alone (sorted, unique paths); without this, two shards
+    could hold the same path and a get would materialise it twice.
+    """
+    previous: str | None = None
+    for shard in root.shards:
+        if shard.first > shard.last or (previous is not None and shard.first <= previous):
+            raise FormatError(
+                f"manifest root {what}: shards overlap or are out of order at {shard.first!r}"
+            )
+        previous = shard.last
+    if sum(s.count for s in root.shards) != root.files:
+        raise FormatError(f"manifest root {what}: its shards do not hold {root.files} files")
 
 
 _COLUMNS = ("path", "size", "hash", "pack", "offset", "url", "source")

@@ -70,8 +70,22 @@ class Manifest:
         return self.root.files
 
     def load_shard(self, shard: ShardRef) -> list[Entry]:
-        """Return the entries of one shard (validated)."""
-        return _load_shard(self.store, shard.hash)
+        """Return the entries of one shard (validated, and inside the range the root gives).
+
+        Raises:
+            FormatError: The shard is malformed, or holds paths outside its range in the root
+                (two shards could then hold the same path).
+        """
+        entries = _load_shard(self.store, shard.hash)
+        if len(entries) != shard.count or (
+            entries and (entries[0].path < shard.first or entries[-1].path > shard.last)
+        ):
+            raise FormatError(
+                f"manifest shard {shard.hash} does not match its root: it holds "
+                f"{len(entries)} entries, the root lists {shard.count} "
+                f"from {shard.first!r} to {shard.last!r}"
+            )
+        return entries
 
     def iter_shards(self, start: str = "") -> Iterator[tuple[ShardRef, list[Entry]]]:
         """Yield (shard, entries) from the shard holding ``start`` on, prefetching ahead."""

@@ -30,7 +30,7 @@ from dataver.layout import (
     pack_key,
     record_key,
 )
-from dataver.manifest.codec import ManifestRoot, decode_root, decode_shard
+from dataver.manifest.codec import ManifestRoot, ShardRef, decode_root, decode_shard
 from dataver.manifest.reader import read_object
 from dataver.objects.upload import clear_journal
 from dataver.ops.transition import end_record, is_stale
@@ -400,9 +400,8 @@ class _Checker:
                 f"{record.state.value} version has {root.pending} files never uploaded",
                 record.id,
             )
-        _check_root_order(root, ref, record.id, self)
         for shard in root.shards:
-            self._shard(shard.hash, shard.count, shard.pending, record)
+            self._shard(shard, record)
 
     def _root(self, ref: str, record: VersionRecord) -> ManifestRoot | None:
         try:
@@ -430,7 +429,8 @@ class _Checker:
         for problem in self.manifests[ref]:
             self._add(problem.kind, problem.key, problem.message, version_id)
 
-    def _shard(self, ref: str, count: int, pending: int, record: VersionRecord) -> None:
+    def _shard(self, shard: ShardRef, record: VersionRecord) -> None:
+        ref = shard.hash
         if ref in self.manifests:
             for problem in self.manifests[ref]:
                 self._add(problem.kind, problem.key, problem.message, record.id)
@@ -445,14 +445,19 @@ class _Checker:
             found.append(FsckProblem("corrupt-manifest", ERROR, manifest_key(ref), str(exc)))
             entries = []
         else:
-            if len(entries) != count or sum(e.is_pending for e in entries) != pending:
+            pending = sum(e.is_pending for e in entries)
+            outside = bool(entries) and (
+                entries[0].path < shard.first or entries[-1].path > shard.last
+            )
+            if outside or len(entries) != shard.count or pending != shard.pending:
                 found.append(
                     FsckProblem(
                         "corrupt-manifest",
                         ERROR,
                         manifest_key(ref),
-                        f"shard holds {len(entries)} entries ({sum(e.is_pending for e in entries)} "
-                        f"pending), the root says {count} ({pending} pending)",
+                        f"shard holds {len(entries)} entries ({pending} pending) from "
+                        f"{entries[0].path if entries else ''!r}, the root says {shard.count} "
+                        f"({shard.pending} pending) from {shard.first!r} to {shard.last!r}",
                     )
                 )
             found.extend(self._content(entries, ref))
@@ -539,29 +544,6 @@ class _Checker:
 
 def _info(key: str, mtime: float) -> ObjectInfo:
     return ObjectInfo(key, 0, mtime)
-
-
-def _check_root_order(root: ManifestRoot, ref: str, version_id: str, checker: _Checker) -> None:
-    """Shards must be in path order without overlap, and the root's totals must add up."""
-    previous = ""
-    for shard in root.shards:
-        if shard.first > shard.last or (previous and shard.first <= previous):
-            checker._add(
-                "corrupt-manifest",
-                manifest_key(ref),
-                f"shards of manifest {ref} overlap or are out of order at {shard.first!r}",
-                version_id,
-            )
-            return
-        previous = shard.last
-    totals = (sum(s.count for s in root.shards), sum(s.pending for s in root.shards))
-    if totals != (root.files, root.pending):
-        checker._add(
-            "corrupt-manifest",
-            manifest_key(ref),
-            f"manifest {ref} counts {root.files} files, its shards hold {totals[0]}",
-            version_id,
-        )
 
 
 # ------------------------------------------------------------------------------- repair

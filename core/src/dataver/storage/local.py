@@ -63,8 +63,12 @@ class LocalStore(Store):
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
         with self._translate(key), open(self._path(key), "rb") as handle:
+            # NOTE: never ask read() for more than the file holds: a hostile manifest's huge
+            # size would make it allocate that much (MemoryError) before anything checks it.
+            # A short answer is what S3 gives for a range past the end; callers check sizes.
+            available = max(os.fstat(handle.fileno()).st_size - start, 0)
             handle.seek(start)
-            return handle.read(length)
+            return handle.read(min(length, available))
 
     def write(self, key: str, data: bytes) -> None:
         tmp = self._write_tmp(key, data)
