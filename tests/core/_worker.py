@@ -265,6 +265,20 @@ def load_reader(registry: str, cache: str, stop_file: str, seed: str) -> None:
     _report(reads=reads, wrong=wrong)
 
 
+def stall(registry: str, name: str, folder: str) -> None:
+    """Create and add, report the id, stall (no heartbeat) until told, then try to finalize."""
+    ds = dataver.Registry(registry).create(name)
+    ds.add_files(folder)
+    _report(id=ds.id)
+    sys.stdin.readline()  # NOTE: a paused writer: a long GC, a suspended VM, a lost network
+    try:
+        ds.finalize(auto_upload=True)
+    except dataver.DataverError as exc:
+        _report(outcome=type(exc).__name__, message=str(exc), fields=exc.fields)
+        return
+    _report(outcome="ok", state=ds.state.value)
+
+
 COMMANDS = {
     "create": create,
     "finalize": finalize,
@@ -277,6 +291,7 @@ COMMANDS = {
     "pipeline": pipeline,
     "load_writer": load_writer,
     "load_reader": load_reader,
+    "stall": stall,
 }
 
 if __name__ == "__main__":
