@@ -83,3 +83,42 @@ def test_issue_4_targets_have_their_own_table() -> None:
     assert "| S3 small files: >= 10x faster than DVC push |  |  |" in issue4
     assert "| not measured |" in issue4
     assert "Tree from cached blobs" not in issue4
+
+
+def _manifest_result(seconds: float, rss_kib: int) -> dict[str, ScenarioResult]:
+    result = ScenarioResult("manifest", "manifest")
+    result.row("load", "load").add(seconds, rss_kib)
+    return {"manifest": result}
+
+
+@pytest.mark.parametrize(("rss_kib", "verdict"), [(200 << 10, "PASS"), (1100 << 10, "FAIL")])
+def test_manifest_memory_is_judged_on_peak_rss(rss_kib: int, verdict: str) -> None:
+    target = _target("1M-entry manifest loads with under 1 GiB peak RSS")
+    value, got = target.evaluate(_manifest_result(2.0, rss_kib))
+    assert value == pytest.approx(rss_kib / 1024)
+    assert got == verdict
+    assert target.goal_text() == "< 1,024 MiB"
+
+
+def test_issue_10_targets_have_their_own_table() -> None:
+    text = render(["# header"], _manifest_result(2.5, 150 << 10), indicative=False)
+    issue10 = text.split("## Targets (issue 10, side by side, at scale)")[1]
+    assert "| 1M-entry manifest loads in under 3 s | 2.500 s |" in issue10
+    assert "| 150 MiB | 150 MiB | peak RSS of the load process | < 1,024 MiB | PASS |" in issue10
+
+
+def test_clearml_verdict_names_the_refused_steps() -> None:
+    from benchmarks.scenarios import _clearml_verdict
+
+    steps = [
+        ("Dataset.create", "ok", 1.0),
+        ("files under output_url after the upload", "0", None),
+        ("Dataset.finalize", "ok (logged: Cannot finalize dataset in offline mode.)", 0.0),
+        ("Dataset.get", "error: ValueError: Cannot get dataset in offline mode.", None),
+    ]
+    verdict = _clearml_verdict(steps)
+    assert verdict.startswith("Verdict: not a peer.")
+    assert "`Dataset.finalize`" in verdict
+    assert "`Dataset.get`" in verdict
+    assert "`Dataset.create`" not in verdict
+    assert _clearml_verdict([("Dataset.create", "ok", 1.0)]).startswith("Every step")
