@@ -9,15 +9,16 @@ any live entry points into them.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import orjson
 
-from dataver.errors import NotFoundError
+from dataver.errors import FormatError, NotFoundError
 from dataver.layout import journal_prefix, manifest_key, object_key, pack_key
 from dataver.manifest.reader import Manifest
-from dataver.versions import repo
+from dataver.versions.records import VersionRecord
 from dataver.versions.state import State
 
 if TYPE_CHECKING:
@@ -79,12 +80,40 @@ def plan_gc(backend: Backend, *, grace_seconds: float | None = None) -> GcPlan:
 
 def _reachable(store: Store) -> set[str]:
     live: set[str] = set()
-    for record in repo.iter_all(store):
+    for record in _all_records(store):
         for ref in {record.manifest, record.base_manifest} - {None}:
             _mark_manifest(store, ref or "", record.hash_algorithm, live)
         if record.state is State.UPLOADING:
             _mark_journal(store, record.id, live)
     return live
+
+
+def _all_records(store: Store) -> list[VersionRecord]:
+    """Every version record; refuses to go on if one cannot be read.
+
+    NOTE: a record gc cannot parse (damaged, or written by a newer dataver in another format)
+    still owns its content: skipping it, as listings do, would delete that content for good.
+
+    Raises:
+        FormatError: A record does not parse; ``dataver fsck`` names it.
+    """
+    keys = [info.key for info in store.list("versions/")]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        loaded = list(pool.map(lambda key: _load_record(store, key), keys))
+    return [record for record in loaded if record is not None]
+
+
+def _load_record(store: Store, key: str) -> VersionRecord | None:
+    try:
+        return VersionRecord.from_bytes(store.read(key))
+    except NotFoundError:
+        return None  # NOTE: deleted since the listing: its content is garbage now
+    except FormatError as exc:
+        raise FormatError(
+            f"gc refuses to run: version record {key} cannot be read ({exc}); "
+            "repair or delete it first (dataver fsck lists it)",
+            key=key,
+        ) from exc
 
 
 def _mark_manifest(store: Store, ref: str, algorithm: str, live: set[str]) -> None:
