@@ -61,14 +61,26 @@ class Context:
         yield root
 
     def clear_runs(self, *, pause: bool) -> None:
-        """Delete every run folder; then, if ``pause``, let ext4 forget the deleted inodes."""
-        if not self.runs_dir.exists():
+        """Delete every run folder; then, if ``pause``, let ext4 forget the deleted inodes.
+
+        The time of the deletion is kept in ``<work>/runs.deleted``, so that a benchmark
+        started right after another one (e.g. one ``--only`` scenario after another) still
+        waits out the pause before it creates files.
+        """
+        if self.runs_dir.exists():
+            shutil.rmtree(self.runs_dir)
+            self._stamp.write_text(f"{time.time():.3f}")
+        if not pause or self.pause <= 0 or not self._stamp.is_file():
             return
-        shutil.rmtree(self.runs_dir)
-        if pause and self.pause > 0:
+        left = self.pause - (time.time() - float(self._stamp.read_text() or 0))
+        if left > 0:
             settle()
-            self.log(f"deleted old run folders: pausing {self.pause:.0f} s (see scenarios.py)")
-            time.sleep(self.pause)
+            self.log(f"run folders deleted recently: pausing {left:.0f} s (see scenarios.py)")
+            time.sleep(left)
+
+    @property
+    def _stamp(self) -> Path:
+        return self.work / "runs.deleted"
 
 
 def _fresh_registry(root: Path, cache: str = "cache") -> Registry:
