@@ -316,6 +316,9 @@ def rename(ctx: Context) -> ScenarioResult:
             result.row("renamed", "dataver: child with 1 file renamed (sync_folder)").add(
                 renamed.seconds, renamed.peak_rss_kib
             )
+            result.row("renamed_wall", "dataver: the same, whole process").add(
+                renamed.wall, renamed.peak_rss_kib
+            )
             if ctx.dvc is not None:
                 repo = ctx.dvc.repo(root / "dvc", data.small)
                 _time_add_push(result, repo, "dvc_full", "full: ")
