@@ -69,6 +69,13 @@ def test_concurrent_writers_and_readers_on_s3_lose_nothing(
         for r in range(READERS)
     ]
     _release(writers + readers)
+    # Meanwhile fsck runs again and again: a registry being written must never look damaged.
+    registry = dataver.Registry(s3_url)
+    checks = 0
+    while any(proc.poll() is None for proc in writers):
+        report = registry.fsck()
+        assert report.errors == (), report.errors
+        checks += 1
     built = [_result(proc)["built"] for proc in writers]
     stop.touch()
     reads = [_result(proc) for proc in readers]
@@ -80,7 +87,7 @@ def test_concurrent_writers_and_readers_on_s3_lose_nothing(
     expected = {f"1.0.{n}" for n in range(total)}
     assert set(strings) == expected  # no version string skipped or taken twice
 
-    registry = dataver.Registry(s3_url)
+    assert checks > 0
     listed = registry.list(project="default", name="load", states=None)
     assert sorted(d.id for d in listed) == sorted(ids)  # no lost or extra records
     assert {d.state for d in listed} == {State.FINAL}

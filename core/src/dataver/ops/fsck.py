@@ -189,7 +189,7 @@ class _Checker:
         self.cutoff = time.time() - grace
         self.problems: list[FsckProblem] = []
         self.in_progress: list[str] = []
-        self.sizes: dict[str, int] = {}
+        self.sizes: dict[str, int | None] = {}
         self.manifests: dict[str, list[FsckProblem]] = {}
         self.entries = 0
         self.content: set[str] = set()
@@ -474,7 +474,7 @@ class _Checker:
                 continue
             key = pack_key(entry.pack) if entry.pack else object_key(entry.hash or "")
             need = entry.offset + entry.size if entry.pack else entry.size
-            have = self.sizes.get(key)
+            have = self._size(key)
             if have is None:
                 missing.setdefault(key, []).append(entry.path)
             elif (have < need) if entry.pack else (have != need):
@@ -502,6 +502,16 @@ class _Checker:
             for key, paths in short.items()
         ]
         return out
+
+    def _size(self, key: str) -> int | None:
+        if key not in self.sizes:
+            # NOTE: content is listed before records are read: a writer may have stored this
+            # since. Look again before calling it missing.
+            try:
+                self.sizes[key] = self.store.size(key)
+            except NotFoundError:
+                self.sizes[key] = None
+        return self.sizes[key]
 
     # ------------------------------------------------------------------ leftovers
     def _journals(self, records: dict[str, VersionRecord]) -> None:
