@@ -135,21 +135,9 @@ def small100k(ctx: Context) -> ScenarioResult:
             if ctx.dvc is not None:
                 _dvc_add_push(result, ctx.dvc, root / "dvc", data.huge, "dvc", "")
             _floors(ctx, result, root, data.huge)
-            small_op = registry.build(data.small, "small10k")
-            for key, version, folder, count in (
-                ("huge", op.data["id"], data.huge, s.huge_count),
-                ("small", small_op.data["id"], data.small, s.small_count),
-            ):
-                cached = registry.with_cache(root / f"cache-get-{key}")
-                cold, warm = cached.get(version), cached.get(version)
-                _check_tree(cached.cache / "versions" / version, folder)
-                what = f"get_local_copy of {count:,} files"
-                result.row(f"cold_{key}", f"dataver: cold {what}").add(
-                    cold.seconds, cold.peak_rss_kib
-                )
-                result.row(f"warm_{key}", f"dataver: warm {what}").add(
-                    warm.seconds, warm.peak_rss_kib
-                )
+            _cold_warm(result, registry, root, "huge", op.data["id"], data.huge)
+            small_id = registry.build(data.small, "small10k").data["id"]
+            _cold_warm(result, registry, root, "small", small_id, data.small)
     result.notes.append(
         "dataver and DVC: as in the small-files table, for 10x the files. The gets: the "
         f"{s.huge_count:,}-file version and a {s.small_count:,}-file version (the small-files "
@@ -158,6 +146,18 @@ def small100k(ctx: Context) -> ScenarioResult:
         "the tree's marker only, so its time must not grow with the number of files."
     )
     return result
+
+
+def _cold_warm(
+    result: ScenarioResult, registry: Registry, root: Path, key: str, version: str, folder: Path
+) -> None:
+    """Rows ``cold_<key>`` and ``warm_<key>``: get_local_copy into a new cache, then again."""
+    cached = registry.with_cache(root / f"cache-get-{key}")
+    cold, warm = cached.get(version), cached.get(version)
+    _check_tree(cached.cache / "versions" / version, folder)
+    what = f"get_local_copy of {_count_files(folder):,} files"
+    result.row(f"cold_{key}", f"dataver: cold {what}").add(cold.seconds, cold.peak_rss_kib)
+    result.row(f"warm_{key}", f"dataver: warm {what}").add(warm.seconds, warm.peak_rss_kib)
 
 
 def _full_version(
