@@ -1,10 +1,7 @@
-"""A faster fault proxy for the reliability tests, and S3 registries behind it.
+"""A fault proxy that can also cut response bodies, and S3 registries behind it.
 
-``FaultProxy`` answers a GET with two TCP writes (headers, then body). With Nagle's algorithm
-on, the body waits for the ACK of the headers, which the client delays by 40 ms: every GET
-through the proxy cost ~48 ms against ~5 ms straight to moto. The load and fault tests make
-thousands of requests, so they use this subclass, which sets ``TCP_NODELAY`` on its
-connections (``disable_nagle_algorithm``) and is otherwise the same proxy.
+The reliability tests use this subclass of ``FaultProxy`` for its truncated bodies (a reset in
+the middle of a download) and its module-scoped fixtures; it is otherwise the same proxy.
 
 Import the fixtures into a test module to use them (pytest finds them there).
 """
@@ -28,7 +25,7 @@ if TYPE_CHECKING:
 
 
 class QuickProxy(FaultProxy):
-    """:class:`FaultProxy` without the 40 ms delayed-ACK stall, plus truncated bodies.
+    """:class:`FaultProxy` plus truncated bodies.
 
     ``truncate(rate, seed)`` makes that share of successful GET answers announce their full
     ``Content-Length`` but send only the first half of the body, then drop the connection:
@@ -56,7 +53,6 @@ class QuickProxy(FaultProxy):
         proxy = self
 
         class Handler(base):  # type: ignore[valid-type,misc]
-            disable_nagle_algorithm = True
             _cut = False
 
             def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
