@@ -686,8 +686,17 @@ def _s3_small(
 ) -> None:
     """dataver's build, one PUT per file, and DVC push of the small files, into ``bucket``."""
     folder, floor = ctx.data.small, Boto3Floor(server, bucket)
-    op = _s3_registry(server, bucket, "reg", root / "cache-small").build(folder, "s3-small")
+    registry = _s3_registry(server, bucket, "reg", root / "cache-small")
+    op = registry.build(folder, "s3-small")
     _record_build(result, op, "dataver", ", small")
+    cold = registry.with_cache(root / "cache-small-get").get(op.data["id"])
+    _check_tree(root / "cache-small-get" / "versions" / op.data["id"], folder)
+    result.row("get_small", "dataver: cold get_local_copy, small").add(
+        cold.seconds, cold.peak_rss_kib
+    )
+    result.row("get_small_wall", "dataver: the same, whole process").add(
+        cold.wall, cold.peak_rss_kib
+    )
     put = floor.put_each(folder, "put")
     _check_count(put, ctx.sizes.small_count)
     result.row("put_each", f"floor: one put_object per file, {THREADS} threads, small").add(
@@ -701,6 +710,11 @@ def _s3_small(
         if pushed < ctx.sizes.small_count:
             expected = ctx.sizes.small_count
             raise RuntimeError(f"dvc push left {pushed} objects in {url}, not >= {expected}")
+        pulled = repo.pull_cold()
+        _check_tree(repo.workspace / "data", folder)
+        result.row("dvc_pull", "DVC dvc pull from the S3 remote into an empty cache, small").add(
+            pulled.wall, pulled.peak_rss_kib
+        )
 
 
 def _without_endpoint(server: MotoServer) -> dict[str, str]:
@@ -780,7 +794,9 @@ def _s3_notes(ctx: Context) -> list[str]:
             "from the same `AWS_*` variables, DVC's default `jobs` (4 x CPUs); `dvc add` (local "
             "hashing) and `dvc push` each timed as a whole process, the pushed objects counted "
             "afterwards. The target compares `dvc push` alone with dataver's whole process, "
-            "which also hashes."
+            "which also hashes. Then `dvc pull` with DVC's cache and workspace copy moved "
+            "aside (a cold pull), against dataver's cold get of the small version into an "
+            "empty cache."
         )
     return notes
 
