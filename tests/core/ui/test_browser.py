@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 WAIT = 30
 
 
+def waiter(browser: WebDriver) -> WebDriverWait[WebDriver]:
+    """A wait that retries when the page re-rendered the element it was reading."""
+    return WebDriverWait(browser, WAIT, ignored_exceptions=[StaleElementReferenceException])
+
+
 def wait_for(browser: WebDriver, css: str) -> WebElement:
     found: WebElement = WebDriverWait(
         browser, WAIT, ignored_exceptions=[StaleElementReferenceException]
@@ -35,9 +40,7 @@ def wait_for(browser: WebDriver, css: str) -> WebElement:
 
 
 def wait_all(browser: WebDriver, css: str, count: int) -> list[WebElement]:
-    WebDriverWait(browser, WAIT, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda b: len(b.find_elements(By.CSS_SELECTOR, css)) >= count
-    )
+    waiter(browser).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, css)) >= count)
     return browser.find_elements(By.CSS_SELECTOR, css)
 
 
@@ -90,9 +93,7 @@ def test_clicking_a_version_shows_its_files_and_diff(
     browser.get(f"{server}/datasets/default/images")
     node = wait_for(browser, f'#lineage g.node[data-id="{lineage.v3}"]')
     node.click()
-    WebDriverWait(browser, WAIT, ignored_exceptions=[StaleElementReferenceException]).until(
-        ec.url_contains(f"/versions/{lineage.v3}")
-    )
+    waiter(browser).until(ec.url_contains(f"/versions/{lineage.v3}"))
     wait_for(browser, "#diff ul")
     diff = {
         ul.get_attribute("data-kind"): [li.text for li in ul.find_elements(By.TAG_NAME, "li")]
@@ -140,7 +141,7 @@ def test_image_and_parquet_previews(
     wait_for(browser, '#tree tr[data-path="images"] a').click()
     wait_for(browser, '#tree tr[data-path="images/red.png"] a').click()
     image = wait_for(browser, "#preview img")
-    WebDriverWait(browser, WAIT, ignored_exceptions=[StaleElementReferenceException]).until(
+    waiter(browser).until(
         lambda b: b.execute_script("return arguments[0].naturalWidth", image) == 8
     )
     browser.save_screenshot(str(artifacts / "preview-image.png"))

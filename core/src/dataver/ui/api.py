@@ -21,7 +21,7 @@ from dataver.ui.models import (
     VersionDetail,
     VersionsPage,
 )
-from dataver.ui.preview import MAX_IMAGE_BYTES, RangeFile, find_entry, image_type, preview
+from dataver.ui.preview import MAX_IMAGE_BYTES, RangeFile, image_type, preview
 
 router = APIRouter(prefix="/api", tags=["dataver"])
 
@@ -100,8 +100,7 @@ def diff(
 def file_preview(request: Request, version_id: str, path: Path) -> Preview:
     """The first rows (CSV, TSV, Parquet), the start (text, JSON) or the image of a file."""
     catalog = _catalog(request)
-    ds = catalog.registry.get(version_id, states=None)
-    entry = find_entry(catalog.manifest(ds), path)
+    ds, entry = catalog.entry(version_id, path)
     # NOTE: built from root_path, not url_for: url_for cannot see a route of a sub-app that
     # another app (Airflow's API server) mounted.
     root = request.scope.get("root_path", "").rstrip("/")
@@ -116,8 +115,7 @@ def raw(request: Request, version_id: str, path: Path) -> Response:
     Other kinds are refused: the page never serves HTML, SVG or scripts from a dataset.
     """
     catalog = _catalog(request)
-    ds = catalog.registry.get(version_id, states=None)
-    entry = find_entry(catalog.manifest(ds), path)
+    ds, entry = catalog.entry(version_id, path)
     media = image_type(entry.path)
     if media is None or entry.url is not None:
         raise ValidationError(f"{entry.path} is not an image the page serves")

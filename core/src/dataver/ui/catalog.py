@@ -32,6 +32,7 @@ from dataver.ui.models import (
     VersionsPage,
     VersionSummary,
 )
+from dataver.ui.preview import find_entry
 from dataver.versions.state import State
 
 if TYPE_CHECKING:
@@ -172,9 +173,15 @@ class Catalog:
                 missing=True,
             )
 
-    def manifest(self, ds: Dataset) -> Manifest:
-        """The manifest of a version (read lazily)."""
-        return self._manifest(ds)
+    def entry(self, version_id: str, path: str) -> tuple[Dataset, Entry]:
+        """A version and the manifest entry of one of its files.
+
+        Raises:
+            ValidationError: A malformed id, or an unsafe path.
+            NotFoundError: No such version, or no such file in it.
+        """
+        ds = self._get(version_id)
+        return ds, find_entry(self._manifest(ds), path)
 
     def _manifest(self, ds: Dataset) -> Manifest:
         return Manifest(self.registry.store, ds.record.manifest, ds.record.hash_algorithm)
