@@ -55,8 +55,18 @@ def run(name: str, command: list[str], env: dict[str, str], log: Path) -> None:
         )
     took = time.perf_counter() - start
     if done.returncode != 0:
+        _print_tail(log)
         raise StageError(f"stage '{name}' failed (exit {done.returncode}); read {log}")
     print(f"    {name}: ok ({took:.1f} s)", flush=True)
+
+
+def _print_tail(log: Path, lines: int = 40) -> None:
+    """Show the end of a failed stage's log, so a CI run names the cause without the file."""
+    tail = log.read_text(errors="replace").splitlines()[-lines:]
+    print(f"    last {len(tail)} lines of {log}:", file=sys.stderr)
+    for line in tail:
+        print(f"    | {line}", file=sys.stderr)
+    sys.stderr.flush()
 
 
 def airflow_stage(python: Path, work: Path, base_env: dict[str, str]) -> None:
@@ -93,7 +103,16 @@ def prefect_stage(python: Path, work: Path, base_env: dict[str, str]) -> None:
         "PREFECT_HOME": str(work / "prefect"),
         "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "true",
         "PREFECT_LOGGING_LEVEL": "WARNING",
+        # A busy 2-core machine needs more than the default 20 s to start the server and
+        # more than 10 s of SQLite busy-wait; telemetry only adds writes to the same file.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+        "PREFECT_SERVER_DATABASE_TIMEOUT": "60",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
+    log = work / "logs" / "prefect.log"
+    # Migrating the fresh SQLite database up front keeps it out of the server's startup window.
+    migrate = [str(python), "-m", "prefect", "--no-prompt", "server", "database", "upgrade", "-y"]
+    run("prefect database upgrade", migrate, env, log)
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
         "from prefect_ingest_train import ingest_train;"
@@ -108,7 +127,7 @@ def prefect_stage(python: Path, work: Path, base_env: dict[str, str]) -> None:
         str(work / "exports"),
         PREFECT_DAY,
     ]
-    run(f"flow {PREFECT_DAY}", command, env, work / "logs" / "prefect.log")
+    run(f"flow {PREFECT_DAY}", command, env, log)
 
 
 def report(work: Path) -> None:
