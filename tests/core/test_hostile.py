@@ -101,7 +101,7 @@ def test_unsafe_manifest_path_is_rejected_on_read(
 
 def test_tampered_manifest_shard_is_rejected(finalized: Finalized, registry_path: Path) -> None:
     ds = finalized({"a": b"a", "b": b"b"})
-    shards = list((registry_path / "manifests").rglob("*.json.gz"))
+    shards = list((registry_path / "manifests").rglob("*.json.zst"))
     assert shards
     for shard in shards:
         data = bytearray(shard.read_bytes())

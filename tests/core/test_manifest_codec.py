@@ -1,18 +1,19 @@
 """The manifest codec: round trips, and hostile shards and roots rejected with FormatError.
 
 Hostile shards are built with the real encoder from entries no honest writer would produce
-(the encoder does not validate; the decoder must), and by editing the gzip JSON directly
+(the encoder does not validate; the decoder must), and by editing the zstd JSON directly
 for the envelope (format version, kind) and for plain garbage.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
+import sys
 
 import pytest
 
 from dataver.errors import FormatError, IntegrityError
+from dataver.manifest import codec
 from dataver.manifest.codec import (
     ManifestRoot,
     ShardRef,
@@ -23,6 +24,11 @@ from dataver.manifest.codec import (
 )
 from dataver.manifest.entry import Entry
 from dataver.paths import MAX_PATH_LENGTH
+
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
 
 H1, H2, P = "ab" * 32, "0123456789abcdef" * 4, "fe" * 32
 
@@ -40,13 +46,13 @@ def good_entries() -> list[Entry]:
 
 
 def edit(data: bytes, **changes: object) -> bytes:
-    raw = json.loads(gzip.decompress(data))
+    raw = json.loads(zstd.decompress(data))
     for key, value in changes.items():
         if value is _DROP:
             raw.pop(key, None)
         else:
             raw[key] = value
-    return gzip.compress(json.dumps(raw).encode())
+    return zstd.compress(json.dumps(raw).encode())
 
 
 _DROP = object()
@@ -61,10 +67,10 @@ def test_shard_round_trip_of_an_empty_shard() -> None:
     assert decode_shard(encode_shard([]), "s") == []
 
 
-def test_shard_encoding_is_deterministic_gzip_json() -> None:
+def test_shard_encoding_is_deterministic_zstd_json() -> None:
     data = encode_shard(good_entries())
     assert data == encode_shard(good_entries())  # content addressing needs stable bytes
-    raw = json.loads(gzip.decompress(data))  # readable with standard tools
+    raw = json.loads(zstd.decompress(data))  # readable with standard tools
     assert (raw["format"], raw["kind"]) == (1, "dataver.shard")
 
 
@@ -142,18 +148,42 @@ def test_shard_with_unknown_envelope_is_rejected(changes: dict[str, object], mes
     "data",
     [
         b"",
-        b"plain text, not gzip",
-        gzip.compress(b"not json {"),
-        gzip.compress(b"[1, 2, 3]"),
-        gzip.compress(b'"a string"'),
-        gzip.compress(b"null"),
+        b"plain text, not zstd",
+        zstd.compress(b"not json {"),
+        zstd.compress(b"[1, 2, 3]"),
+        zstd.compress(b'"a string"'),
+        zstd.compress(b"null"),
         encode_shard([Entry("a", 1, H1)])[:-6],  # truncated
+        encode_shard([Entry("a", 1, H1)]) + b"trailing",
+        encode_shard([Entry("a", 1, H1)]) * 2,  # a second frame after the first
     ],
-    ids=["empty", "not-gzip", "not-json", "json-list", "json-string", "json-null", "truncated"],
+    ids=[
+        "empty",
+        "not-zstd",
+        "not-json",
+        "json-list",
+        "json-string",
+        "json-null",
+        "truncated",
+        "trailing",
+        "two-frames",
+    ],
 )
 def test_garbage_shard_is_rejected(data: bytes) -> None:
     with pytest.raises(FormatError):
         decode_shard(data, "s")
+
+
+def test_decompression_bomb_is_refused_before_it_fills_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bomb = zstd.compress(b" " * 100_000 + b"{}")  # valid JSON, compresses ~5,000 to 1
+    monkeypatch.setattr(codec, "MAX_DECODED", 50_000)
+    with pytest.raises(FormatError, match="over 50,000 bytes decompressed"):
+        decode_shard(bomb, "s")
+    monkeypatch.setattr(codec, "MAX_DECODED", 200_000)
+    with pytest.raises(FormatError, match=r"is not a dataver\.shard"):
+        decode_shard(bomb, "s")  # under the bound it decodes, and fails on its content
 
 
 _SHARD = {"hash": H1, "first": "a", "last": "z", "count": 3, "bytes": 30}

@@ -33,5 +33,5 @@ def test_decoding_leaves_the_collector_as_it_was(enabled: bool) -> None:
 def test_a_corrupt_shard_still_restores_the_collector() -> None:
     assert gc.isenabled()
     with pytest.raises(Exception, match="corrupt"):
-        decode_shard(b"not gzip", "bad")
+        decode_shard(b"not zstd", "bad")
     assert gc.isenabled()

@@ -8,7 +8,6 @@ duplicated file or a byte written outside the place the user asked for.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +25,10 @@ from dataver.manifest.codec import (
     MAX_SIZE,
     ManifestRoot,
     ShardRef,
+    compress,
     decode_root,
     decode_shard,
+    decompress,
     digest,
     encode_root,
     encode_shard,
@@ -106,7 +107,7 @@ def test_fuzz_any_bytes_as_shard_root_or_record(data: bytes) -> None:
     for parse in (
         lambda: decode_shard(data, "fuzz"),
         lambda: decode_root(data, "fuzz"),
-        lambda: decode_shard(gzip.compress(data), "fuzz"),
+        lambda: decode_shard(compress(data), "fuzz"),
         lambda: VersionRecord.from_bytes(data),
         lambda: DatasetRecord.from_bytes(data),
         lambda: Pointer.from_bytes(data),
@@ -119,7 +120,7 @@ def test_fuzz_any_bytes_as_shard_root_or_record(data: bytes) -> None:
 @given(doc=shard_documents())
 def test_fuzz_shard_decoder_refuses_or_returns_only_safe_entries(doc: dict[str, Any]) -> None:
     try:
-        entries = decode_shard(gzip.compress(json.dumps(doc).encode()), "fuzz")
+        entries = decode_shard(compress(json.dumps(doc).encode()), "fuzz")
     except FormatError:
         return
     _assert_safe(entries)
@@ -148,7 +149,7 @@ def test_fuzz_root_decoder_refuses_or_returns_ordered_shards(
     doc = {"format": 1, "kind": "dataver.manifest", "hash_algorithm": "blake3", "files": files}
     doc.update(bytes=0, shards=shards, **extra)
     try:
-        root = decode_root(gzip.compress(json.dumps(doc).encode()), "fuzz")
+        root = decode_root(compress(json.dumps(doc).encode()), "fuzz")
     except FormatError:
         return
     assert root.files == sum(s.count for s in root.shards)
@@ -229,17 +230,16 @@ def _shard_outside_its_range(registry: dataver.Registry, good: Entry) -> str:
 def _format(registry: dataver.Registry, good: Entry, kind: str) -> str:
     shard = encode_shard([good])
     if kind == "shard":
-        raw = orjson.loads(gzip.decompress(shard))
-        shard = gzip.compress(orjson.dumps({**raw, "format": 2}))
+        raw = decompress(shard, "shard")
+        shard = compress(orjson.dumps({**raw, "format": 2}))
     ref = ShardRef(hash=_put(registry, shard), first=good.path, last=good.path, count=1, bytes=1)
-    root = orjson.loads(
-        gzip.decompress(
-            encode_root(ManifestRoot(hash_algorithm="blake3", files=1, bytes=1, shards=(ref,)))
-        )
+    root = decompress(
+        encode_root(ManifestRoot(hash_algorithm="blake3", files=1, bytes=1, shards=(ref,))),
+        "root",
     )
     if kind == "root":
         root["format"] = 2
-    return _put(registry, gzip.compress(orjson.dumps(root)))
+    return _put(registry, compress(orjson.dumps(root)))
 
 
 FORGERIES: dict[str, tuple[Callable[[dataver.Registry, Entry], str], type[Exception], str]] = {

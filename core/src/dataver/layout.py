@@ -39,8 +39,8 @@ def name_key(project: str, name: str) -> str:
 
 
 def manifest_key(digest: str) -> str:
-    """A manifest root or shard (gzip JSON, named by the SHA-256 of its bytes)."""
-    return f"manifests/{_fan(digest)}.json.gz"
+    """A manifest root or shard (zstd JSON, named by the SHA-256 of its bytes)."""
+    return f"manifests/{_fan(digest)}.json.zst"
 
 
 def object_key(digest: str) -> str:
