@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from dataver.diff import diff_manifests
 from dataver.manifest import writer as writer_module
 from dataver.manifest.entry import Entry
-from dataver.manifest.merge import apply_changes, merge_manifests
+from dataver.manifest.merge import apply_changes, merge_manifests, relocate
 from dataver.manifest.reader import Manifest
 from dataver.manifest.writer import MAX_SHARD, is_boundary, write_manifest
 from dataver.storage.local import LocalStore
@@ -188,3 +188,46 @@ def test_apply_changes_equals_writing_from_scratch(
         before = [e for e in expected if e.path < shard.first]
         if not touched and (not before or writer_module.is_boundary(before[-1].path)):
             assert shard.hash in {s.hash for s in result.shards}
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(moved=st.sets(st.integers(min_value=0, max_value=299), max_size=60))
+def test_relocate_equals_writing_from_scratch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moved: set[int]
+) -> None:
+    """Property: re-locating entries in place gives the manifest written from scratch.
+
+    This is what an upload does to pending entries (same paths, new pack and offset).
+    """
+    monkeypatch.setattr(writer_module, "BOUNDARY_MASK", 0xF)
+    store = LocalStore(tmp_path / "store", fsync=False)
+    pending = [entry(i)._replace(source=f"/local/{i}") for i in range(300)]
+    base = Manifest(store, write_manifest(store, "blake3", pending))
+    assert len(base.shards) > 5
+    located = {
+        pending[i].path: pending[i]._replace(source=None, pack=fake_hash("pack"), offset=i)
+        for i in moved
+    }
+    result = Manifest(store, relocate(base, located))
+    expected = [located.get(e.path, e) for e in pending]
+    assert list(result) == expected
+    assert result.ref == write_manifest(store, "blake3", expected)
+    assert result.root.pending == 300 - len(moved)
+    untouched = [s for s in base.shards if not any(s.first <= p <= s.last for p in located)]
+    assert {s.hash for s in untouched} <= {s.hash for s in result.shards}
+
+
+def test_relocate_refuses_paths_not_in_the_manifest(store: LocalStore, big: Manifest) -> None:
+    inside = entry(5)._replace(pack=fake_hash("p"))
+    with pytest.raises(ValueError, match="not in the manifest"):
+        relocate(big, {"data/99/zzz.bin": entry(1)._replace(path="data/99/zzz.bin")})
+    with pytest.raises(ValueError, match="not in the manifest"):
+        relocate(big, {inside.path: inside, "data/00/000000x.bin": inside})
+    with pytest.raises(ValueError, match="changed its path"):
+        relocate(big, {inside.path: entry(6)})
+    assert relocate(big, {}) == big.ref

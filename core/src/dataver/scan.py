@@ -147,8 +147,13 @@ def compare(
     """
     result = Compared([], [])
     todo: list[tuple[LocalFile, Entry | None]] = []
+    cached_hash = _FolderRows(known).hash if known is not None else None
     for file, old in _pair(files, existing, on_missing):
-        digest = _cached_hash(file, known, cache, algorithm)
+        if cached_hash is not None:
+            digest = cached_hash(file)
+        else:
+            row = cache.lookup_row(file.local, algorithm)
+            digest = row[3] if row is not None and row[:3] == file[2:5] else None
         if digest is None:
             todo.append((file, old))
             continue
@@ -174,27 +179,34 @@ def compare(
     return result
 
 
-def _cached_hash(
-    file: LocalFile,
-    known: dict[str, dict[str, list[Any]]] | None,
-    cache: StatCache,
-    algorithm: str,
-) -> str | None:
-    """The hash the stat cache holds for ``file`` if its stat is unchanged, else None."""
-    if known is None:
-        row = cache.lookup_row(file.local, algorithm)
-        return row[3] if row is not None and row[:3] == file[2:5] else None
-    parent, _, name = file.local.rpartition(os.sep)
-    value = known.get(parent, _EMPTY).get(name)
-    if (
-        value is None
-        or value[0] != file.size
-        or value[1] != file.mtime_ns
-        or value[2] != file.inode
-    ):
-        return None
-    digest: str = value[3]
-    return digest
+class _FolderRows:
+    """The stat cache's rows of a scanned folder (``StatCache.lookup_folder``), by file.
+
+    Files arrive sorted by path, so neighbours share a folder: its rows are looked up once
+    per run of files, not once per file.
+    """
+
+    def __init__(self, known: dict[str, dict[str, list[Any]]]) -> None:
+        self._known = known
+        self._folder: str | None = None
+        self._rows: dict[str, list[Any]] = _EMPTY
+
+    def hash(self, file: LocalFile) -> str | None:
+        """The hash cached for ``file`` if its size, mtime and inode are unchanged, else None."""
+        folder, _, name = file.local.rpartition(os.sep)
+        if folder != self._folder:
+            self._folder = folder
+            self._rows = self._known.get(folder, _EMPTY)
+        value = self._rows.get(name)
+        if (
+            value is None
+            or value[0] != file.size
+            or value[1] != file.mtime_ns
+            or value[2] != file.inode
+        ):
+            return None
+        digest: str = value[3]
+        return digest
 
 
 _EMPTY: dict[str, list[Any]] = {}

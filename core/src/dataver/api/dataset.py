@@ -13,7 +13,7 @@ from dataver.cache.local import TreeLabel
 from dataver.diff import Diff, diff_manifests
 from dataver.errors import ConflictError, IntegrityError, NotFoundError, ValidationError
 from dataver.lineage import ancestry
-from dataver.manifest.merge import apply_changes
+from dataver.manifest.merge import apply_changes, relocate
 from dataver.manifest.reader import Manifest
 from dataver.objects.upload import journal_stored_bytes, upload_pending
 from dataver.ops import change
@@ -385,7 +385,7 @@ class Dataset:
             )
         if not result.located:
             return None, result.stored_bytes
-        new_ref = apply_changes(self._manifest(), result.located)
+        new_ref = relocate(self._manifest(), result.located)
         stored = journal_stored_bytes(backend.store, self.id)
 
         def update(record: VersionRecord) -> dict[str, Any]:

@@ -45,6 +45,51 @@ def apply_changes(base: Manifest, changes: Mapping[str, Entry | None]) -> str:
     return writer.finish()
 
 
+def relocate(base: Manifest, located: Mapping[str, Entry]) -> str | None:
+    """Write ``base`` with entries replaced by new ones at the same paths; return the root.
+
+    This is how an upload records where pending files went: no path comes or goes, so every
+    shard keeps its cut. Shards holding none of the paths are reused unread; the others are
+    re-encoded as they are, without merging, cutting or validating paths again.
+
+    Raises:
+        ValueError: A path of ``located`` is not in ``base``, or a new entry has another path.
+    """
+    if not located:
+        return base.ref
+    keys = sorted(located)
+    writer = ManifestWriter(base.store, base.root.hash_algorithm)
+    pos = 0
+    for shard in base.shards:
+        end = bisect.bisect_right(keys, shard.last, lo=pos)
+        if end == pos:
+            writer.add_shard(shard)
+            continue
+        block, hits = _replaced(base.load_shard(shard), located)
+        if hits != end - pos:
+            raise ValueError(f"cannot relocate paths not in the manifest (near {keys[pos]!r})")
+        writer.add_block(block)
+        pos = end
+    if pos != len(keys):
+        raise ValueError(f"cannot relocate paths not in the manifest ({keys[pos]!r})")
+    return writer.finish()
+
+
+def _replaced(entries: list[Entry], located: Mapping[str, Entry]) -> tuple[list[Entry], int]:
+    block: list[Entry] = []
+    hits = 0
+    for entry in entries:
+        new = located.get(entry.path)
+        if new is None:
+            block.append(entry)
+            continue
+        if new.path != entry.path:
+            raise ValueError(f"a relocated entry changed its path: {entry.path!r}")
+        block.append(new)
+        hits += 1
+    return block, hits
+
+
 def _merge_into(
     writer: ManifestWriter,
     entries: list[Entry],

@@ -8,6 +8,7 @@ everywhere, and writes only the few that differ.
 
 from __future__ import annotations
 
+import operator
 import zlib
 from typing import TYPE_CHECKING
 
@@ -69,8 +70,8 @@ class ManifestWriter:
         if self._last is not None and entries[0].path <= self._last:
             raise ValueError(f"manifest entries out of order at {entries[0].path!r}")
         self._last = entries[-1].path
-        crc = zlib.crc32
-        cuts = [i for i, e in enumerate(entries) if crc(e.path.encode()) & BOUNDARY_MASK == 0]
+        sums = map(zlib.crc32, map(str.encode, map(_path, entries)))
+        cuts = [i for i, crc in enumerate(sums) if not crc & BOUNDARY_MASK]
         start = 0
         for cut in [*cuts, None]:
             end = len(entries) if cut is None else cut + 1
@@ -83,6 +84,23 @@ class ManifestWriter:
             start = end
             if cut is not None:
                 self._flush()
+
+    def add_block(self, entries: list[Entry]) -> None:
+        """Append, as one shard, entries with the paths of one shard of an existing manifest.
+
+        Only when :attr:`aligned`. The old shard's cut holds for the same paths, so no
+        boundary is computed, and paths validated when that shard was read are not validated
+        again.
+        """
+        if not self.aligned:
+            raise ValueError("add_block needs an empty buffer")
+        if not entries:
+            return
+        if self._last is not None and entries[0].path <= self._last:
+            raise ValueError(f"manifest entries out of order at {entries[0].path!r}")
+        self._last = entries[-1].path
+        self._buffer = entries
+        self._flush(validated=True)
 
     def add_shard(self, shard: ShardRef) -> None:
         """Append an already stored shard unchanged (only when :attr:`aligned`)."""
@@ -97,7 +115,7 @@ class ManifestWriter:
         self._pending += shard.pending
         self._links += shard.links
 
-    def _flush(self) -> None:
+    def _flush(self, *, validated: bool = False) -> None:
         if not self._buffer:
             return
         data = encode_shard(self._buffer)
@@ -115,7 +133,7 @@ class ManifestWriter:
             links=sum(1 for e in self._buffer if e.url is not None),
         )
         self._shards.append(shard)
-        if _safe(self._buffer):
+        if validated or _safe(self._buffer):
             remember_shard(ref, self._buffer)
         self._files += shard.count
         self._bytes += shard.bytes
@@ -140,6 +158,9 @@ class ManifestWriter:
         if not self.store.exists(key):
             self.store.write(key, data)
         return ref
+
+
+_path = operator.attrgetter("path")
 
 
 def _safe(entries: list[Entry]) -> bool:
