@@ -40,6 +40,11 @@ CORE_PY    := $(VENV)/core/bin/python
 AIRFLOW_PY := $(VENV)/airflow/bin/python
 PREFECT_PY := $(VENV)/prefect/bin/python
 
+# The optional C extension (native/): built into every venv; dataver falls back to Python
+# without it. Rebuilt whenever its sources change.
+NATIVE     := ./native --reinstall-package dataver-native
+NATIVE_SRC := native/pyproject.toml native/setup.py native/src/dataver_native.c
+
 CORE_STAMP    := $(VENV)/core/.installed
 AIRFLOW_STAMP := $(VENV)/airflow/.installed
 PREFECT_STAMP := $(VENV)/prefect/.installed
@@ -83,16 +88,16 @@ define make_venv
 endef
 
 venv-core: $(CORE_STAMP)
-$(CORE_STAMP): core/pyproject.toml Makefile | ensure-uv
-	$(call make_venv,$(VENV)/core,-e "./core[s3$(comma)ui]" $(DEV_TOOLS) $(UI_TEST_TOOLS) $(DOCS_TOOLS))
+$(CORE_STAMP): core/pyproject.toml $(NATIVE_SRC) Makefile | ensure-uv
+	$(call make_venv,$(VENV)/core,-e "./core[s3$(comma)ui]" $(NATIVE) $(DEV_TOOLS) $(UI_TEST_TOOLS) $(DOCS_TOOLS))
 
 venv-airflow: $(AIRFLOW_STAMP)
-$(AIRFLOW_STAMP): core/pyproject.toml airflow_provider/pyproject.toml Makefile | ensure-uv
-	$(call make_venv,$(VENV)/airflow,-e "./core[s3$(comma)ui]" -e ./airflow_provider "$(AIRFLOW_SPEC)" apache-airflow-providers-openlineage $(TEST_TOOLS))
+$(AIRFLOW_STAMP): core/pyproject.toml $(NATIVE_SRC) airflow_provider/pyproject.toml Makefile | ensure-uv
+	$(call make_venv,$(VENV)/airflow,-e "./core[s3$(comma)ui]" $(NATIVE) -e ./airflow_provider "$(AIRFLOW_SPEC)" apache-airflow-providers-openlineage $(TEST_TOOLS))
 
 venv-prefect: $(PREFECT_STAMP)
-$(PREFECT_STAMP): core/pyproject.toml prefect_tasks/pyproject.toml Makefile | ensure-uv
-	$(call make_venv,$(VENV)/prefect,-e "./core[s3]" -e ./prefect_tasks "$(PREFECT_SPEC)" "$(PREFECT_CONSTRAINTS)" $(TEST_TOOLS))
+$(PREFECT_STAMP): core/pyproject.toml $(NATIVE_SRC) prefect_tasks/pyproject.toml Makefile | ensure-uv
+	$(call make_venv,$(VENV)/prefect,-e "./core[s3]" $(NATIVE) -e ./prefect_tasks "$(PREFECT_SPEC)" "$(PREFECT_CONSTRAINTS)" $(TEST_TOOLS))
 
 venvs: venv-core venv-airflow venv-prefect
 

@@ -1,0 +1,361 @@
+/*
+ * dataver_native: the per-file loop of a folder scan, in C.
+ *
+ * Listing a folder and stat-ing every file is the floor of finding what changed in it
+ * (`add_files`, `sync_folder`): 10,000 files cost 0.044 s in a Python loop, of which the
+ * stat system calls are about half. Here the calls run on several threads without the GIL,
+ * and Python objects are made once, at the end. The semantics are those of the pure-Python
+ * walk in dataver/scan.py, which stays the reference and the fallback:
+ *
+ *   - real directories are descended (when recursive); symbolic links to directories are not;
+ *   - regular files, and symbolic links to regular files, are returned with the stat of the
+ *     file they name (size, mtime in ns, inode); broken links and other kinds are skipped;
+ *   - a directory that cannot be opened, or a listed file that cannot be stat-ed, raises
+ *     OSError naming it (the first such error; the walk stops).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    char *rel; /* path below the root, '/'-separated, never empty */
+    long long size;
+    long long mtime_ns;
+    unsigned long long inode;
+} File;
+
+typedef struct {
+    File *items;
+    size_t len, cap;
+} Files;
+
+typedef struct {
+    const char *root; /* no trailing '/', except the root directory itself */
+    int recursive;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    char **queue; /* directories to read, relative to the root ("" is the root) */
+    size_t queued, queue_cap;
+    int busy;           /* workers reading a directory now */
+    int error;          /* errno of the first failure, 0 if none */
+    char *error_path;   /* what failed (malloc'd) */
+} Walk;
+
+typedef struct {
+    Walk *walk;
+    Files files;
+    int out_of_memory;
+} Worker;
+
+static char *join(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    int slash = la > 0 && a[la - 1] != '/';
+    char *out = malloc(la + slash + lb + 1);
+    if (out == NULL) return NULL;
+    memcpy(out, a, la);
+    if (slash) out[la] = '/';
+    memcpy(out + la + slash, b, lb + 1);
+    return out;
+}
+
+static char *child(const char *rel, const char *name) {
+    return rel[0] == '\0' ? strdup(name) : join(rel, name);
+}
+
+static int push_file(Files *files, char *rel, const struct stat *st) {
+    if (files->len == files->cap) {
+        size_t cap = files->cap ? files->cap * 2 : 1024;
+        File *grown = realloc(files->items, cap * sizeof(File));
+        if (grown == NULL) return -1;
+        files->items = grown;
+        files->cap = cap;
+    }
+    File *f = &files->items[files->len++];
+    f->rel = rel;
+    f->size = (long long)st->st_size;
+    f->mtime_ns = (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+    f->inode = (unsigned long long)st->st_ino;
+    return 0;
+}
+
+/* Called with the lock held. Keeps the first error only. */
+static void fail(Walk *walk, int error, const char *rel) {
+    if (walk->error != 0) return;
+    walk->error = error;
+    walk->error_path = rel[0] == '\0' ? strdup(walk->root) : join(walk->root, rel);
+}
+
+static int enqueue(Walk *walk, char *rel) {
+    if (walk->queued == walk->queue_cap) {
+        size_t cap = walk->queue_cap ? walk->queue_cap * 2 : 256;
+        char **grown = realloc(walk->queue, cap * sizeof(char *));
+        if (grown == NULL) return -1;
+        walk->queue = grown;
+        walk->queue_cap = cap;
+    }
+    walk->queue[walk->queued++] = rel;
+    return 0;
+}
+
+/*
+ * Read one directory: files into the worker's list, sub-directories onto the queue.
+ * Returns 0, or an errno value with *what set to the relative path that failed.
+ */
+static int read_dir(Worker *worker, const char *rel, char **what) {
+    Walk *walk = worker->walk;
+    char *full = rel[0] == '\0' ? strdup(walk->root) : join(walk->root, rel);
+    if (full == NULL) return ENOMEM;
+    int fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(full);
+    if (fd < 0) {
+        *what = strdup(rel);
+        return errno;
+    }
+    DIR *dir = fdopendir(fd);
+    if (dir == NULL) {
+        int error = errno;
+        close(fd);
+        *what = strdup(rel);
+        return error;
+    }
+    int status = 0;
+    struct dirent *item;
+    for (;;) {
+        errno = 0;
+        item = readdir(dir);
+        if (item == NULL) {
+            if (errno != 0) {
+                status = errno;
+                *what = strdup(rel);
+            }
+            break;
+        }
+        const char *name = item->d_name;
+        if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+        unsigned char type = item->d_type;
+        struct stat st;
+        if (type == DT_UNKNOWN) {
+            /* Some file systems do not fill d_type: ask without following links. */
+            if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue; /* vanished */
+            type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK
+                 : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+            if (type == DT_REG) goto have_stat;
+        }
+        if (type == DT_DIR) {
+            if (!walk->recursive) continue;
+            char *sub = child(rel, name);
+            if (sub == NULL) { status = ENOMEM; break; }
+            pthread_mutex_lock(&walk->lock);
+            int pushed = enqueue(walk, sub);
+            pthread_cond_signal(&walk->wake);
+            pthread_mutex_unlock(&walk->lock);
+            if (pushed != 0) { free(sub); status = ENOMEM; break; }
+            continue;
+        }
+        if (type == DT_LNK) {
+            /* Followed: a link to a file counts as that file; broken links are skipped. */
+            if (fstatat(fd, name, &st, 0) != 0 || !S_ISREG(st.st_mode)) continue;
+            goto have_stat;
+        }
+        if (type != DT_REG) continue;
+        if (fstatat(fd, name, &st, 0) != 0) {
+            status = errno;
+            *what = child(rel, name);
+            break;
+        }
+    have_stat:;
+        char *path = child(rel, name);
+        if (path == NULL || push_file(&worker->files, path, &st) != 0) {
+            free(path);
+            status = ENOMEM;
+            break;
+        }
+    }
+    closedir(dir);
+    return status;
+}
+
+static void *work(void *arg) {
+    Worker *worker = arg;
+    Walk *walk = worker->walk;
+    pthread_mutex_lock(&walk->lock);
+    for (;;) {
+        while (walk->queued == 0 && walk->busy > 0 && walk->error == 0)
+            pthread_cond_wait(&walk->wake, &walk->lock);
+        if (walk->error != 0 || walk->queued == 0) break; /* failed, or nothing left anywhere */
+        char *rel = walk->queue[--walk->queued];
+        walk->busy++;
+        pthread_mutex_unlock(&walk->lock);
+        char *what = NULL;
+        int status = read_dir(worker, rel, &what);
+        pthread_mutex_lock(&walk->lock);
+        walk->busy--;
+        if (status != 0) {
+            if (status == ENOMEM) worker->out_of_memory = 1;
+            fail(walk, status, what != NULL ? what : rel);
+        }
+        free(what);
+        free(rel);
+        pthread_cond_broadcast(&walk->wake);
+    }
+    pthread_cond_broadcast(&walk->wake);
+    pthread_mutex_unlock(&walk->lock);
+    return NULL;
+}
+
+static void free_files(Files *files) {
+    for (size_t i = 0; i < files->len; i++) free(files->items[i].rel);
+    free(files->items);
+}
+
+/* One row: an instance of ``kind`` (a tuple subclass, e.g. a NamedTuple) made in place. */
+static PyObject *row(PyTypeObject *kind, PyObject *path, PyObject *local, const File *f) {
+    PyObject *size = PyLong_FromLongLong(f->size);
+    PyObject *mtime = PyLong_FromLongLong(f->mtime_ns);
+    PyObject *inode = PyLong_FromUnsignedLongLong(f->inode);
+    PyObject *item = kind->tp_alloc(kind, 5);
+    if (path == NULL || local == NULL || size == NULL || mtime == NULL || inode == NULL ||
+        item == NULL) {
+        Py_XDECREF(path);
+        Py_XDECREF(local);
+        Py_XDECREF(size);
+        Py_XDECREF(mtime);
+        Py_XDECREF(inode);
+        Py_XDECREF(item);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(item, 0, path);
+    PyTuple_SET_ITEM(item, 1, local);
+    PyTuple_SET_ITEM(item, 2, size);
+    PyTuple_SET_ITEM(item, 3, mtime);
+    PyTuple_SET_ITEM(item, 4, inode);
+    return item;
+}
+
+/* The list of (dataset path, local path, size, mtime_ns, inode) rows, or NULL. */
+static PyObject *to_python(Worker *workers, int count, const char *root, PyObject *lead,
+                           PyTypeObject *kind) {
+    size_t total = 0;
+    for (int i = 0; i < count; i++) total += workers[i].files.len;
+    PyObject *out = PyList_New((Py_ssize_t)total);
+    if (out == NULL) return NULL;
+    Py_ssize_t at = 0;
+    for (int i = 0; i < count; i++) {
+        Files *files = &workers[i].files;
+        for (size_t j = 0; j < files->len; j++) {
+            File *f = &files->items[j];
+            char *local = join(root, f->rel);
+            if (local == NULL) {
+                Py_DECREF(out);
+                return PyErr_NoMemory();
+            }
+            PyObject *rel = PyUnicode_DecodeFSDefault(f->rel);
+            PyObject *path = rel != NULL ? PyUnicode_Concat(lead, rel) : NULL;
+            PyObject *item = row(kind, path, PyUnicode_DecodeFSDefault(local), f);
+            Py_XDECREF(rel);
+            free(local);
+            if (item == NULL) {
+                Py_DECREF(out);
+                return NULL;
+            }
+            PyList_SET_ITEM(out, at++, item);
+        }
+    }
+    return out;
+}
+
+PyDoc_STRVAR(scan_doc,
+"scan(root, lead, recursive, threads, kind=tuple) -> list[kind]\n\n"
+"Every file under the directory ``root`` as a ``kind`` (a tuple or a subclass of it) of\n"
+"(lead + path below root, local path, size, mtime_ns, inode), in no particular order,\n"
+"stat-ed on ``threads`` threads.\n\n"
+"Raises OSError for a directory that cannot be read or a file that cannot be stat-ed.");
+
+static PyObject *scan(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *root_obj, *lead;
+    PyTypeObject *kind = &PyTuple_Type;
+    int recursive, threads;
+    if (!PyArg_ParseTuple(args, "O&Upi|O!", PyUnicode_FSConverter, &root_obj, &lead, &recursive,
+                          &threads, &PyType_Type, &kind))
+        return NULL;
+    if (!PyType_IsSubtype(kind, &PyTuple_Type)) {
+        Py_DECREF(root_obj);
+        PyErr_SetString(PyExc_TypeError, "kind must be tuple or a subclass of it");
+        return NULL;
+    }
+    if (threads < 1) threads = 1;
+    if (threads > 16) threads = 16;
+    Walk walk = {0};
+    walk.root = PyBytes_AS_STRING(root_obj);
+    walk.recursive = recursive;
+    pthread_mutex_init(&walk.lock, NULL);
+    pthread_cond_init(&walk.wake, NULL);
+    Worker *workers = calloc((size_t)threads, sizeof(Worker));
+    pthread_t *ids = calloc((size_t)threads, sizeof(pthread_t));
+    char *top = strdup("");
+    int started = 0;
+    if (workers == NULL || ids == NULL || top == NULL || enqueue(&walk, top) != 0) {
+        free(workers);
+        free(ids);
+        free(top);
+        free(walk.queue);
+        Py_DECREF(root_obj);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (int i = 0; i < threads; i++) workers[i].walk = &walk;
+    for (int i = 1; i < threads; i++) {
+        if (pthread_create(&ids[i], NULL, work, &workers[i]) != 0) break;
+        started = i;
+    }
+    work(&workers[0]); /* the calling thread works too */
+    for (int i = 1; i <= started; i++) pthread_join(ids[i], NULL);
+    Py_END_ALLOW_THREADS
+    PyObject *result = NULL;
+    int out_of_memory = 0;
+    for (int i = 0; i < threads; i++) out_of_memory |= workers[i].out_of_memory;
+    if (out_of_memory) {
+        PyErr_NoMemory();
+    } else if (walk.error != 0) {
+        errno = walk.error;
+        PyObject *name = PyUnicode_DecodeFSDefault(walk.error_path ? walk.error_path : walk.root);
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, name);
+        Py_XDECREF(name);
+    } else {
+        result = to_python(workers, threads, walk.root, lead, kind);
+    }
+    for (int i = 0; i < threads; i++) free_files(&workers[i].files);
+    for (size_t i = 0; i < walk.queued; i++) free(walk.queue[i]);
+    free(walk.queue);
+    free(walk.error_path);
+    free(workers);
+    free(ids);
+    pthread_mutex_destroy(&walk.lock);
+    pthread_cond_destroy(&walk.wake);
+    Py_DECREF(root_obj);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", scan, METH_VARARGS, scan_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "dataver_native",
+    .m_doc = "Native loops for dataver's hot paths (optional: dataver falls back to Python).",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC PyInit_dataver_native(void) { return PyModule_Create(&module); }

@@ -1,0 +1,128 @@
+"""The native scanner (``native/``, module ``dataver_native``) against the pure-Python walk.
+
+Both must list the same files with the same stat fields, on trees built to hit every branch:
+nested and empty folders, links to files (followed) and to folders (not descended), broken
+links, FIFOs, names that are not UTF-8, and enough files and folders to grow every buffer.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from dataver import scan as scan_module
+from dataver.scan import LocalFile, scan
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="not built on Windows")
+
+
+def _native() -> Any:
+    # NOTE: imported, never skipped when missing: `make` builds it, and without it these
+    # tests would compare the Python walk with itself.
+    return importlib.import_module("dataver_native")
+
+
+def test_the_native_scanner_is_built_and_used() -> None:
+    """`make` installs it into every environment: without it these tests would test nothing."""
+    assert _native() is not None
+    assert scan_module._NATIVE_SCAN is not None
+
+
+def python_walk(root: Path, lead: str = "", recursive: bool = True) -> list[LocalFile]:
+    return sorted(scan_module._walk(root, lead, recursive))
+
+
+def native_walk(
+    root: Path, lead: str = "", recursive: bool = True, threads: int = 2
+) -> list[LocalFile]:
+    return sorted(_native().scan(str(root), lead, recursive, threads, LocalFile))
+
+
+@pytest.fixture
+def tricky(tmp_path: Path) -> Path:
+    root = tmp_path / "tree"
+    (root / "a" / "b" / "c").mkdir(parents=True)
+    (root / "empty").mkdir()
+    (root / "top.txt").write_bytes(b"top")
+    (root / ".hidden").write_bytes(b"h")
+    (root / "a" / "one.bin").write_bytes(b"1" * 10)
+    (root / "a" / "b" / "c" / "deep.csv").write_bytes(b"x,y\n")
+    (root / "ünïcödé 名前.txt").write_bytes(b"u")
+    os.close(os.open(bytes(root) + b"/latin1-\xe9.txt", os.O_CREAT | os.O_WRONLY, 0o644))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(b"not to be listed")
+    (outside / "target.txt").write_bytes(b"linked")
+    (root / "link-to-file.txt").symlink_to(outside / "target.txt")
+    (root / "link-to-folder").symlink_to(outside, target_is_directory=True)
+    (root / "broken-link").symlink_to(tmp_path / "missing")
+    os.mkfifo(root / "a" / "pipe")
+    return root
+
+
+def test_same_files_as_the_python_walk(tricky: Path) -> None:
+    found = native_walk(tricky)
+    assert found == python_walk(tricky)
+    paths = [f.path for f in found]
+    assert "link-to-file.txt" in paths  # a link to a file is that file
+    assert not any(p.startswith("link-to-folder") for p in paths)  # not descended
+    assert "broken-link" not in paths
+    assert "a/pipe" not in paths
+    assert "latin1-\udce9.txt" in paths  # undecodable bytes as os.scandir gives them
+    linked = next(f for f in found if f.path == "link-to-file.txt")
+    assert linked.size == len(b"linked")  # the stat of the target, not of the link
+    assert all(type(f) is LocalFile for f in found)
+
+
+def test_lead_and_non_recursive(tricky: Path) -> None:
+    assert native_walk(tricky, "in/ds/") == python_walk(tricky, "in/ds/")
+    assert native_walk(tricky, recursive=False) == python_walk(tricky, recursive=False)
+    assert all(f.path.startswith("in/ds/") for f in native_walk(tricky, "in/ds/"))
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("many")
+    for folder in range(300):  # more folders than the queue's first allocation
+        sub = root / f"{folder // 30:02d}" / f"{folder:03d}"
+        sub.mkdir(parents=True)
+        for i in range(4):
+            (sub / f"f{i}").write_bytes(b"")
+    for i in range(1100):  # more files in one folder than one worker's first allocation
+        (root / f"flat-{i:04d}").write_bytes(b"")
+    return root
+
+
+@pytest.mark.parametrize("threads", [1, 2, 64])
+def test_many_files_and_folders_on_any_number_of_threads(many: Path, threads: int) -> None:
+    found = native_walk(many, threads=threads)
+    assert len(found) == 300 * 4 + 1100
+    assert found == python_walk(many)
+
+
+def test_errors_name_what_failed(tmp_path: Path) -> None:
+    native = _native()
+    with pytest.raises(FileNotFoundError) as missing:
+        native.scan(str(tmp_path / "nope"), "", True, 2)
+    assert missing.value.filename == str(tmp_path / "nope")
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(NotADirectoryError):
+        native.scan(str(tmp_path / "file"), "", True, 2)
+    with pytest.raises(TypeError, match="subclass"):
+        native.scan(str(tmp_path), "", True, 2, int)
+
+
+def test_scan_gives_the_same_result_with_and_without_it(
+    tricky: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_native = scan(tricky, "data", wildcards=["*.txt"], recursive=True)
+    monkeypatch.setattr(scan_module, "_NATIVE_SCAN", None)
+    assert scan(tricky, "data", wildcards=["*.txt"], recursive=True) == with_native
+    assert [f.path for f in with_native] == sorted(f.path for f in with_native)
