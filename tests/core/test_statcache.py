@@ -6,6 +6,8 @@ import os
 import time
 from typing import TYPE_CHECKING
 
+import pytest
+
 from dataver.statcache import FINE_RACY_SECONDS, RACY_SECONDS, FileStat, StatCache, is_racy
 
 if TYPE_CHECKING:
@@ -69,3 +71,42 @@ def test_sub_second_mtimes_get_the_short_window() -> None:
     assert is_racy(second, second + fine_window + 1)
     assert is_racy(second, second + int(RACY_SECONDS * 1e9) - 1)
     assert not is_racy(second, second + int(RACY_SECONDS * 1e9) + 1)
+
+
+@pytest.mark.parametrize("patch", [True, False], ids=["json_patch", "read-modify-write"])
+def test_stores_merge_into_a_folders_row(tmp_path: Path, patch: bool) -> None:
+    """Later stores add to (and update in) the folder's row; other files stay cached."""
+    cache = StatCache(tmp_path / "stat.sqlite")
+    cache._patch = patch  # NOTE: both ways must agree; which one runs depends on SQLite
+    files = [tmp_path / name for name in ("a.bin", "b.bin", "c.bin")]
+    stats = []
+    for path in files:
+        path.write_bytes(path.name.encode())
+        stats.append(_aged(path, RACY_SECONDS + 5))
+    first = [(str(files[0]), stats[0], "a" * 64), (str(files[1]), stats[1], "b" * 64)]
+    cache.store(first, "blake3", hashed_from_ns=time.time_ns())
+    later = [(str(files[1]), stats[1], "d" * 64), (str(files[2]), stats[2], "c" * 64)]
+    cache.store(later, "blake3", hashed_from_ns=time.time_ns())
+    rows = cache.lookup_folder(str(tmp_path), "blake3")[str(tmp_path)]
+    assert {name: row[3] for name, row in rows.items()} == {
+        "a.bin": "a" * 64,
+        "b.bin": "d" * 64,
+        "c.bin": "c" * 64,
+    }
+    assert rows["a.bin"][:3] == [*stats[0]]  # NOTE: 19-digit mtimes survive SQLite's JSON
+
+
+def test_a_malformed_row_is_replaced_not_fatal(tmp_path: Path) -> None:
+    cache = StatCache(tmp_path / "stat.sqlite")
+    assert cache._db is not None
+    cache._db.execute("INSERT INTO folders_v2 VALUES (?, 'blake3', '{not json')", (str(tmp_path),))
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x")
+    stat = _aged(path, RACY_SECONDS + 5)
+    cache.store([(str(path), stat, "h" * 64)], "blake3", hashed_from_ns=time.time_ns())
+    assert cache.lookup(str(path), "blake3") == (stat, "h" * 64)
+
+
+def test_this_sqlite_merges_rows_itself(tmp_path: Path) -> None:
+    """SQLite >= 3.38 has json_patch built in (Python 3.11+ builds ship newer ones)."""
+    assert StatCache(tmp_path / "stat.sqlite")._patch

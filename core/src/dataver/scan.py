@@ -172,20 +172,11 @@ def compare(
         on_missing: Called with each existing entry that no scanned file matches.
     """
     result = Compared([], [])
-    todo: list[tuple[LocalFile, Entry | None]] = []
-    cached_hash = _FolderRows(known).hash if known is not None else None
-    for file, old in _pair(files, existing, on_missing):
-        if cached_hash is not None:
-            digest = cached_hash(file)
-        else:
-            row = cache.lookup_row(file.local, algorithm)
-            digest = row[3] if row is not None and row[:3] == file[2:5] else None
-        if digest is None:
-            todo.append((file, old))
-            continue
-        if old is not None and old.hash == digest and old.size == file.size and not old.is_link:
-            continue
-        _classify(result, Entry(file.path, file.size, digest, source=file.local), old)
+    pairs = _pair(files, existing, on_missing)
+    if known is None:
+        todo = _vouch_each(pairs, cache, algorithm, result)
+    else:
+        todo = _vouch_by_folder(pairs, known, result)
     if todo:
         hashed_from = time.time_ns()
         digests = _hash_all(
@@ -205,34 +196,55 @@ def compare(
     return result
 
 
-class _FolderRows:
-    """The stat cache's rows of a scanned folder (``StatCache.lookup_folder``), by file.
+def _vouch_by_folder(
+    pairs: Iterator[tuple[LocalFile, Entry | None]],
+    known: dict[str, dict[str, list[Any]]],
+    result: Compared,
+) -> list[tuple[LocalFile, Entry | None]]:
+    """Classify files the stat cache vouches for; return the others (to hash).
 
-    Files arrive sorted by path, so neighbours share a folder: its rows are looked up once
-    per run of files, not once per file.
+    ``known`` is the stat cache's rows of the scanned folder (``StatCache.lookup_folder``).
+    Files arrive sorted by path, so neighbours share a folder: its rows are looked up once per
+    run of files, not once per file.
+
+    NOTE: the hot loop of a 1%-changed child (10,000 files: ~5 ms): fields are unpacked from
+    the tuples rather than read by name, and nothing is called per file but the dict look-up.
     """
+    todo: list[tuple[LocalFile, Entry | None]] = []
+    rows_of, sep = known.get, os.sep
+    folder: str | None = None
+    rows: dict[str, list[Any]] = _EMPTY
+    for file, old in pairs:
+        path, local, size, mtime_ns, inode = file
+        head, _, name = local.rpartition(sep)
+        if head != folder:
+            folder, rows = head, rows_of(head, _EMPTY)
+        value = rows.get(name)
+        if value is None or value[0] != size or value[1] != mtime_ns or value[2] != inode:
+            todo.append((file, old))
+        elif old is None or old[2] != value[3] or old[1] != size or old[5] is not None:
+            new = tuple.__new__(Entry, (path, size, value[3], None, 0, None, local))
+            _classify(result, new, old)
+    return todo
 
-    def __init__(self, known: dict[str, dict[str, list[Any]]]) -> None:
-        self._known = known
-        self._folder: str | None = None
-        self._rows: dict[str, list[Any]] = _EMPTY
 
-    def hash(self, file: LocalFile) -> str | None:
-        """The hash cached for ``file`` if its size, mtime and inode are unchanged, else None."""
-        folder, _, name = file.local.rpartition(os.sep)
-        if folder != self._folder:
-            self._folder = folder
-            self._rows = self._known.get(folder, _EMPTY)
-        value = self._rows.get(name)
-        if (
-            value is None
-            or value[0] != file.size
-            or value[1] != file.mtime_ns
-            or value[2] != file.inode
-        ):
-            return None
-        digest: str = value[3]
-        return digest
+def _vouch_each(
+    pairs: Iterator[tuple[LocalFile, Entry | None]],
+    cache: StatCache,
+    algorithm: str,
+    result: Compared,
+) -> list[tuple[LocalFile, Entry | None]]:
+    """Like :func:`_vouch_by_folder`, looking each file up in the stat cache (a single file)."""
+    todo: list[tuple[LocalFile, Entry | None]] = []
+    for file, old in pairs:
+        row = cache.lookup_row(file.local, algorithm)
+        if row is None or row[:3] != file[2:5]:
+            todo.append((file, old))
+            continue
+        new = Entry(file.path, file.size, row[3], source=file.local)
+        if old is None or not old.same_content(new):
+            _classify(result, new, old)
+    return todo
 
 
 _EMPTY: dict[str, list[Any]] = {}

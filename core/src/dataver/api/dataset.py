@@ -12,6 +12,7 @@ from dataver.cache.links import clone_or_copy
 from dataver.cache.local import TreeLabel
 from dataver.diff import Diff, diff_manifests
 from dataver.errors import ConflictError, IntegrityError, NotFoundError, ValidationError
+from dataver.gcpause import paused_gc
 from dataver.lineage import ancestry
 from dataver.manifest.merge import apply_changes, relocate
 from dataver.manifest.reader import Manifest
@@ -280,15 +281,16 @@ class Dataset:
             3
         """
         self._require(_UPLOADING, "add files to")
-        changes, count = change.add_files(
-            self._registry.backend,
-            self._manifest(),
-            path,
-            dataset_path=dataset_path,
-            wildcard=wildcard,
-            recursive=recursive,
-        )
-        self._apply(changes)
+        with paused_gc():  # NOTE: bulk tuples and lists, no cycles (see dataver.gcpause)
+            changes, count = change.add_files(
+                self._registry.backend,
+                self._manifest(),
+                path,
+                dataset_path=dataset_path,
+                wildcard=wildcard,
+                recursive=recursive,
+            )
+            self._apply(changes)
         return count
 
     def add_external_files(
@@ -338,10 +340,11 @@ class Dataset:
         """
         self._require(_UPLOADING, "sync")
         backend = self._registry.backend
-        changes, counts, mark = change.sync_folder(
-            backend, self._manifest(), local_path, dataset_path=dataset_path
-        )
-        self._apply(changes)
+        with paused_gc():  # NOTE: bulk tuples and lists, no cycles (see dataver.gcpause)
+            changes, counts, mark = change.sync_folder(
+                backend, self._manifest(), local_path, dataset_path=dataset_path
+            )
+            self._apply(changes)
         if mark is not None:
             change.remember_sync(backend, mark, self._manifest())
         return counts.removed, counts.added, counts.modified
@@ -374,7 +377,7 @@ class Dataset:
         settings = backend.settings
         if max_workers is not None:
             settings = settings.model_copy(update={"max_workers": max_workers})
-        with self._heartbeat():
+        with self._heartbeat(), paused_gc():
             result = upload_pending(
                 backend.store,
                 settings,
@@ -385,7 +388,8 @@ class Dataset:
             )
         if not result.located:
             return None, result.stored_bytes
-        new_ref = relocate(self._manifest(), result.located)
+        with paused_gc():
+            new_ref = relocate(self._manifest(), result.located)
         stored = journal_stored_bytes(backend.store, self.id)
 
         def update(record: VersionRecord) -> dict[str, Any]:
