@@ -240,34 +240,47 @@ static PyObject *row(PyTypeObject *kind, PyObject *path, PyObject *local, const 
     return item;
 }
 
+static int by_rel(const void *a, const void *b) {
+    return strcmp((*(File *const *)a)->rel, (*(File *const *)b)->rel);
+}
+
+/* Every worker's files in one array, sorted by path bytes (NULL if out of memory).
+ * Byte order is Python's str order for UTF-8 names, so the caller's sort finds them (almost
+ * always) already sorted: ~0.5 ms instead of ~2.7 ms for 10,000 files. */
+static File **sorted_files(Worker *workers, int count, size_t *total) {
+    *total = 0;
+    for (int i = 0; i < count; i++) *total += workers[i].files.len;
+    File **order = malloc((*total ? *total : 1) * sizeof(File *));
+    if (order == NULL) return NULL;
+    size_t at = 0;
+    for (int i = 0; i < count; i++)
+        for (size_t j = 0; j < workers[i].files.len; j++) order[at++] = &workers[i].files.items[j];
+    qsort(order, *total, sizeof(File *), by_rel);
+    return order;
+}
+
 /* The list of (dataset path, local path, size, mtime_ns, inode) rows, or NULL. */
-static PyObject *to_python(Worker *workers, int count, const char *root, PyObject *lead,
+static PyObject *to_python(File **order, size_t total, const char *root, PyObject *lead,
                            PyTypeObject *kind) {
-    size_t total = 0;
-    for (int i = 0; i < count; i++) total += workers[i].files.len;
     PyObject *out = PyList_New((Py_ssize_t)total);
     if (out == NULL) return NULL;
-    Py_ssize_t at = 0;
-    for (int i = 0; i < count; i++) {
-        Files *files = &workers[i].files;
-        for (size_t j = 0; j < files->len; j++) {
-            File *f = &files->items[j];
-            char *local = join(root, f->rel);
-            if (local == NULL) {
-                Py_DECREF(out);
-                return PyErr_NoMemory();
-            }
-            PyObject *rel = PyUnicode_DecodeFSDefault(f->rel);
-            PyObject *path = rel != NULL ? PyUnicode_Concat(lead, rel) : NULL;
-            PyObject *item = row(kind, path, PyUnicode_DecodeFSDefault(local), f);
-            Py_XDECREF(rel);
-            free(local);
-            if (item == NULL) {
-                Py_DECREF(out);
-                return NULL;
-            }
-            PyList_SET_ITEM(out, at++, item);
+    for (size_t j = 0; j < total; j++) {
+        File *f = order[j];
+        char *local = join(root, f->rel);
+        if (local == NULL) {
+            Py_DECREF(out);
+            return PyErr_NoMemory();
         }
+        PyObject *rel = PyUnicode_DecodeFSDefault(f->rel);
+        PyObject *path = rel != NULL ? PyUnicode_Concat(lead, rel) : NULL;
+        PyObject *item = row(kind, path, PyUnicode_DecodeFSDefault(local), f);
+        Py_XDECREF(rel);
+        free(local);
+        if (item == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, (Py_ssize_t)j, item);
     }
     return out;
 }
@@ -275,7 +288,7 @@ static PyObject *to_python(Worker *workers, int count, const char *root, PyObjec
 PyDoc_STRVAR(scan_doc,
 "scan(root, lead, recursive, threads, kind=tuple) -> list[kind]\n\n"
 "Every file under the directory ``root`` as a ``kind`` (a tuple or a subclass of it) of\n"
-"(lead + path below root, local path, size, mtime_ns, inode), in no particular order,\n"
+"(lead + path below root, local path, size, mtime_ns, inode), sorted by path bytes,\n"
 "stat-ed on ``threads`` threads.\n\n"
 "Raises OSError for a directory that cannot be read or a file that cannot be stat-ed.");
 
@@ -320,8 +333,13 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     work(&workers[0]); /* the calling thread works too */
     for (int i = 1; i <= started; i++) pthread_join(ids[i], NULL);
     Py_END_ALLOW_THREADS
+    size_t total = 0;
+    File **order = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    order = sorted_files(workers, threads, &total);
+    Py_END_ALLOW_THREADS
     PyObject *result = NULL;
-    int out_of_memory = 0;
+    int out_of_memory = order == NULL;
     for (int i = 0; i < threads; i++) out_of_memory |= workers[i].out_of_memory;
     if (out_of_memory) {
         PyErr_NoMemory();
@@ -331,8 +349,9 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, name);
         Py_XDECREF(name);
     } else {
-        result = to_python(workers, threads, walk.root, lead, kind);
+        result = to_python(order, total, walk.root, lead, kind);
     }
+    free(order);
     for (int i = 0; i < threads; i++) free_files(&workers[i].files);
     for (size_t i = 0; i < walk.queued; i++) free(walk.queue[i]);
     free(walk.queue);

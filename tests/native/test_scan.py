@@ -107,6 +107,13 @@ def test_many_files_and_folders_on_any_number_of_threads(many: Path, threads: in
     assert found == python_walk(many)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 8])
+def test_rows_come_sorted_by_path(many: Path, threads: int) -> None:
+    """Sorted in C (UTF-8 byte order is str order), so the caller's sort has nothing to do."""
+    rows = _native().scan(str(many), "lead/", True, threads, LocalFile)
+    assert [r.path for r in rows] == sorted(r.path for r in rows)
+
+
 def test_errors_name_what_failed(tmp_path: Path) -> None:
     native = _native()
     with pytest.raises(FileNotFoundError) as missing:

@@ -11,6 +11,7 @@ killed upload resumes where it stopped.
 from __future__ import annotations
 
 import logging
+import operator
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -136,12 +137,20 @@ def _located_in(
     if not wanted:
         return found
     for manifest in manifests:
-        for entry in manifest:
-            if entry.hash in wanted and not entry.is_pending and not entry.is_link:
-                found.setdefault(entry.hash, _Location(entry.pack, entry.offset))
-        if len(found) == len(wanted):
-            break
+        for _, entries in manifest.iter_shards():
+            # NOTE: a set intersection per shard (in C) finds the few shards holding wanted
+            # content; only their entries are looked at one by one.
+            if wanted.isdisjoint(map(_hash_of, entries)):
+                continue
+            for entry in entries:
+                if entry.hash in wanted and not entry.is_pending and not entry.is_link:
+                    found.setdefault(entry.hash, _Location(entry.pack, entry.offset))
+            if len(found) == len(wanted):
+                return found
     return found
+
+
+_hash_of = operator.itemgetter(2)
 
 
 class _Uploader:
