@@ -183,12 +183,13 @@ def test_gc_keeps_journalled_content_of_an_interrupted_upload(
     ds.add_files(_tree(tmp_path / "src", {"a": b"a" * 1000, "b": b"b" * 2000}))
     backend = registry.backend
     # The first half of upload(): content stored and journalled, the record never updated.
+    content = ds._manifest()
     result = upload_pending(
         backend.store,
         backend.settings,
         version_id=ds.id,
-        staged=Manifest(backend.store, ds.record.manifest),
-        base=Manifest(backend.store, ds.record.base_manifest),
+        pending=[e for e in content if e.is_pending],
+        search=[content, Manifest(backend.store, ds.record.base_manifest)],
         stat_cache=backend.stat_cache,
     )
     assert result.stored_bytes == 3000

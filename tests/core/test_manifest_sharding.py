@@ -160,6 +160,26 @@ def test_apply_changes_equals_writing_from_scratch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changes: dict[int, int | None]
 ) -> None:
     """Property: for any change set, the incremental manifest is the from-scratch one."""
+    _check_apply_changes(tmp_path, monkeypatch, changes)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(changes=st.dictionaries(st.integers(0, 299).map(lambda i: 2 * i), st.integers(1, 3)))
+def test_replacing_entries_equals_writing_from_scratch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changes: dict[int, int | None]
+) -> None:
+    """Changes that only replace entries (modified files, uploads) re-encode shards in place."""
+    _check_apply_changes(tmp_path, monkeypatch, changes)
+
+
+def _check_apply_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changes: dict[int, int | None]
+) -> None:
     # Small shards (about 16 entries) so that a few hundred entries span many of them.
     monkeypatch.setattr(writer_module, "BOUNDARY_MASK", 0xF)
     store = LocalStore(tmp_path / "store", fsync=False)

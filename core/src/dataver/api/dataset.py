@@ -14,6 +14,7 @@ from dataver.diff import Diff, diff_manifests
 from dataver.errors import ConflictError, IntegrityError, NotFoundError, ValidationError
 from dataver.gcpause import paused_gc
 from dataver.lineage import ancestry
+from dataver.manifest import staged
 from dataver.manifest.merge import apply_changes, relocate
 from dataver.manifest.reader import Manifest
 from dataver.objects.upload import journal_stored_bytes, upload_pending
@@ -231,7 +232,11 @@ class Dataset:
         require(self.state, allowed, action, version_id=self.id)
 
     def _manifest(self) -> Manifest:
-        return Manifest(self._registry.store, self._record.manifest, self._record.hash_algorithm)
+        """This version's content (staged changes applied, in memory)."""
+        record = self._record
+        return staged.view(
+            self._registry.store, record.manifest, record.staged, record.hash_algorithm
+        )
 
     def _base(self) -> Manifest:
         return Manifest(
@@ -241,12 +246,12 @@ class Dataset:
     def _apply(self, changes: dict[str, Entry | None]) -> None:
         if not changes:
             return
-        new_ref = apply_changes(self._manifest(), changes)
-        self._swap(
-            lambda r: tr.renew_record(self._registry.backend, r).model_copy(
-                update={"manifest": new_ref}
-            )
+        record = self._record
+        manifest, staged_ref = staged.stage(
+            self._registry.store, record.manifest, record.staged, record.hash_algorithm, changes
         )
+        update = {"manifest": manifest, "staged": staged_ref}
+        self._swap(lambda r: tr.renew_record(self._registry.backend, r).model_copy(update=update))
 
     # ------------------------------------------------------------------ building
     def add_files(
@@ -377,26 +382,41 @@ class Dataset:
         settings = backend.settings
         if max_workers is not None:
             settings = settings.model_copy(update={"max_workers": max_workers})
+        store, record = backend.store, self._record
+        manifest = Manifest(store, record.manifest, record.hash_algorithm)
         with self._heartbeat(), paused_gc():
+            changes = staged.read_changes(store, record.staged)
             result = upload_pending(
-                backend.store,
+                store,
                 settings,
                 version_id=self.id,
-                staged=self._manifest(),
-                base=self._base(),
+                pending=staged.pending_entries(manifest, changes),
+                search=[manifest, self._base()],
                 stat_cache=backend.stat_cache,
             )
-        if not result.located:
-            return None, result.stored_bytes
-        with paused_gc():
-            new_ref = relocate(self._manifest(), result.located)
-        stored = journal_stored_bytes(backend.store, self.id)
+            if not result.located and not changes:
+                return None, result.stored_bytes
+            # NOTE: staged changes and the new locations go into the manifest in one pass.
+            new_ref: str | None
+            if changes:
+                new_ref = apply_changes(manifest, {**changes, **result.located})
+            else:
+                new_ref = relocate(manifest, result.located)
+        stored = journal_stored_bytes(store, self.id)
 
         def update(record: VersionRecord) -> dict[str, Any]:
             stats = record.stats.model_copy(update={"stored_bytes": stored})
-            return {"manifest": new_ref, "stats": stats}
+            return {"manifest": new_ref, "staged": None, "stats": stats}
 
         return update, result.stored_bytes
+
+    def _unstage(self) -> Callable[[VersionRecord], dict[str, Any]]:
+        """The record update that applies staged changes to the manifest, uploading nothing."""
+        store, record = self._registry.store, self._record
+        with paused_gc():
+            manifest = Manifest(store, record.manifest, record.hash_algorithm)
+            new_ref = apply_changes(manifest, staged.read_changes(store, record.staged))
+        return lambda _: {"manifest": new_ref, "staged": None}
 
     @contextmanager
     def _heartbeat(self) -> Iterator[None]:
@@ -435,6 +455,8 @@ class Dataset:
         if auto_upload and self._manifest().root.pending:
             # NOTE: the upload's manifest and the Final state go in one record swap.
             update, _ = self._upload(None)
+        elif self._record.staged is not None:
+            update = self._unstage()  # NOTE: pending files among them: finalize_record refuses
         self._swap(
             lambda r: tr.finalize_record(
                 backend, r.model_copy(update=update(r)) if update is not None else r

@@ -139,7 +139,23 @@ def encode_shard(entries: list[Entry]) -> bytes:
     Pack names repeat for thousands of entries, so they are stored once in ``packs`` and
     referenced by index (``-1``: not packed).
     """
-    body: dict[str, Any] = {"format": FORMAT, "kind": "dataver.shard", "count": len(entries)}
+    return compress(orjson.dumps(_columns(entries, "dataver.shard")))
+
+
+def encode_changes(entries: list[Entry], removed: list[str]) -> bytes:
+    """Encode the staged changes of an Uploading version: a shard's columns plus ``removed``.
+
+    Args:
+        entries: New or replaced entries, in strictly increasing path order.
+        removed: Removed paths, sorted, none of them among ``entries``.
+    """
+    body = _columns(entries, "dataver.changes")
+    body["removed"] = removed
+    return compress(orjson.dumps(body))
+
+
+def _columns(entries: list[Entry], kind: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"format": FORMAT, "kind": kind, "count": len(entries)}
     for index, name in enumerate(_COLUMNS):
         column = [entry[index] for entry in entries]
         if name in _OPTIONAL and not any(column):
@@ -150,7 +166,7 @@ def encode_shard(entries: list[Entry]) -> bytes:
             body["packs"] = table
             column = [-1 if p is None else position[p] for p in column]
         body[name] = column
-    return compress(orjson.dumps(body))
+    return body
 
 
 def decode_shard(data: bytes, what: str) -> list[Entry]:
@@ -164,9 +180,30 @@ def decode_shard(data: bytes, what: str) -> list[Entry]:
         return _decode_shard(data, what)
 
 
+def decode_changes(data: bytes, what: str) -> tuple[list[Entry], list[str]]:
+    """Decode and validate staged changes: entries as in a shard, and removed paths.
+
+    Raises:
+        FormatError: Anything malformed, or a path both set and removed.
+    """
+    with paused_gc():
+        raw = decompress(data, what)
+        entries = _entries(raw, "dataver.changes", what)
+        removed = raw.get("removed")
+        if not isinstance(removed, list):
+            raise FormatError(f"manifest changes {what} lack the 'removed' list")
+        _check_paths(removed, what)
+        if not {e.path for e in entries}.isdisjoint(removed):
+            raise FormatError(f"manifest changes {what}: a path is both set and removed")
+        return entries, removed
+
+
 def _decode_shard(data: bytes, what: str) -> list[Entry]:
-    raw = decompress(data, what)
-    _check_format(raw, "dataver.shard", what)
+    return _entries(decompress(data, what), "dataver.shard", what)
+
+
+def _entries(raw: Any, kind: str, what: str) -> list[Entry]:
+    _check_format(raw, kind, what)
     count = raw.get("count")
     if type(count) is not int or count < 0:
         raise FormatError(f"manifest shard {what} has no valid entry count")

@@ -23,7 +23,9 @@ def apply_changes(base: Manifest, changes: Mapping[str, Entry | None]) -> str:
     """Write ``base`` with ``changes`` applied (None removes a path); return the new root.
 
     Shards of ``base`` that no change touches are reused without being read, so the cost is
-    proportional to the changes, not to the dataset.
+    proportional to the changes, not to the dataset. A shard whose changes only replace
+    entries (same paths, e.g. modified files, or uploaded ones getting their location) keeps
+    its cut and is re-encoded as it is, like :func:`relocate` does.
     """
     if not changes and base.ref is not None:
         return base.ref
@@ -33,13 +35,18 @@ def apply_changes(base: Manifest, changes: Mapping[str, Entry | None]) -> str:
     pos = 0
     for i, shard in enumerate(shards):
         upper = shards[i + 1].first if i + 1 < len(shards) else None
-        end = pos
-        while end < len(keys) and (upper is None or keys[end] < upper):
-            end += 1
+        end = bisect.bisect_left(keys, upper, lo=pos) if upper is not None else len(keys)
         if end == pos and writer.aligned:
             writer.add_shard(shard)
             continue
-        _merge_into(writer, base.load_shard(shard), keys[pos:end], changes)
+        entries = base.load_shard(shard)
+        if writer.aligned and end > pos and keys[end - 1] <= shard.last:
+            block, hits = _replaced(entries, changes)
+            if hits == end - pos and None not in map(changes.__getitem__, keys[pos:end]):
+                writer.add_block(block)
+                pos = end
+                continue
+        _merge_into(writer, entries, keys[pos:end], changes)
         pos = end
     _merge_into(writer, [], keys[pos:], changes)
     return writer.finish()
@@ -75,18 +82,28 @@ def relocate(base: Manifest, located: Mapping[str, Entry]) -> str | None:
     return writer.finish()
 
 
-def _replaced(entries: list[Entry], located: Mapping[str, Entry]) -> tuple[list[Entry], int]:
+def _replaced(
+    entries: list[Entry], located: Mapping[str, Entry | None]
+) -> tuple[list[Entry], int]:
+    """``entries`` with those at a path of ``located`` replaced; and how many were.
+
+    A path that ``located`` maps to None counts as a hit but keeps its old entry: callers
+    check for removals themselves.
+    """
     block: list[Entry] = []
     hits = 0
     for entry in entries:
-        new = located.get(entry.path)
+        if entry.path not in located:
+            block.append(entry)
+            continue
+        new = located[entry.path]
+        hits += 1
         if new is None:
             block.append(entry)
             continue
         if new.path != entry.path:
             raise ValueError(f"a relocated entry changed its path: {entry.path!r}")
         block.append(new)
-        hits += 1
     return block, hits
 
 

@@ -27,7 +27,7 @@ from dataver.layout import journal_prefix, object_key, pack_key
 from dataver.statcache import FileStat
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
 
     from dataver.manifest.entry import Entry
     from dataver.manifest.reader import Manifest
@@ -57,31 +57,33 @@ def upload_pending(
     settings: Settings,
     *,
     version_id: str,
-    staged: Manifest,
-    base: Manifest,
+    pending: list[Entry],
+    search: Sequence[Manifest],
     stat_cache: StatCache,
     on_bytes: Callable[[int], None] | None = None,
 ) -> UploadResult:
-    """Store the content of every pending entry of ``staged``; return their new locations.
+    """Store the content of pending entries; return their new locations.
+
+    Args:
+        store: The registry store.
+        settings: Settings in force (workers, pack sizes).
+        version_id: The Uploading version (its upload journal).
+        pending: Entries whose bytes are only local (``source`` set).
+        search: Manifests whose stored content may already hold some of those bytes (the
+            version's own and its parents'), searched in order.
+        stat_cache: The stat cache (a file re-read for upload must still match its hash).
+        on_bytes: Progress callback.
 
     Raises:
         IntegrityError: A local file changed since it was added.
         NotFoundError: A local file was removed since it was added.
     """
-    # NOTE: the root counts pending entries per shard: only those shards are read.
-    pending = [
-        e
-        for shard in staged.shards
-        if shard.pending
-        for e in staged.load_shard(shard)
-        if e.is_pending
-    ]
     if not pending:
         return UploadResult()
-    algorithm = staged.root.hash_algorithm
+    algorithm = search[0].root.hash_algorithm
     wanted: set[str | None] = {e.hash for e in pending if e.hash is not None}
     known = _read_journal(store, version_id)
-    known.update(_located_in(wanted - known.keys(), [staged, base]))
+    known.update(_located_in(wanted - known.keys(), search))
     sources = {e.hash: e for e in pending if e.hash not in known}
     result = UploadResult()
     with progress.task("upload", sum(e.size for e in sources.values())) as advance:

@@ -30,7 +30,13 @@ from dataver.layout import (
     pack_key,
     record_key,
 )
-from dataver.manifest.codec import ManifestRoot, ShardRef, decode_root, decode_shard
+from dataver.manifest.codec import (
+    ManifestRoot,
+    ShardRef,
+    decode_changes,
+    decode_root,
+    decode_shard,
+)
 from dataver.manifest.reader import read_object
 from dataver.objects.upload import clear_journal
 from dataver.ops.transition import end_record, is_stale
@@ -370,6 +376,8 @@ class _Checker:
         for ref in dict.fromkeys([record.manifest, record.base_manifest]):
             if ref is not None:
                 self._manifest(ref, record)
+        if record.staged is not None:
+            self._staged(record.staged, record)
 
     def _claim_of(self, record: VersionRecord) -> None:
         key = claim_key(record.dataset_id, record.version)
@@ -421,6 +429,30 @@ class _Checker:
                 record.id,
             )
         return root
+
+    def _staged(self, ref: str, record: VersionRecord) -> None:
+        """Staged changes: never in a Final or Published version, and they must decode.
+
+        NOTE: an Aborted or Failed version keeps the changes it had staged (a record of what
+        it was building); only finalizing applies them.
+        """
+        if record.state in READABLE:
+            self._add(
+                "staged-in-final",
+                record_key(record.id),
+                f"{record.state.value} version still names staged changes {ref}",
+                record.id,
+            )
+        try:
+            entries, _ = decode_changes(read_object(self.store, ref), ref)
+        except NotFoundError:
+            self._once(ref, "missing-manifest", f"staged changes {ref} are missing", record.id)
+            return
+        except FormatError as exc:
+            self._once(ref, "corrupt-manifest", str(exc), record.id)
+            return
+        self.manifests.setdefault(ref, [])
+        self.entries += len(entries)
 
     def _once(self, ref: str, kind: str, message: str, version_id: str) -> None:
         # NOTE: a shared shard is checked once; every version using a damaged one is named.

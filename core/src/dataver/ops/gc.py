@@ -18,11 +18,13 @@ import orjson
 from dataver.errors import FormatError, NotFoundError
 from dataver.layout import journal_prefix, manifest_key, object_key, pack_key
 from dataver.manifest.reader import Manifest
+from dataver.manifest.staged import read_changes
 from dataver.versions.records import VersionRecord
 from dataver.versions.state import State
 
 if TYPE_CHECKING:
     from dataver.backend import Backend
+    from dataver.manifest.entry import Entry
     from dataver.storage.base import Store
 
 _CONTENT_PREFIXES = ("objects/", "packs/", "manifests/", "staging/")
@@ -83,6 +85,8 @@ def _reachable(store: Store) -> set[str]:
     for record in _all_records(store):
         for ref in {record.manifest, record.base_manifest} - {None}:
             _mark_manifest(store, ref or "", record.hash_algorithm, live)
+        if record.staged is not None:
+            _mark_changes(store, record.staged, live)
         if record.state is State.UPLOADING:
             _mark_journal(store, record.id, live)
     return live
@@ -129,10 +133,26 @@ def _mark_manifest(store: Store, ref: str, algorithm: str, live: set[str]) -> No
             continue
         live.add(manifest_key(shard.hash))
         for entry in manifest.load_shard(shard):
-            if entry.pack is not None:
-                live.add(pack_key(entry.pack))
-            elif entry.hash is not None and entry.url is None and entry.source is None:
-                live.add(object_key(entry.hash))
+            _mark_entry(entry, live)
+
+
+def _mark_entry(entry: Entry, live: set[str]) -> None:
+    if entry.pack is not None:
+        live.add(pack_key(entry.pack))
+    elif entry.hash is not None and entry.url is None and entry.source is None:
+        live.add(object_key(entry.hash))
+
+
+def _mark_changes(store: Store, ref: str, live: set[str]) -> None:
+    """Keep an Uploading version's staged changes and anything they point to."""
+    live.add(manifest_key(ref))
+    try:
+        changes = read_changes(store, ref)
+    except NotFoundError:
+        return
+    for entry in changes.values():
+        if entry is not None:
+            _mark_entry(entry, live)
 
 
 def _mark_journal(store: Store, version_id: str, live: set[str]) -> None:

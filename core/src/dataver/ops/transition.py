@@ -30,6 +30,8 @@ def finalize_record(backend: Backend, record: VersionRecord) -> VersionRecord:
         IntegrityError: Stored content is missing.
     """
     check_transition(record.state, State.FINAL, version_id=record.id)
+    if record.staged is not None:
+        raise ValueError(f"version {record.id}: apply its staged changes before finalizing")
     store = backend.store
     staged = Manifest(store, record.manifest, record.hash_algorithm)
     if staged.root.pending:

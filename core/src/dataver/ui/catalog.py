@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dataver.diff import Diff, diff_manifests
 from dataver.errors import ValidationError, VersionNotFoundError
-from dataver.manifest.reader import Manifest
+from dataver.manifest import staged
 from dataver.paths import normalize_prefix
 from dataver.ui.models import (
     DatasetSummary,
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from dataver.api import Dataset, Registry
     from dataver.manifest.entry import Entry
+    from dataver.manifest.reader import Manifest
 
 MAX_LIMIT = 1000
 """The most items one page may hold: pages keep responses small whatever the version's size."""
@@ -95,8 +96,7 @@ class Catalog:
         """
         ds = self._get(version_id)
         folder = normalize_prefix(folder)
-        record = ds.record
-        children, files, size = self._children(record.manifest, record.hash_algorithm, folder)
+        children, files, size = self._children(_content(ds), folder)
         if folder and not children:
             raise VersionNotFoundError(f"version {version_id} has no folder {folder!r}")
         limit = _limit(limit)
@@ -117,11 +117,7 @@ class Catalog:
         folder = normalize_prefix(folder)
         manifest = self._manifest(ds)
         limit = _limit(limit)
-        total = (
-            manifest.root.files
-            if not folder
-            else self._children(ds.record.manifest, ds.record.hash_algorithm, folder)[1]
-        )
+        total = manifest.root.files if not folder else self._children(_content(ds), folder)[1]
         page = islice(manifest.iter_folder(folder), offset, offset + limit)
         items = tuple(FileItem(path=e.path, size=e.size, hash=e.hash, link=e.url) for e in page)
         return FilesPage(version_id=ds.id, total=total, offset=offset, limit=limit, items=items)
@@ -130,8 +126,12 @@ class Catalog:
         """What changed from ``against`` (default: the version's parents) to the version."""
         ds = self._get(version_id)
         record = ds.record
-        baseline = record.base_manifest if against is None else self._get(against).record.manifest
-        diff = self._diff(baseline, record.manifest, record.hash_algorithm)
+        baseline = (
+            Content(record.base_manifest, None, record.hash_algorithm)
+            if against is None
+            else _content(self._get(against))
+        )
+        diff = self._diff(baseline, _content(ds))
         return _diff_page(ds.id, against, diff, _limit(limit))
 
     # ------------------------------------------------------------------ lineage
@@ -184,18 +184,31 @@ class Catalog:
         return ds, find_entry(self._manifest(ds), path)
 
     def _manifest(self, ds: Dataset) -> Manifest:
-        return Manifest(self.registry.store, ds.record.manifest, ds.record.hash_algorithm)
+        return self._open(_content(ds))
 
-    def _list_children(
-        self, ref: str | None, algorithm: str, folder: str
-    ) -> tuple[tuple[Child, ...], int, int]:
+    def _open(self, content: Content) -> Manifest:
+        """A version's content: its manifest, with staged changes applied (Uploading)."""
+        return staged.view(self.registry.store, *content)
+
+    def _list_children(self, content: Content, folder: str) -> tuple[tuple[Child, ...], int, int]:
         """(children, files below, bytes below) of ``folder``; one pass over its entries."""
-        manifest = Manifest(self.registry.store, ref, algorithm)
-        return _children(manifest.iter_folder(folder), folder)
+        return _children(self._open(content).iter_folder(folder), folder)
 
-    def _compute_diff(self, old: str | None, new: str | None, algorithm: str) -> Diff:
-        store = self.registry.store
-        return diff_manifests(Manifest(store, old, algorithm), Manifest(store, new, algorithm))
+    def _compute_diff(self, old: Content, new: Content) -> Diff:
+        return diff_manifests(self._open(old), self._open(new))
+
+
+class Content(NamedTuple):
+    """What a version holds, by address: immutable, so listings and diffs of it are cached."""
+
+    manifest: str | None
+    staged: str | None
+    algorithm: str
+
+
+def _content(ds: Dataset) -> Content:
+    record = ds.record
+    return Content(record.manifest, record.staged, record.hash_algorithm)
 
 
 class Child(NamedTuple):

@@ -75,6 +75,8 @@ class VersionRecord(_Frozen):
     hash_algorithm: str = "blake3"
     manifest: str | None = None
     base_manifest: str | None = None
+    staged: str | None = None
+    """Uploading only: changes not yet applied to ``manifest`` (see dataver.manifest.staged)."""
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(indent=1).encode()
