@@ -116,6 +116,9 @@ def _native_scanner() -> Callable[[str, str, bool, int, type[LocalFile]], list[L
 
 SCAN_THREADS = min(4, os.cpu_count() or 1)
 _NATIVE_SCAN = _native_scanner()
+SCAN_RELEASES_GIL = _NATIVE_SCAN is not None
+"""Whether :func:`scan` runs without the GIL (the native scanner), so other Python work can
+overlap it."""
 
 
 def _walk(root: Path, lead: str, recursive: bool) -> Iterator[LocalFile]:

@@ -82,9 +82,7 @@ def relocate(base: Manifest, located: Mapping[str, Entry]) -> str | None:
     return writer.finish()
 
 
-def _replaced(
-    entries: list[Entry], located: Mapping[str, Entry | None]
-) -> tuple[list[Entry], int]:
+def _replaced(entries: list[Entry], located: Mapping[str, Entry | None]) -> tuple[list[Entry], int]:
     """``entries`` with those at a path of ``located`` replaced; and how many were.
 
     A path that ``located`` maps to None counts as a hit but keeps its old entry: callers

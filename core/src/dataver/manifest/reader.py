@@ -34,6 +34,10 @@ def read_object(store: Store, ref: str) -> bytes:
     return data
 
 
+SHARD_CACHE_SIZE = 64
+"""Decoded shards kept in memory (about 4,096 entries each)."""
+
+
 class Manifest:
     """A stored manifest: its root in memory, its shards loaded on demand.
 
@@ -117,6 +121,18 @@ class Manifest:
         low, high = folder + "/", folder + "0"  # NOTE: "0" is the character after "/"
         return [s.hash for s in self.root.shards if s.last >= low and s.first < high]
 
+    def preload(self, folder: str, limit: int = SHARD_CACHE_SIZE // 2) -> None:
+        """Decode ahead (into the in-memory shard cache) the shards a read of ``folder`` needs.
+
+        At most ``limit`` shards, so a huge manifest does not evict what it loads.
+        """
+        for ref in self.shards_covering(folder)[:limit]:
+            self.load_shard(self._by_hash[ref])
+
+    @functools.cached_property
+    def _by_hash(self) -> dict[str, ShardRef]:
+        return {shard.hash: shard for shard in self.root.shards}
+
     def iter_entries(self, prefix: str = "") -> Iterator[Entry]:
         """Yield entries in path order; with ``prefix``, only paths under it."""
         if not prefix:
@@ -162,10 +178,6 @@ def _load_root(store: Store, ref: str) -> ManifestRoot:
         return _load_root_cached(store, ref)
     except ObjectNotFoundError as exc:
         raise ObjectNotFoundError(f"manifest {ref} is missing from the registry", ref=ref) from exc
-
-
-SHARD_CACHE_SIZE = 64
-"""Decoded shards kept in memory (about 4,096 entries each)."""
 
 
 _shards: OrderedDict[str, list[Entry]] = OrderedDict()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import fsspec
@@ -16,7 +17,7 @@ from dataver.errors import NotFoundError, ValidationError
 from dataver.hashing import new_hasher
 from dataver.manifest.entry import Entry
 from dataver.paths import PathMatcher, any_match, join, normalize_prefix
-from dataver.scan import LocalFile, compare, listing_digest, scan
+from dataver.scan import SCAN_RELEASES_GIL, LocalFile, compare, listing_digest, scan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -58,7 +59,9 @@ def add_files(
     wildcards = [wildcard] if isinstance(wildcard, str) else list(wildcard or [])
     is_folder = os.path.isdir(path)
     algorithm = manifest.root.hash_algorithm
-    files, known = _scan(backend, path, prefix, algorithm, wildcards, recursive, is_folder)
+    files, known = _scan(
+        backend, manifest, path, prefix, algorithm, wildcards, recursive, is_folder
+    )
     found = compare(
         files,
         manifest.iter_folder(prefix) if is_folder else manifest.get,
@@ -132,6 +135,7 @@ def remember_sync(backend: Backend, mark: SyncMark, manifest: Manifest) -> None:
 
 def _scan(
     backend: Backend,
+    manifest: Manifest,
     path: str | os.PathLike[str],
     prefix: str,
     algorithm: str,
@@ -141,15 +145,26 @@ def _scan(
 ) -> tuple[list[LocalFile], dict[str, dict[str, list[Any]]] | None]:
     """Scan local files and load the stat cache's rows for the folder in one query.
 
-    NOTE: no thread overlaps the scan with manifest decoding: the scan's stat calls release
-    and re-take the GIL 100,000 times, and a decoding thread turns each re-take into a wait
-    (measured: 1.35 s overlapped against 1.0 s in sequence for 100,000 files).
+    With the native scanner, the scan runs on a thread while this one loads the stat cache's
+    rows and decodes the manifest shards the comparison will read: the scan holds no GIL
+    (measured, 10,000 files: 17 ms scan + 20 ms rows and decoding in sequence).
+
+    NOTE: the Python walk is never overlapped: its stat calls release and re-take the GIL
+    100,000 times, and a decoding thread turns each re-take into a wait (measured: 1.35 s
+    overlapped against 1.0 s in sequence for 100,000 files).
     """
-    files = scan(path, prefix, wildcards=wildcards, recursive=recursive)
-    known = (
-        backend.stat_cache.lookup_folder(os.path.abspath(path), algorithm) if is_folder else None
-    )
-    return files, known
+    folder = os.path.abspath(path)
+
+    def lookup() -> dict[str, dict[str, list[Any]]] | None:
+        return backend.stat_cache.lookup_folder(folder, algorithm) if is_folder else None
+
+    if not (is_folder and SCAN_RELEASES_GIL):
+        return scan(path, prefix, wildcards=wildcards, recursive=recursive), lookup()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataver-scan") as pool:
+        scanned = pool.submit(scan, path, prefix, wildcards=wildcards, recursive=recursive)
+        known = lookup()
+        manifest.preload(prefix)
+        return scanned.result(), known
 
 
 def remove_files(manifest: Manifest, pattern: str, *, recursive: bool) -> Changes:
