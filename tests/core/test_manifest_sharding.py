@@ -15,7 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dataver.diff import diff_manifests
+from dataver.errors import StorageError
 from dataver.manifest import writer as writer_module
+from dataver.manifest.codec import decompress
 from dataver.manifest.entry import Entry
 from dataver.manifest.merge import apply_changes, merge_manifests, relocate
 from dataver.manifest.reader import Manifest
@@ -251,3 +253,29 @@ def test_relocate_refuses_paths_not_in_the_manifest(store: LocalStore, big: Mani
     with pytest.raises(ValueError, match="changed its path"):
         relocate(big, {inside.path: entry(6)})
     assert relocate(big, {}) == big.ref
+
+
+class _FailingStore(LocalStore):
+    """Fails the write of the third shard (after the first two were stored)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root, fsync=False)
+        self.writes: list[str] = []
+        self._seen = itertools.count()
+
+    def write(self, key: str, data: bytes) -> None:
+        if next(self._seen) == 2:
+            raise StorageError(f"disk full writing {key}")
+        super().write(key, data)
+        self.writes.append(key)
+
+
+def test_a_failed_shard_write_fails_the_manifest_and_writes_no_root(tmp_path: Path) -> None:
+    """Shards are stored on threads; the root must wait for all of them, and never name a
+    shard that failed."""
+    store = _FailingStore(tmp_path / "store")
+    with pytest.raises(StorageError, match="disk full"):
+        write_manifest(store, "blake3", (entry(i) for i in range(N)))
+    assert len(store.writes) >= 2
+    kinds = {decompress(store.read(key), key)["kind"] for key in store.writes}
+    assert kinds == {"dataver.shard"}

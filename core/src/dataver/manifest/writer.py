@@ -9,7 +9,9 @@ everywhere, and writes only the few that differ.
 from __future__ import annotations
 
 import operator
+import threading
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from dataver.errors import UnsafePathError
@@ -48,6 +50,7 @@ class ManifestWriter:
         self._shards: list[ShardRef] = []
         self._files = self._bytes = self._pending = self._links = 0
         self._last: str | None = None
+        self._puts = _Puts(store)
 
     @property
     def aligned(self) -> bool:
@@ -120,9 +123,7 @@ class ManifestWriter:
             return
         data = encode_shard(self._buffer)
         ref = digest(data)
-        key = manifest_key(ref)
-        if not self.store.exists(key):
-            self.store.write(key, data)
+        self._puts.put(manifest_key(ref), data)
         shard = ShardRef(
             hash=ref,
             first=self._buffer[0].path,
@@ -142,8 +143,13 @@ class ManifestWriter:
         self._buffer = []
 
     def finish(self) -> str:
-        """Write the last shard and the root; return the root's address."""
+        """Write the last shard and the root; return the root's address.
+
+        The root is written only once every shard is stored: a root never names a shard
+        that is not there.
+        """
         self._flush()
+        self._puts.wait()
         root = ManifestRoot(
             hash_algorithm=self.algorithm,
             files=self._files,
@@ -158,6 +164,47 @@ class ManifestWriter:
         if not self.store.exists(key):
             self.store.write(key, data)
         return ref
+
+
+class _Puts:
+    """Shard writes on a few threads, overlapping the encoding of the next shards.
+
+    NOTE: a write waits on the disk (fsync) or the network, and releases the GIL meanwhile:
+    4 shards of a 1%-changed child are stored in about the time of 1 on a local disk, and
+    S3 PUTs go in parallel. At most ``limit`` encoded shards wait in memory.
+    """
+
+    def __init__(self, store: Store, workers: int = 4, limit: int = 8) -> None:
+        self._store = store
+        self._workers = workers
+        self._slots = threading.Semaphore(limit)
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: list[Future[None]] = []
+
+    def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` at ``key`` (unless already there), in the background."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="dataver-shards")
+        self._slots.acquire()
+        self._futures.append(self._pool.submit(self._put, key, data))
+
+    def _put(self, key: str, data: bytes) -> None:
+        try:
+            if not self._store.exists(key):
+                self._store.write(key, data)
+        finally:
+            self._slots.release()
+
+    def wait(self) -> None:
+        """Wait for every write; raise the first failure."""
+        futures, self._futures = self._futures, []
+        try:
+            for future in futures:
+                future.result()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
 
 _path = operator.attrgetter("path")
