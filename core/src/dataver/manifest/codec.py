@@ -156,15 +156,17 @@ def encode_changes(entries: list[Entry], removed: list[str]) -> bytes:
 
 def _columns(entries: list[Entry], kind: str) -> dict[str, Any]:
     body: dict[str, Any] = {"format": FORMAT, "kind": kind, "count": len(entries)}
-    for index, name in enumerate(_COLUMNS):
-        column = [entry[index] for entry in entries]
+    # NOTE: zip(*entries) transposes in C; orjson writes the tuples as JSON arrays.
+    columns = zip(*entries, strict=True) if entries else ((),) * len(_COLUMNS)
+    for name, column in zip(_COLUMNS, columns, strict=True):
         if name in _OPTIONAL and not any(column):
             continue
         if name == "pack":
             table = list(dict.fromkeys(p for p in column if p is not None))
-            position = {pack: i for i, pack in enumerate(table)}
+            position: dict[str | None, int] = {pack: i for i, pack in enumerate(table)}
+            position[None] = -1
             body["packs"] = table
-            column = [-1 if p is None else position[p] for p in column]
+            column = tuple(map(position.__getitem__, column))
         body[name] = column
     return body
 

@@ -40,12 +40,11 @@ def apply_changes(base: Manifest, changes: Mapping[str, Entry | None]) -> str:
             writer.add_shard(shard)
             continue
         entries = base.load_shard(shard)
-        if writer.aligned and end > pos and keys[end - 1] <= shard.last:
-            block, hits = _replaced(entries, changes)
-            if hits == end - pos and None not in map(changes.__getitem__, keys[pos:end]):
-                writer.add_block(block)
-                pos = end
-                continue
+        block = _replaced(entries, keys[pos:end], changes) if writer.aligned else None
+        if block is not None:
+            writer.add_block(block)
+            pos = end
+            continue
         _merge_into(writer, entries, keys[pos:end], changes)
         pos = end
     _merge_into(writer, [], keys[pos:], changes)
@@ -72,8 +71,8 @@ def relocate(base: Manifest, located: Mapping[str, Entry]) -> str | None:
         if end == pos:
             writer.add_shard(shard)
             continue
-        block, hits = _replaced(base.load_shard(shard), located)
-        if hits != end - pos:
+        block = _replaced(base.load_shard(shard), keys[pos:end], located)
+        if block is None:
             raise ValueError(f"cannot relocate paths not in the manifest (near {keys[pos]!r})")
         writer.add_block(block)
         pos = end
@@ -82,27 +81,30 @@ def relocate(base: Manifest, located: Mapping[str, Entry]) -> str | None:
     return writer.finish()
 
 
-def _replaced(entries: list[Entry], located: Mapping[str, Entry | None]) -> tuple[list[Entry], int]:
-    """``entries`` with those at a path of ``located`` replaced; and how many were.
+def _replaced(
+    entries: list[Entry], keys: list[str], located: Mapping[str, Entry | None]
+) -> list[Entry] | None:
+    """``entries`` with those at ``keys`` (sorted) replaced by their ``located`` entries.
 
-    A path that ``located`` maps to None counts as a hit but keeps its old entry: callers
-    check for removals themselves.
+    None if a key is not the path of an entry (an insertion) or ``located`` removes it: the
+    shard's paths would change. Each key is found by bisection, so a few changes in a
+    4,096-entry shard cost a list copy, not a loop over the shard.
+
+    Raises:
+        ValueError: A replacement has another path than the entry it replaces.
     """
-    block: list[Entry] = []
-    hits = 0
-    for entry in entries:
-        if entry.path not in located:
-            block.append(entry)
-            continue
-        new = located[entry.path]
-        hits += 1
-        if new is None:
-            block.append(entry)
-            continue
-        if new.path != entry.path:
-            raise ValueError(f"a relocated entry changed its path: {entry.path!r}")
-        block.append(new)
-    return block, hits
+    block = entries.copy()
+    low = 0
+    for key in keys:
+        at = bisect.bisect_left(entries, key, lo=low, key=_path)
+        new = located[key]
+        if at == len(entries) or entries[at].path != key or new is None:
+            return None
+        if new.path != key:
+            raise ValueError(f"a relocated entry changed its path: {key!r}")
+        block[at] = new
+        low = at + 1
+    return block
 
 
 def _merge_into(

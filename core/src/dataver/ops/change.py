@@ -71,7 +71,7 @@ def add_files(
         workers=_hash_workers(),
     )
     changes: Changes = {e.path: e for e in (*found.added, *found.modified)}
-    check_layout(manifest, changes)
+    check_layout(manifest, changes, found.added)
     return changes, len(changes)
 
 
@@ -118,7 +118,7 @@ def sync_folder(
     )
     changes: Changes = dict.fromkeys(gone)
     changes.update((e.path, e) for e in (*found.added, *found.modified))
-    check_layout(manifest, changes)
+    check_layout(manifest, changes, found.added)
     return changes, SyncCounts(len(gone), len(found.added), len(found.modified)), mark
 
 
@@ -207,16 +207,26 @@ def add_external_files(
     return changes, len(changes)
 
 
-def check_layout(manifest: Manifest, changes: Changes) -> None:
+def check_layout(manifest: Manifest, changes: Changes, new: list[Entry] | None = None) -> None:
     """Refuse changes that would make one path both a file and a folder (``a`` and ``a/b``).
 
     Such a version could never be materialised. Only the changed paths are looked up, so
     the cost follows the change, not the dataset.
 
+    Args:
+        manifest: The version's content before the changes.
+        changes: Every change (None removes a path).
+        new: The entries of ``changes`` at paths ``manifest`` does not hold as files, if the
+            caller knows them; replacing a file cannot make a conflict the manifest did not
+            have, so only these are checked (default: every entry of ``changes``).
+
     Raises:
         ValidationError: Naming both paths.
     """
-    added = sorted(path for path, entry in changes.items() if entry is not None)
+    if new is None:
+        added = sorted(path for path, entry in changes.items() if entry is not None)
+    else:
+        added = sorted(entry.path for entry in new)
     if not added:
         return
     firsts = [shard.first for shard in manifest.shards]
