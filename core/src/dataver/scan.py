@@ -175,11 +175,15 @@ def compare(
         on_missing: Called with each existing entry that no scanned file matches.
     """
     result = Compared([], [])
-    pairs = _pair(files, existing, on_missing)
     if known is None:
-        todo = _vouch_each(pairs, cache, algorithm, result)
+        todo = _vouch_each(_pair(files, existing, on_missing), cache, algorithm, result)
     else:
-        todo = _vouch_by_folder(pairs, known, result)
+        entries = (
+            (e for e in map(existing, (f.path for f in files)) if e is not None)
+            if callable(existing)
+            else existing
+        )
+        todo = _vouch_in_step(files, entries, known, result, on_missing)
     if todo:
         hashed_from = time.time_ns()
         digests = _hash_all(
@@ -199,35 +203,51 @@ def compare(
     return result
 
 
-def _vouch_by_folder(
-    pairs: Iterator[tuple[LocalFile, Entry | None]],
+def _vouch_in_step(
+    files: list[LocalFile],
+    existing: Iterator[Entry],
     known: dict[str, dict[str, list[Any]]],
     result: Compared,
+    on_missing: Callable[[Entry], None] | None,
 ) -> list[tuple[LocalFile, Entry | None]]:
-    """Classify files the stat cache vouches for; return the others (to hash).
+    """Pair files with entries and classify those the stat cache vouches for; return the
+    others (to hash), each with its entry.
 
     ``known`` is the stat cache's rows of the scanned folder (``StatCache.lookup_folder``).
-    Files arrive sorted by path, so neighbours share a folder: its rows are looked up once per
-    run of files, not once per file.
+    Files arrive sorted by path, so neighbours share a folder: its rows are looked up once
+    per run of files, not once per file.
 
     NOTE: the hot loop of a 1%-changed child (10,000 files: ~5 ms): fields are unpacked from
-    the tuples rather than read by name, and nothing is called per file but the dict look-up.
+    the tuples rather than read by name, the pairing of :func:`_pair` is done inline, and
+    nothing is called per file but the dict look-up.
     """
     todo: list[tuple[LocalFile, Entry | None]] = []
     rows_of, sep = known.get, os.sep
     folder: str | None = None
     rows: dict[str, list[Any]] = _EMPTY
-    for file, old in pairs:
+    old = next(existing, None)
+    for file in files:
         path, local, size, mtime_ns, inode = file
+        while old is not None and old[0] < path:
+            if on_missing is not None:
+                on_missing(old)
+            old = next(existing, None)
+        match = old if old is not None and old[0] == path else None
+        if match is not None:
+            old = next(existing, None)
         head, _, name = local.rpartition(sep)
         if head != folder:
             folder, rows = head, rows_of(head, _EMPTY)
         value = rows.get(name)
         if value is None or value[0] != size or value[1] != mtime_ns or value[2] != inode:
-            todo.append((file, old))
-        elif old is None or old[2] != value[3] or old[1] != size or old[5] is not None:
+            todo.append((file, match))
+        elif match is None or match[2] != value[3] or match[1] != size or match[5] is not None:
             new = tuple.__new__(Entry, (path, size, value[3], None, 0, None, local))
-            _classify(result, new, old)
+            _classify(result, new, match)
+    while old is not None:
+        if on_missing is not None:
+            on_missing(old)
+        old = next(existing, None)
     return todo
 
 
@@ -237,7 +257,7 @@ def _vouch_each(
     algorithm: str,
     result: Compared,
 ) -> list[tuple[LocalFile, Entry | None]]:
-    """Like :func:`_vouch_by_folder`, looking each file up in the stat cache (a single file)."""
+    """Like :func:`_vouch_in_step`, looking each file up in the stat cache (a single file)."""
     todo: list[tuple[LocalFile, Entry | None]] = []
     for file, old in pairs:
         row = cache.lookup_row(file.local, algorithm)
