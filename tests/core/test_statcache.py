@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from dataver import statcache
 from dataver.statcache import FINE_RACY_SECONDS, RACY_SECONDS, FileStat, StatCache, is_racy
 
 if TYPE_CHECKING:
@@ -110,3 +111,51 @@ def test_a_malformed_row_is_replaced_not_fatal(tmp_path: Path) -> None:
 def test_this_sqlite_merges_rows_itself(tmp_path: Path) -> None:
     """SQLite >= 3.38 has json_patch built in (Python 3.11+ builds ship newer ones)."""
     assert StatCache(tmp_path / "stat.sqlite")._patch
+
+
+@pytest.mark.parametrize("patch", [True, False], ids=["json_patch", "read-modify-write"])
+def test_changes_to_a_cached_folder_are_single_rows_until_folded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, patch: bool
+) -> None:
+    """A folder's row is written once; later changes are one small row per file (cheap to
+    write), read over it, and folded into it once more than RECENT_MAX accumulate."""
+    monkeypatch.setattr(statcache, "RECENT_MAX", 3)
+    cache = StatCache(tmp_path / "stat.sqlite")
+    cache._patch = patch
+    assert cache._db is not None
+    paths = [tmp_path / f"{i}.bin" for i in range(6)]
+    stats = []
+    for path in paths:
+        path.write_bytes(path.name.encode())
+        stats.append(_aged(path, RACY_SECONDS + 5))
+
+    def store(indexes: range, digest: str) -> None:
+        rows = [(str(paths[i]), stats[i], digest * 64) for i in indexes]
+        cache.store(rows, "blake3", hashed_from_ns=time.time_ns())
+
+    def hashes() -> dict[str, str]:
+        rows = cache.lookup_folder(str(tmp_path), "blake3")[str(tmp_path)]
+        return {name: row[3] for name, row in rows.items()}
+
+    def singles() -> int:
+        assert cache._db is not None
+        count: int = cache._db.execute("SELECT COUNT(*) FROM recent_v2").fetchone()[0]
+        return count
+
+    store(range(4), "a")  # NOTE: a new folder: one folder row, no single rows
+    assert singles() == 0
+    store(range(1, 3), "b")
+    assert singles() == 2
+    assert hashes() == {"0.bin": "a" * 64, "1.bin": "b" * 64, "2.bin": "b" * 64, "3.bin": "a" * 64}
+    assert cache.lookup(str(paths[1]), "blake3") == (stats[1], "b" * 64)
+    store(range(2, 6), "c")  # NOTE: 2 + 4 single rows > RECENT_MAX: folded
+    assert singles() == 0
+    assert hashes() == {
+        "0.bin": "a" * 64,
+        "1.bin": "b" * 64,
+        **{f"{i}.bin": "c" * 64 for i in range(2, 6)},
+    }
+    assert StatCache(tmp_path / "stat.sqlite").lookup(str(paths[5]), "blake3") == (
+        stats[5],
+        "c" * 64,
+    )
