@@ -6,6 +6,7 @@ identical entries, so a diff costs in proportion to what changed.
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -115,12 +116,9 @@ def _in_step(
     if list(map(_path, before)) != list(map(_path, after)):
         yield from _merged(iter(before), iter(after))
         return
-    # NOTE: one comprehension over (size, hash, url) in C-speed steps; same_content decides.
-    yield from (
-        (a, b)
-        for a, b in zip(before, after, strict=True)
-        if a[1] != b[1] or a[2] != b[2] or a[5] != b[5]
-    )
+    # NOTE: (size, hash, url) compared in C (map, compress): no Python step per entry.
+    differs = map(operator.ne, map(_content, before), map(_content, after))
+    yield from itertools.compress(zip(before, after, strict=True), differs)
 
 
 def _merge(
@@ -155,6 +153,7 @@ def _entries(manifest: Manifest, shards: list[ShardRef], skip: set[str]) -> Iter
 
 
 _path = operator.attrgetter("path")
+_content = operator.itemgetter(1, 2, 5)  # NOTE: size, hash, url (see Entry.same_content)
 
 
 def _renames(

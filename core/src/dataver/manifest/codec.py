@@ -162,7 +162,7 @@ def _columns(entries: list[Entry], kind: str) -> dict[str, Any]:
         if name in _OPTIONAL and not any(column):
             continue
         if name == "pack":
-            table = list(dict.fromkeys(p for p in column if p is not None))
+            table = [p for p in dict.fromkeys(column) if p is not None]
             position: dict[str | None, int] = {pack: i for i, pack in enumerate(table)}
             position[None] = -1
             body["packs"] = table
