@@ -384,6 +384,16 @@ class Dataset:
             settings = settings.model_copy(update={"max_workers": max_workers})
         store, record = backend.store, self._record
         manifest = Manifest(store, record.manifest, record.hash_algorithm)
+        refs: list[str | None] = []
+
+        def write_manifest(located: dict[str, Entry]) -> None:
+            # NOTE: staged changes and the new locations go into the manifest in one pass,
+            # while the content is still being written (the record waits for both).
+            if changes:
+                refs.append(apply_changes(manifest, {**changes, **located}))
+            elif located:
+                refs.append(relocate(manifest, located))
+
         with self._heartbeat(), paused_gc():
             changes = staged.read_changes(store, record.staged)
             result = upload_pending(
@@ -393,15 +403,11 @@ class Dataset:
                 pending=staged.pending_entries(manifest, changes),
                 search=[manifest, self._base()],
                 stat_cache=backend.stat_cache,
+                meanwhile=write_manifest,
             )
-            if not result.located and not changes:
-                return None, result.stored_bytes
-            # NOTE: staged changes and the new locations go into the manifest in one pass.
-            new_ref: str | None
-            if changes:
-                new_ref = apply_changes(manifest, {**changes, **result.located})
-            else:
-                new_ref = relocate(manifest, result.located)
+        if not refs:
+            return None, result.stored_bytes
+        new_ref = refs[0]
         stored = journal_stored_bytes(store, self.id)
 
         def update(record: VersionRecord) -> dict[str, Any]:

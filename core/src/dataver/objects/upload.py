@@ -61,6 +61,7 @@ def upload_pending(
     search: Sequence[Manifest],
     stat_cache: StatCache,
     on_bytes: Callable[[int], None] | None = None,
+    meanwhile: Callable[[dict[str, Entry]], None] | None = None,
 ) -> UploadResult:
     """Store the content of pending entries; return their new locations.
 
@@ -73,12 +74,18 @@ def upload_pending(
             version's own and its parents'), searched in order.
         stat_cache: The stat cache (a file re-read for upload must still match its hash).
         on_bytes: Progress callback.
+        meanwhile: Called with the new locations (``result.located``) as soon as they are
+            known, while the last bytes are still being written; this returns after both.
+            NOTE: the caller writes the manifest naming them then (a 1%-changed child:
+            its shards are encoded while its pack is written).
 
     Raises:
         IntegrityError: A local file changed since it was added.
         NotFoundError: A local file was removed since it was added.
     """
     if not pending:
+        if meanwhile is not None:
+            meanwhile({})
         return UploadResult()
     algorithm = search[0].root.hash_algorithm
     wanted: set[str | None] = {e.hash for e in pending if e.hash is not None}
@@ -89,12 +96,18 @@ def upload_pending(
     with progress.task("upload", sum(e.size for e in sources.values())) as advance:
         report = progress.chain(on_bytes, advance)
         uploader = _Uploader(store, settings, version_id, algorithm, stat_cache, result, report)
-        known.update(uploader.run(list(sources.values())))
-    for entry in pending:
-        where = known[entry.hash]
-        result.located[entry.path] = entry._replace(
-            source=None, pack=where.pack, offset=where.offset
-        )
+
+        def located(found: dict[str | None, _Location]) -> None:
+            known.update(found)
+            for entry in pending:
+                where = known[entry.hash]
+                result.located[entry.path] = entry._replace(
+                    source=None, pack=where.pack, offset=where.offset
+                )
+            if meanwhile is not None:
+                meanwhile(result.located)
+
+        uploader.run(list(sources.values()), located)
     return result
 
 
@@ -177,22 +190,29 @@ class _Uploader:
         # NOTE: bounds the packs held in memory while they upload.
         self._slots = threading.Semaphore(max(2, settings.max_workers // 2))
 
-    def run(self, entries: list[Entry]) -> dict[str | None, _Location]:
+    def run(
+        self, entries: list[Entry], located: Callable[[dict[str | None, _Location]], None]
+    ) -> None:
+        """Store ``entries``; call ``located`` with where they go once all writes are started.
+
+        Returns once every write is done (raising the first failure), and ``located`` too.
+        """
         small = sorted((e for e in entries if e.size < self.settings.pack_threshold), key=_by_path)
         large = [e for e in entries if e.size >= self.settings.pack_threshold]
-        located: dict[str | None, _Location] = {}
         with ThreadPoolExecutor(max_workers=self.settings.max_workers) as pool:
-            futures: list[Future[dict[str | None, _Location]]] = [
-                pool.submit(self._put_object, e) for e in large
-            ]
-            futures.extend(self._submit_packs(pool, small))
-            for future in futures:
-                located.update(future.result())
-        return located
+            futures: list[Future[None]] = [pool.submit(self._put_object, e) for e in large]
+            where: dict[str | None, _Location] = {e.hash: _Location(None, 0) for e in large}
+            futures.extend(self._submit_packs(pool, small, where))
+            try:
+                located(where)
+            finally:
+                for future in futures:
+                    future.result()
 
     def _submit_packs(
-        self, pool: ThreadPoolExecutor, small: list[Entry]
-    ) -> list[Future[dict[str | None, _Location]]]:
+        self, pool: ThreadPoolExecutor, small: list[Entry], where: dict[str | None, _Location]
+    ) -> list[Future[None]]:
+        """Start writing packs of ``small``; record in ``where`` each file's pack and offset."""
         futures = []
         buffer = bytearray()
         offsets: dict[str | None, int] = {}
@@ -201,13 +221,25 @@ class _Uploader:
             offsets[entry.hash] = len(buffer)
             buffer += data
             if len(buffer) >= self.settings.pack_size:
-                self._slots.acquire()
-                futures.append(pool.submit(self._put_pack, bytes(buffer), offsets))
+                futures.append(self._submit_pack(pool, bytes(buffer), offsets, where))
                 buffer, offsets = bytearray(), {}
         if buffer:
-            self._slots.acquire()
-            futures.append(pool.submit(self._put_pack, bytes(buffer), offsets))
+            futures.append(self._submit_pack(pool, bytes(buffer), offsets, where))
         return futures
+
+    def _submit_pack(
+        self,
+        pool: ThreadPoolExecutor,
+        data: bytes,
+        offsets: dict[str | None, int],
+        where: dict[str | None, _Location],
+    ) -> Future[None]:
+        # NOTE: a pack is named by the SHA-256 of its bytes, so its files' locations are
+        # known before it is written.
+        digest = hash_bytes(data, "sha256")
+        where.update((h, _Location(digest, offset)) for h, offset in offsets.items())
+        self._slots.acquire()
+        return pool.submit(self._put_pack, data, digest, offsets)
 
     def _read_verified(self, entry: Entry) -> bytes:
         source = _source(entry)
@@ -216,9 +248,8 @@ class _Uploader:
             raise _changed(entry)
         return data
 
-    def _put_pack(self, data: bytes, offsets: dict[str | None, int]) -> dict[str | None, _Location]:
+    def _put_pack(self, data: bytes, digest: str, offsets: dict[str | None, int]) -> None:
         try:
-            digest = hash_bytes(data, "sha256")
             key = pack_key(digest)
             stored = 0
             if not self.store.exists(key):
@@ -229,11 +260,10 @@ class _Uploader:
             journal = {"pack": digest, "files": offsets, "stored": stored}
             name = f"{journal_prefix(self.version_id)}{digest}.json"
             self.store.write(name, orjson.dumps(journal))
-            return {h: _Location(digest, off) for h, off in offsets.items()}
         finally:
             self._slots.release()
 
-    def _put_object(self, entry: Entry) -> dict[str | None, _Location]:
+    def _put_object(self, entry: Entry) -> None:
         digest = entry.hash or ""
         key = object_key(digest)
         stored = 0
@@ -251,7 +281,6 @@ class _Uploader:
         journal = {"object": digest, "stored": stored}
         name = f"{journal_prefix(self.version_id)}object-{digest}.json"
         self.store.write(name, orjson.dumps(journal))
-        return {entry.hash: _Location(None, 0)}
 
     def _check_unchanged(self, entry: Entry, source: Path, stat: FileStat) -> None:
         cached = self.stat_cache.lookup(str(source), self.algorithm)
