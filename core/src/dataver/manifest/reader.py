@@ -117,22 +117,21 @@ class Manifest:
 
         Two manifests with the same list hold the same entries inside the folder.
         """
-        if not folder:
-            return [shard.hash for shard in self.root.shards]
-        low, high = folder + "/", folder + "0"  # NOTE: "0" is the character after "/"
-        return [s.hash for s in self.root.shards if s.last >= low and s.first < high]
+        return [shard.hash for shard in self._covering(folder)]
 
     def preload(self, folder: str, limit: int = SHARD_CACHE_SIZE // 2) -> None:
         """Decode ahead (into the in-memory shard cache) the shards a read of ``folder`` needs.
 
         At most ``limit`` shards, so a huge manifest does not evict what it loads.
         """
-        for ref in self.shards_covering(folder)[:limit]:
-            self.load_shard(self._by_hash[ref])
+        for shard in self._covering(folder)[:limit]:
+            self.load_shard(shard)
 
-    @functools.cached_property
-    def _by_hash(self) -> dict[str, ShardRef]:
-        return {shard.hash: shard for shard in self.root.shards}
+    def _covering(self, folder: str) -> list[ShardRef]:
+        if not folder:
+            return list(self.root.shards)
+        low, high = folder + "/", folder + "0"  # NOTE: "0" is the character after "/"
+        return [s for s in self.root.shards if s.last >= low and s.first < high]
 
     def iter_entries(self, prefix: str = "") -> Iterator[Entry]:
         """Yield entries in path order; with ``prefix``, only paths under it."""
