@@ -259,29 +259,48 @@ static File **sorted_files(Worker *workers, int count, size_t *total) {
     return order;
 }
 
-/* The list of (dataset path, local path, size, mtime_ns, inode) rows, or NULL. */
+/* The list of (dataset path, local path, size, mtime_ns, inode) rows, or NULL.
+ * The local path is ``root/`` + the relative path, concatenated as str (no second decode),
+ * and with no lead the dataset path is the relative path itself: one string, shared. */
 static PyObject *to_python(File **order, size_t total, const char *root, PyObject *lead,
                            PyTypeObject *kind) {
-    PyObject *out = PyList_New((Py_ssize_t)total);
-    if (out == NULL) return NULL;
+    size_t root_len = strlen(root);
+    int slash = root_len > 0 && root[root_len - 1] != '/';
+    PyObject *base = PyUnicode_DecodeFSDefaultAndSize(root, (Py_ssize_t)root_len);
+    if (base != NULL && slash) {
+        PyObject *sep = PyUnicode_FromString("/");
+        PyUnicode_Append(&base, sep);
+        Py_XDECREF(sep);
+    }
+    PyObject *out = base != NULL ? PyList_New((Py_ssize_t)total) : NULL;
+    if (out == NULL) {
+        Py_XDECREF(base);
+        return NULL;
+    }
+    int bare = PyUnicode_GET_LENGTH(lead) == 0;
     for (size_t j = 0; j < total; j++) {
         File *f = order[j];
-        char *local = join(root, f->rel);
-        if (local == NULL) {
-            Py_DECREF(out);
-            return PyErr_NoMemory();
-        }
         PyObject *rel = PyUnicode_DecodeFSDefault(f->rel);
-        PyObject *path = rel != NULL ? PyUnicode_Concat(lead, rel) : NULL;
-        PyObject *item = row(kind, path, PyUnicode_DecodeFSDefault(local), f);
+        PyObject *path = NULL, *local = NULL;
+        if (rel != NULL) {
+            if (bare) {
+                Py_INCREF(rel);
+                path = rel;
+            } else {
+                path = PyUnicode_Concat(lead, rel);
+            }
+            local = PyUnicode_Concat(base, rel);
+        }
+        PyObject *item = row(kind, path, local, f);
         Py_XDECREF(rel);
-        free(local);
         if (item == NULL) {
             Py_DECREF(out);
+            Py_DECREF(base);
             return NULL;
         }
         PyList_SET_ITEM(out, (Py_ssize_t)j, item);
     }
+    Py_DECREF(base);
     return out;
 }
 
@@ -364,8 +383,205 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* ------------------------------------------------------------------------------ vouch */
+
+/* ``a == b`` for two ints or two strs (the fields of stat-cache rows and entries). */
+static int same(PyObject *a, PyObject *b) {
+    if (a == b) return 1;
+    return PyObject_RichCompareBool(a, b, Py_EQ);
+}
+
+/* The next entry from ``existing`` (a new reference), or NULL when it is done or failed. */
+static PyObject *next_entry(PyObject *existing) {
+    PyObject *entry = PyIter_Next(existing);
+    if (entry != NULL && !(PyTuple_Check(entry) && PyTuple_GET_SIZE(entry) >= 7)) {
+        Py_DECREF(entry);
+        PyErr_SetString(PyExc_TypeError, "existing entries must be 7-field tuples (Entry)");
+        return NULL;
+    }
+    return entry;
+}
+
+/* Tell ``on_missing`` about an entry no file matched (0, or -1 with an exception). */
+static int missing(PyObject *on_missing, PyObject *entry) {
+    if (on_missing == Py_None) return 0;
+    PyObject *answer = PyObject_CallOneArg(on_missing, entry);
+    Py_XDECREF(answer);
+    return answer == NULL ? -1 : 0;
+}
+
+/* Whether ``local``'s folder (everything before its last separator, ``cut`` characters) is
+ * ``folder``, without making the substring. */
+static int in_folder(PyObject *local, Py_ssize_t cut, PyObject *folder) {
+    if (folder == NULL || PyUnicode_GET_LENGTH(folder) != cut) return 0;
+    if (PyUnicode_KIND(local) != PyUnicode_KIND(folder)) return 0;
+    return memcmp(PyUnicode_DATA(local), PyUnicode_DATA(folder),
+                  (size_t)cut * PyUnicode_KIND(local)) == 0;
+}
+
+/* The entry the stat cache vouches for: (path, size, hash, None, 0, None, local). */
+static PyObject *vouched_entry(PyTypeObject *entry_type, PyObject *file, PyObject *hash) {
+    PyObject *zero = PyLong_FromLong(0);
+    PyObject *entry = zero != NULL ? entry_type->tp_alloc(entry_type, 7) : NULL;
+    if (entry == NULL) {
+        Py_XDECREF(zero);
+        return NULL;
+    }
+    PyObject *fields[7] = {PyTuple_GET_ITEM(file, 0), PyTuple_GET_ITEM(file, 2), hash, Py_None,
+                           zero, Py_None, PyTuple_GET_ITEM(file, 1)};
+    for (int i = 0; i < 7; i++) {
+        if (i != 4) Py_INCREF(fields[i]);
+        PyTuple_SET_ITEM(entry, i, fields[i]);
+    }
+    return entry;
+}
+
+/* Whether the stat-cache row ``value`` ([size, mtime_ns, inode, hash]) matches ``file``'s
+ * stat; 1, 0, or -1 with an exception. A row of another shape never matches. */
+static int row_matches(PyObject *value, PyObject *file) {
+    if (value == NULL || !PyList_Check(value) || PyList_GET_SIZE(value) < 4) return 0;
+    for (int i = 0; i < 3; i++) {
+        int equal = same(PyList_GET_ITEM(value, i), PyTuple_GET_ITEM(file, 2 + i));
+        if (equal != 1) return equal;
+    }
+    return 1;
+}
+
+PyDoc_STRVAR(vouch_doc,
+"vouch(files, existing, known, entry_type, added, modified, on_missing) -> list\n\n"
+"The loop of dataver.scan._vouch_in_step, in C: pair sorted ``files`` (LocalFile rows)\n"
+"with the sorted ``existing`` entries, classify each file the stat cache's ``known`` rows\n"
+"vouch for into ``added`` or ``modified`` (when it differs from its entry), call\n"
+"``on_missing`` (or None) with entries no file matches, and return the other files as\n"
+"(file, entry or None) pairs, to hash.");
+
+static PyObject *vouch(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *files, *existing, *known, *added, *modified, *on_missing;
+    PyTypeObject *entry_type;
+    if (!PyArg_ParseTuple(args, "O!OO!O!O!O!O", &PyList_Type, &files, &existing, &PyDict_Type,
+                          &known, &PyType_Type, &entry_type, &PyList_Type, &added,
+                          &PyList_Type, &modified, &on_missing))
+        return NULL;
+    if (!PyType_IsSubtype(entry_type, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "entry_type must be a tuple subclass");
+        return NULL;
+    }
+    PyObject *entries = PyObject_GetIter(existing);
+    if (entries == NULL) return NULL;
+    PyObject *todo = PyList_New(0);
+    PyObject *folder = NULL, *rows = NULL, *old = NULL;
+    if (todo == NULL) goto fail;
+    old = next_entry(entries);
+    if (old == NULL && PyErr_Occurred()) goto fail;
+    Py_ssize_t count = PyList_GET_SIZE(files);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *file = PyList_GET_ITEM(files, i);
+        if (!PyTuple_Check(file) || PyTuple_GET_SIZE(file) != 5 ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(file, 0)) ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(file, 1))) {
+            PyErr_SetString(PyExc_TypeError, "files must be LocalFile rows");
+            goto fail;
+        }
+        PyObject *path = PyTuple_GET_ITEM(file, 0), *local = PyTuple_GET_ITEM(file, 1);
+        /* Entries before this path have no file. */
+        while (old != NULL) {
+            int before = PyUnicode_Compare(PyTuple_GET_ITEM(old, 0), path);
+            if (before == -1 && PyErr_Occurred()) goto fail;
+            if (before >= 0) break;
+            if (missing(on_missing, old) != 0) goto fail;
+            Py_DECREF(old);
+            old = next_entry(entries);
+            if (old == NULL && PyErr_Occurred()) goto fail;
+        }
+        PyObject *match = NULL;
+        if (old != NULL) {
+            int equal = PyUnicode_Compare(PyTuple_GET_ITEM(old, 0), path);
+            if (equal == -1 && PyErr_Occurred()) goto fail;
+            if (equal == 0) {
+                match = old; /* owned now */
+                old = next_entry(entries);
+                if (old == NULL && PyErr_Occurred()) {
+                    Py_DECREF(match);
+                    goto fail;
+                }
+            }
+        }
+        /* The stat cache's rows of this file's folder: looked up once per run of files. */
+        Py_ssize_t length = PyUnicode_GET_LENGTH(local);
+        Py_ssize_t cut = PyUnicode_FindChar(local, '/', 0, length, -1);
+        if (cut == -2) goto fail_match;
+        PyObject *value = NULL;
+        if (cut >= 0) {
+            if (!in_folder(local, cut, folder)) {
+                Py_XDECREF(folder);
+                folder = PyUnicode_Substring(local, 0, cut);
+                if (folder == NULL) goto fail_match;
+                rows = PyDict_GetItemWithError(known, folder); /* borrowed */
+                if (rows == NULL && PyErr_Occurred()) goto fail_match;
+                if (rows != NULL && !PyDict_Check(rows)) rows = NULL;
+            }
+            if (rows != NULL) {
+                PyObject *name = PyUnicode_Substring(local, cut + 1, length);
+                if (name == NULL) goto fail_match;
+                value = PyDict_GetItemWithError(rows, name); /* borrowed */
+                Py_DECREF(name);
+                if (value == NULL && PyErr_Occurred()) goto fail_match;
+            }
+        }
+        int vouched = row_matches(value, file);
+        if (vouched < 0) goto fail_match;
+        if (!vouched) {
+            PyObject *pair = PyTuple_Pack(2, file, match != NULL ? match : Py_None);
+            if (pair == NULL || PyList_Append(todo, pair) != 0) {
+                Py_XDECREF(pair);
+                goto fail_match;
+            }
+            Py_DECREF(pair);
+            Py_XDECREF(match);
+            continue;
+        }
+        PyObject *hash = PyList_GET_ITEM(value, 3);
+        int unchanged = 0;
+        if (match != NULL && PyTuple_GET_ITEM(match, 5) == Py_None) {
+            unchanged = same(PyTuple_GET_ITEM(match, 2), hash);
+            if (unchanged == 1) unchanged = same(PyTuple_GET_ITEM(match, 1), PyTuple_GET_ITEM(file, 2));
+            if (unchanged < 0) goto fail_match;
+        }
+        if (!unchanged) {
+            PyObject *entry = vouched_entry(entry_type, file, hash);
+            if (entry == NULL || PyList_Append(match == NULL ? added : modified, entry) != 0) {
+                Py_XDECREF(entry);
+                goto fail_match;
+            }
+            Py_DECREF(entry);
+        }
+        Py_XDECREF(match);
+        continue;
+    fail_match:
+        Py_XDECREF(match);
+        goto fail;
+    }
+    while (old != NULL) {
+        if (missing(on_missing, old) != 0) goto fail;
+        Py_DECREF(old);
+        old = next_entry(entries);
+        if (old == NULL && PyErr_Occurred()) goto fail;
+    }
+    Py_XDECREF(folder);
+    Py_DECREF(entries);
+    return todo;
+fail:
+    Py_XDECREF(old);
+    Py_XDECREF(folder);
+    Py_XDECREF(todo);
+    Py_DECREF(entries);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc},
+    {"vouch", vouch, METH_VARARGS, vouch_doc},
     {NULL, NULL, 0, NULL},
 };
 
