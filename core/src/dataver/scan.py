@@ -9,7 +9,6 @@ without ever being opened or turned into an entry.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import operator
 import os
 import time
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
-from dataver import progress
+from dataver import native, progress
 from dataver.errors import NotFoundError, ValidationError
 from dataver.hashing import hash_file
 from dataver.manifest.entry import Entry
@@ -100,26 +99,15 @@ def _list(root: Path, lead: str, recursive: bool) -> list[LocalFile]:
     return list(_walk(root, lead, recursive))
 
 
-def _native(name: str) -> Any:
-    """A function of ``dataver_native`` (the optional C extension in ``native/``), or None.
-
-    NOTE: ``scan`` is the walk of :func:`_walk` with the stat calls on several threads
-    without the GIL (10,000 files in about half the time); ``vouch`` is the loop of
-    :func:`_vouch_in_step` (10,000 files: ~1 ms against ~5 ms). tests/native checks each
-    against its Python twin, which stays the reference and the fallback.
-    """
-    try:
-        module = importlib.import_module("dataver_native")
-    except ImportError:
-        return None
-    return getattr(module, name, None)
-
-
 SCAN_THREADS = min(4, os.cpu_count() or 1)
-_NATIVE_SCAN: Callable[[str, str, bool, int, type[LocalFile]], list[LocalFile]] | None = _native(
-    "scan"
+_NATIVE_SCAN: Callable[[str, str, bool, int, type[LocalFile]], list[LocalFile]] | None = (
+    native.function("scan")
 )
-_NATIVE_VOUCH: Callable[..., list[tuple[LocalFile, Entry | None]]] | None = _native("vouch")
+"""``dataver_native.scan``: the walk of :func:`_walk` with the stat calls on several threads
+without the GIL (10,000 files in about half the time)."""
+_NATIVE_VOUCH: Callable[..., list[tuple[LocalFile, Entry | None]]] | None = native.function("vouch")
+"""``dataver_native.vouch``: the loop of :func:`_vouch_in_step` (10,000 files: ~1 ms
+against ~5 ms)."""
 SCAN_RELEASES_GIL = _NATIVE_SCAN is not None
 """Whether :func:`scan` runs without the GIL (the native scanner), so other Python work can
 overlap it."""

@@ -5,17 +5,21 @@ from __future__ import annotations
 import hashlib
 import sys
 from itertools import repeat
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, NonNegativeInt, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
+from dataver import native
 from dataver.errors import FormatError, UnsafePathError
 from dataver.gcpause import paused_gc
 from dataver.layout import FORMAT
 from dataver.manifest.entry import Entry
-from dataver.paths import validate_paths
+from dataver.paths import MAX_PATH_LENGTH, validate_paths
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 if sys.version_info >= (3, 14):
     from compression import zstd
@@ -211,13 +215,10 @@ def _entries(raw: Any, kind: str, what: str) -> list[Entry]:
         raise FormatError(f"manifest shard {what} has no valid entry count")
     columns = [_column(raw, name, count, what) for name in _COLUMNS]
     paths, sizes, hashes, packs, offsets, urls, sources = columns
-    _check_paths(paths, what)
-    _check_ints(sizes, what, "size")
-    if raw.get("offset") is None:
+    stored_offsets = offsets if raw.get("offset") is not None else None
+    _check_columns(paths, sizes, stored_offsets, hashes, what)
+    if stored_offsets is None:
         offsets = [0] * count
-    else:
-        _check_ints(offsets, what, "offset")
-    _check_hex(hashes, what, "hash")
     if raw.get("pack") is not None:
         packs = _resolve_packs(raw.get("packs"), packs, what)
     for column, name in ((urls, "url"), (sources, "source")):
@@ -229,6 +230,30 @@ def _entries(raw: Any, kind: str, what: str) -> list[Entry]:
     # loop: 5x faster than calling Entry(...).
     rows = zip(paths, sizes, hashes, packs, offsets, urls, sources, strict=True)
     return list(map(tuple.__new__, repeat(Entry, count), rows))
+
+
+def _check_columns(
+    paths: list[Any], sizes: list[Any], offsets: list[Any] | None, hashes: list[Any], what: str
+) -> None:
+    """Safe, strictly sorted paths; sizes and offsets in range; hashes lowercase hex digests.
+
+    NOTE: the native ``shard_ok`` answers "all sound" in one pass (10,000 entries: ~0.5 ms
+    against ~4 ms here); on anything else the checks below run and name what is wrong.
+    """
+    if _SHARD_OK is not None and _SHARD_OK(
+        paths, sizes, offsets, hashes, MAX_SIZE, MAX_PATH_LENGTH
+    ):
+        return
+    _check_paths(paths, what)
+    _check_ints(sizes, what, "size")
+    if offsets is not None:
+        _check_ints(offsets, what, "offset")
+    _check_hex(hashes, what, "hash")
+    if _SHARD_OK is not None:  # NOTE: the two disagree: refuse rather than trust either
+        raise FormatError(f"manifest shard {what} failed validation")
+
+
+_SHARD_OK: Callable[..., bool] | None = native.function("shard_ok")
 
 
 def _resolve_packs(table: Any, indexes: list[Any], what: str) -> list[str | None]:
