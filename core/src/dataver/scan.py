@@ -73,16 +73,83 @@ def scan(
             return []
         stat = root.stat()
         return [_file(join(prefix, root.name), str(root), stat)]
+    _check_folder(root, prefix)
+    files = _list(root, f"{prefix}/" if prefix else "", recursive)
+    if matchers:
+        skip = len(prefix) + 1 if prefix else 0
+        files = [f for f in files if any_match(matchers, f.path[skip:])]
+    return _checked(files, prefix)
+
+
+def scan_folder(
+    source: str | os.PathLike[str], prefix: str, *, recursive: bool
+) -> FolderWalk | list[LocalFile]:
+    """Like :func:`scan` for a folder; with the native scanner, a :class:`FolderWalk`.
+
+    A FolderWalk keeps the files in C: :func:`compare` then makes objects only for the
+    files that changed (10,000 files, 1% changed: ~7 ms less than rows for all).
+
+    Raises:
+        NotFoundError, ValidationError, UnsafePathError: As :func:`scan`.
+    """
+    root = Path(source).expanduser().absolute()
+    if _NATIVE_WALK is None or os.sep != "/" or root.is_file():
+        return scan(source, prefix, wildcards=None, recursive=recursive)
+    _check_folder(root, prefix)
+    return FolderWalk(_NATIVE_WALK(str(root), recursive, SCAN_THREADS), prefix)
+
+
+class FolderWalk:
+    """A finished native walk of a folder, its rows made only when needed.
+
+    Args:
+        walk: ``dataver_native.walk``'s result.
+        prefix: The dataset folder the files go under ("" for the root), already validated.
+    """
+
+    def __init__(self, walk: Any, prefix: str) -> None:
+        self._walk = walk
+        self.prefix = prefix
+
+    def __len__(self) -> int:
+        return len(self._walk)
+
+    def rows(self) -> list[LocalFile]:
+        """Every file, as :func:`scan` lists them (validated, sorted)."""
+        rows: list[LocalFile] = self._walk.rows(self._lead, LocalFile)
+        return _checked(rows, self.prefix)
+
+    def vouch(
+        self, existing: Iterator[Entry], known: dict[str, dict[str, list[Any]]], result: Compared
+    ) -> list[tuple[LocalFile, Entry | None]] | None:
+        """:func:`_vouch_in_step` in C, without rows for unchanged files; None if it cannot.
+
+        NOTE: C declines (before reading ``existing``) when a name is not plain UTF-8 free of
+        control characters and backslashes: there, byte order is not str order, and
+        :meth:`rows` applies the full checks. Plain names are safe dataset paths as they
+        are (a directory entry holds no "/" and is never "", "." or "..").
+        """
+        todo: list[tuple[LocalFile, Entry | None]] | None = self._walk.vouch(
+            self._lead, known, existing, Entry, LocalFile, result.added, result.modified
+        )
+        return todo
+
+    @property
+    def _lead(self) -> str:
+        return f"{self.prefix}/" if self.prefix else ""
+
+
+def _check_folder(root: Path, prefix: str) -> None:
     if not root.exists():
         raise NotFoundError(f"no such file or folder: {root}", path=str(root))
     if not root.is_dir():
         raise ValidationError(f"not a regular file or folder: {root}", path=str(root))
     if prefix:
         validate_paths([prefix])
-    files = _list(root, f"{prefix}/" if prefix else "", recursive)
+
+
+def _checked(files: list[LocalFile], prefix: str) -> list[LocalFile]:
     skip = len(prefix) + 1 if prefix else 0
-    if matchers:
-        files = [f for f in files if any_match(matchers, f.path[skip:])]
     validate_paths([f.path[skip:] for f in files])
     files.sort()
     return files
@@ -105,6 +172,8 @@ _NATIVE_SCAN: Callable[[str, str, bool, int, type[LocalFile]], list[LocalFile]] 
 )
 """``dataver_native.scan``: the walk of :func:`_walk` with the stat calls on several threads
 without the GIL (10,000 files in about half the time)."""
+_NATIVE_WALK: Callable[[str, bool, int], Any] | None = native.function("walk")
+"""``dataver_native.walk``: the walk of ``scan`` kept in C (see :class:`FolderWalk`)."""
 _NATIVE_VOUCH: Callable[..., list[tuple[LocalFile, Entry | None]]] | None = native.function("vouch")
 """``dataver_native.vouch``: the loop of :func:`_vouch_in_step` (10,000 files: ~1 ms
 against ~5 ms)."""
@@ -144,7 +213,7 @@ def listing_digest(files: list[LocalFile]) -> str | None:
 
 
 def compare(
-    files: list[LocalFile],
+    files: list[LocalFile] | FolderWalk,
     existing: Iterator[Entry] | Callable[[str], Entry | None],
     cache: StatCache,
     *,
@@ -156,7 +225,7 @@ def compare(
     """Compare scanned files with a manifest's entries; hash only what the cache cannot vouch for.
 
     Args:
-        files: Scanned files, sorted by path.
+        files: Scanned files, sorted by path (or a :class:`FolderWalk`).
         existing: The manifest's entries under the scanned prefix in path order, or a
             look-up function (for a single file).
         cache: The stat cache.
@@ -167,20 +236,7 @@ def compare(
         on_missing: Called with each existing entry that no scanned file matches.
     """
     result = Compared([], [])
-    if known is None:
-        todo = _vouch_each(_pair(files, existing, on_missing), cache, algorithm, result)
-    else:
-        entries = (
-            (e for e in map(existing, (f.path for f in files)) if e is not None)
-            if callable(existing)
-            else existing
-        )
-        vouch = _NATIVE_VOUCH if os.sep == "/" else None
-        if vouch is not None:
-            args = (files, entries, known, Entry, result.added, result.modified, on_missing)
-            todo = vouch(*args)
-        else:
-            todo = _vouch_in_step(files, entries, known, result, on_missing)
+    todo = _to_hash(files, existing, cache, algorithm, known, result, on_missing)
     if todo:
         hashed_from = time.time_ns()
         digests = _hash_all(
@@ -198,6 +254,37 @@ def compare(
     result.added.sort(key=_by_path)
     result.modified.sort(key=_by_path)
     return result
+
+
+def _to_hash(
+    files: list[LocalFile] | FolderWalk,
+    existing: Iterator[Entry] | Callable[[str], Entry | None],
+    cache: StatCache,
+    algorithm: str,
+    known: dict[str, dict[str, list[Any]]] | None,
+    result: Compared,
+    on_missing: Callable[[Entry], None] | None,
+) -> list[tuple[LocalFile, Entry | None]]:
+    """Classify into ``result`` the files the stat cache vouches for; return the others (to
+    hash), each with its entry. The fastest loop that applies is used (see the twins in
+    tests/native)."""
+    if isinstance(files, FolderWalk):
+        if known is not None and on_missing is None and not callable(existing):
+            todo = files.vouch(existing, known, result)
+            if todo is not None:
+                return todo
+        files = files.rows()
+    if known is None:
+        return _vouch_each(_pair(files, existing, on_missing), cache, algorithm, result)
+    entries = (
+        (e for e in map(existing, (f.path for f in files)) if e is not None)
+        if callable(existing)
+        else existing
+    )
+    if _NATIVE_VOUCH is not None and os.sep == "/":
+        args = (files, entries, known, Entry, result.added, result.modified, on_missing)
+        return _NATIVE_VOUCH(*args)
+    return _vouch_in_step(files, entries, known, result, on_missing)
 
 
 def _vouch_in_step(

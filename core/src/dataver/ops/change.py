@@ -17,7 +17,15 @@ from dataver.errors import NotFoundError, ValidationError
 from dataver.hashing import new_hasher
 from dataver.manifest.entry import Entry
 from dataver.paths import PathMatcher, any_match, join, normalize_prefix
-from dataver.scan import SCAN_RELEASES_GIL, LocalFile, compare, listing_digest, scan
+from dataver.scan import (
+    SCAN_RELEASES_GIL,
+    FolderWalk,
+    LocalFile,
+    compare,
+    listing_digest,
+    scan,
+    scan_folder,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -142,7 +150,7 @@ def _scan(
     wildcards: list[str] | None,
     recursive: bool,
     is_folder: bool,
-) -> tuple[list[LocalFile], dict[str, dict[str, list[Any]]] | None]:
+) -> tuple[list[LocalFile] | FolderWalk, dict[str, dict[str, list[Any]]] | None]:
     """Scan local files and load the stat cache's rows for the folder in one query.
 
     With the native scanner, the scan runs on a thread while this one loads the stat cache's
@@ -161,7 +169,11 @@ def _scan(
     if not (is_folder and SCAN_RELEASES_GIL):
         return scan(path, prefix, wildcards=wildcards, recursive=recursive), lookup()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataver-scan") as pool:
-        scanned = pool.submit(scan, path, prefix, wildcards=wildcards, recursive=recursive)
+        scanned = (
+            pool.submit(scan, path, prefix, wildcards=wildcards, recursive=recursive)
+            if wildcards
+            else pool.submit(scan_folder, path, prefix, recursive=recursive)
+        )
         known = lookup()
         manifest.preload(prefix)
         return scanned.result(), known
