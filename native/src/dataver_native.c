@@ -733,7 +733,6 @@ static Py_ssize_t last_slash(const char *local, size_t length) {
 }
 
 typedef struct {
-    const Listing *listing;
     const char *lead;
     size_t lead_len;
     PyObject *lead_obj, *base, *known, *entry_type, *row_type, *added, *modified, *todo;
@@ -746,11 +745,10 @@ typedef struct {
 } Pairing;
 
 /* Point ``p->rows`` at the stat cache's rows for the folder of ``p->local``. */
-static int folder_rows(Pairing *p, size_t local_len, Py_ssize_t cut) {
+static int folder_rows(Pairing *p, Py_ssize_t cut) {
     size_t head = cut < 0 ? 0 : (size_t)cut;
     if (p->folder != NULL && head == p->folder_len && memcmp(p->local, p->folder_bytes, head) == 0)
         return 0;
-    (void)local_len;
     Py_CLEAR(p->folder);
     char *copy = realloc(p->folder_bytes, head + 1);
     if (copy == NULL) {
@@ -782,7 +780,7 @@ static int pair_file(Pairing *p, const File *f, PyObject *match) {
     }
     memcpy(p->local + p->base_len, f->rel, rel_len + 1);
     Py_ssize_t cut = last_slash(p->local, local_len);
-    if (folder_rows(p, local_len, cut) != 0) return -1;
+    if (folder_rows(p, cut) != 0) return -1;
     PyObject *value = NULL;
     if (p->rows != NULL) {
         size_t start = (size_t)(cut + 1);
@@ -862,7 +860,6 @@ static PyObject *walk_vouch(WalkObject *self, PyObject *args) {
         Py_RETURN_NONE;
     }
     p.lead_len = (size_t)lead_len;
-    p.listing = &self->listing;
     PyObject *entries = PyObject_GetIter(existing);
     if (entries == NULL) return NULL;
     p.base = root_prefix(self->listing.root);
