@@ -518,6 +518,13 @@ static PyObject *vouched_entry(PyTypeObject *entry_type, PyObject *file, PyObjec
     return entry;
 }
 
+/* Whether ``match`` (an entry, or NULL) is stored content (not a link) with hash ``hash``:
+ * 1, 0, or -1 with an exception. The caller compares sizes. */
+static int same_stored(PyObject *match, PyObject *hash) {
+    if (match == NULL || PyTuple_GET_ITEM(match, 5) != Py_None) return 0;
+    return same(PyTuple_GET_ITEM(match, 2), hash);
+}
+
 /* Whether the stat-cache row ``value`` ([size, mtime_ns, inode, hash]) matches ``file``'s
  * stat; 1, 0, or -1 with an exception. A row of another shape never matches. */
 static int row_matches(PyObject *value, PyObject *file) {
@@ -624,12 +631,9 @@ static PyObject *vouch(PyObject *self, PyObject *args) {
             continue;
         }
         PyObject *hash = PyList_GET_ITEM(value, 3);
-        int unchanged = 0;
-        if (match != NULL && PyTuple_GET_ITEM(match, 5) == Py_None) {
-            unchanged = same(PyTuple_GET_ITEM(match, 2), hash);
-            if (unchanged == 1) unchanged = same(PyTuple_GET_ITEM(match, 1), PyTuple_GET_ITEM(file, 2));
-            if (unchanged < 0) goto fail_match;
-        }
+        int unchanged = same_stored(match, hash);
+        if (unchanged == 1) unchanged = same(PyTuple_GET_ITEM(match, 1), PyTuple_GET_ITEM(file, 2));
+        if (unchanged < 0) goto fail_match;
         if (!unchanged) {
             PyObject *entry = vouched_entry(entry_type, file, hash);
             if (entry == NULL || PyList_Append(match == NULL ? added : modified, entry) != 0) {
@@ -793,8 +797,8 @@ static int pair_file(Pairing *p, const File *f, PyObject *match) {
     }
     int vouched = row_vouches(value, f);
     PyObject *hash = vouched ? PyList_GET_ITEM(value, 3) : NULL;
-    if (vouched && match != NULL && PyTuple_GET_ITEM(match, 5) == Py_None) {
-        int unchanged = same(PyTuple_GET_ITEM(match, 2), hash);
+    if (vouched) {
+        int unchanged = same_stored(match, hash);
         if (unchanged == 1) {
             PyObject *size = PyTuple_GET_ITEM(match, 1);
             unchanged = PyLong_CheckExact(size) && PyLong_AsLongLong(size) == f->size;
@@ -864,22 +868,21 @@ static PyObject *walk_vouch(WalkObject *self, PyObject *args) {
     if (entries == NULL) return NULL;
     p.base = root_prefix(self->listing.root);
     p.todo = PyList_New(0);
-    const char *base_bytes = NULL;
-    Py_ssize_t base_size = 0;
-    PyObject *base_encoded = NULL, *old = NULL, *result = NULL;
+    PyObject *old = NULL, *result = NULL;
     if (p.base == NULL || p.todo == NULL) goto done;
-    base_encoded = PyUnicode_EncodeFSDefault(p.base);
-    if (base_encoded == NULL) goto done;
-    base_bytes = PyBytes_AS_STRING(base_encoded);
-    base_size = PyBytes_GET_SIZE(base_encoded);
-    p.base_len = (size_t)base_size;
+    /* The bytes of root_prefix(): the root, and a "/" unless it ends with one. */
+    const char *root = self->listing.root;
+    size_t root_len = strlen(root);
+    int slash = root_len == 0 || root[root_len - 1] != '/';
+    p.base_len = root_len + (size_t)slash;
     p.local_cap = p.base_len + 256;
     p.local = malloc(p.local_cap);
     if (p.local == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    memcpy(p.local, base_bytes, p.base_len);
+    memcpy(p.local, root, root_len);
+    if (slash) p.local[root_len] = '/';
     old = next_entry(entries);
     if (old == NULL && PyErr_Occurred()) goto done;
     for (size_t i = 0; i < self->listing.total; i++) {
@@ -913,7 +916,6 @@ static PyObject *walk_vouch(WalkObject *self, PyObject *args) {
 done:
     Py_XDECREF(old);
     Py_XDECREF(entries);
-    Py_XDECREF(base_encoded);
     Py_XDECREF(p.base);
     Py_XDECREF(p.todo);
     Py_XDECREF(p.folder);
