@@ -2,7 +2,7 @@
 
 The server is ``python -m moto.server`` in its own process on 127.0.0.1 (real HTTP, not the
 in-process mock). moto evaluates ``If-None-Match`` / ``If-Match`` and then writes without a lock,
-so the proxy forwards conditional PUTs one at a time: the atomicity real S3 gives.
+so the proxy forwards conditional PUTs and DELETEs one at a time: the atomicity real S3 gives.
 
 The proxy forwards every request to the server, records what it forwarded (method,
 path, query) so tests can count PUTs and GETs, and, when told to, injects faults with a seeded
@@ -171,7 +171,7 @@ class FaultProxy:
                     return
                 if fault == "slow":
                     time.sleep(0.3)
-                conditional = self.command == "PUT" and (
+                conditional = self.command in ("PUT", "DELETE") and (
                     "If-None-Match" in self.headers or "If-Match" in self.headers
                 )
                 if conditional:

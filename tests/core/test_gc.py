@@ -34,7 +34,7 @@ def test_delete_a_parent_with_live_children_is_refused(
     child = finalized({"b": b"b"}, parents=[parent])
     uploading = registry.create("other", parents=[parent])
     for force in (False, True):
-        with pytest.raises(HasChildrenError, match="is a parent of 2 versions") as info:
+        with pytest.raises(HasChildrenError, match="is a parent of 2 live versions") as info:
             registry.delete(parent.id, force=force)
         assert info.value.children == sorted([child.id, uploading.id])
         assert isinstance(info.value, dataver.ConflictError)
@@ -47,7 +47,7 @@ def test_delete_a_parent_with_live_children_is_refused(
 def test_delete_published_needs_force(finalized: Finalized, registry: dataver.Registry) -> None:
     ds = finalized({"a": b"a"})
     ds.publish()
-    with pytest.raises(InvalidTransitionError, match="it is published; pass force=True") as info:
+    with pytest.raises(InvalidTransitionError, match=r"it is published \(read-only\); pass force=True") as info:
         registry.delete(ds.id)
     assert info.value.state == "published"
     assert registry.get(ds.id).state is State.PUBLISHED

@@ -78,6 +78,55 @@ def test_replace_is_compare_and_swap(store: Store) -> None:
         store.replace("records/v.json", b"gone", new_token)
 
 
+def test_delete_if_is_compare_and_delete(store: Store) -> None:
+    token = store.create("records/d.json", b"one")
+    new_token = store.replace("records/d.json", b"two", token)
+    with pytest.raises(ConflictError):
+        store.delete_if("records/d.json", token)  # read before the swap: refused
+    assert store.read("records/d.json") == b"two"
+    store.delete_if("records/d.json", new_token)
+    assert not store.exists("records/d.json")
+    store.delete_if("records/d.json", new_token)  # already gone: not an error
+    with pytest.raises(ConflictError):
+        store.replace("records/d.json", b"back", new_token)  # a deleted key never comes back
+    assert not store.exists("records/d.json")
+
+
+def test_racing_swap_and_delete_one_wins(store: Store) -> None:
+    """A swap and a conditional delete read with the same token: exactly one takes effect."""
+    for round_ in range(10):
+        key = f"records/race-{round_}.json"
+        token = store.create(key, b"v0")
+        barrier = threading.Barrier(2)
+        outcome: dict[str, bool] = {}
+
+        def swap(key: str = key, token: str = token) -> None:
+            barrier.wait()
+            try:
+                store.replace(key, b"v1", token)
+            except ConflictError:
+                outcome["swap"] = False
+            else:
+                outcome["swap"] = True
+
+        def delete(key: str = key, token: str = token) -> None:
+            barrier.wait()
+            try:
+                store.delete_if(key, token)
+            except ConflictError:
+                outcome["delete"] = False
+            else:
+                outcome["delete"] = True
+
+        threads = [threading.Thread(target=swap), threading.Thread(target=delete)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert outcome["swap"] != outcome["delete"], outcome
+        assert store.exists(key) == outcome["swap"]
+
+
 def test_racing_creators_one_wins(store: Store) -> None:
     winners: list[int] = []
     losers: list[int] = []

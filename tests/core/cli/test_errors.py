@@ -180,7 +180,7 @@ def test_operation_errors_in_process(
     missing_key = cli("metadata", "get", "owner", "--id", versions["final"], code=1)
     assert "has no metadata key 'owner'" in missing_key.error()
     parent = cli("delete", "--id", versions["final"], code=1)
-    assert "is a parent of 1 versions" in parent.error()
+    assert "is a parent of 1 live version (" in parent.error()
     assert "lineage" in parent.hint()
     refused = cli("delete", "--id", versions["uploading"], code=1)
     assert "pass --force" in refused.error()

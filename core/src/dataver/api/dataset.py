@@ -11,7 +11,13 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from dataver.cache.links import clone_or_copy
 from dataver.cache.local import TreeLabel
 from dataver.diff import Diff, diff_manifests
-from dataver.errors import ConflictError, IntegrityError, NotFoundError, ValidationError
+from dataver.errors import (
+    ConflictError,
+    IntegrityError,
+    NotFoundError,
+    ValidationError,
+    VersionNotFoundError,
+)
 from dataver.gcpause import paused_gc
 from dataver.lineage import ancestry
 from dataver.manifest import staged
@@ -213,7 +219,14 @@ class Dataset:
             try:
                 self._record, self._token = repo.save(store, new, self._token)
             except ConflictError:
-                current, _ = repo.load(store, self.id)
+                try:
+                    current, _ = repo.load(store, self.id)
+                except VersionNotFoundError:
+                    raise ConflictError(
+                        f"version {self.id} was deleted by another process",
+                        version_id=self.id,
+                        state=State.DELETED.value,
+                    ) from None
                 raise self._stale_error(current) from None
 
     def _stale_error(self, current: VersionRecord) -> ConflictError:

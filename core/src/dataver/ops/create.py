@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from dataver.errors import ConflictError, ValidationError
+from dataver.errors import ConflictError, ValidationError, VersionNotFoundError
 from dataver.manifest.merge import merge_manifests
 from dataver.manifest.reader import Manifest
+from dataver.ops.transition import is_being_deleted, make_lease, tombstone_record
 from dataver.versions import repo
 from dataver.versions import semver as semver_
 from dataver.versions.records import (
-    Lease,
     VersionRecord,
     check_metadata,
     check_name,
@@ -28,16 +25,6 @@ if TYPE_CHECKING:
     from dataver.storage.base import Store
 
 _MAX_VERSION_RACES = 1000
-
-
-def make_lease(lease_seconds: float, owner: str | None = None) -> Lease:
-    """A fresh lease for the current process."""
-    now = utcnow()
-    return Lease(
-        owner=owner or f"{socket.gethostname()}:{os.getpid()}",
-        renewed_at=now,
-        expires_at=now + timedelta(seconds=lease_seconds),
-    )
 
 
 def create_version(
@@ -94,7 +81,44 @@ def create_version(
         manifest=base,
         base_manifest=base,
     )
-    return record, repo.create(store, record)
+    token = repo.create(store, record)
+    confirm_parents(store, record, token)
+    return record, token
+
+
+def confirm_parents(
+    store: Store, record: VersionRecord, token: str, sources: tuple[str, ...] | None = None
+) -> None:
+    """Re-read the parents of a just-written record; withdraw it if one is going away.
+
+    NOTE: the other half of delete's protocol (dataver.ops.delete): a delete marks the
+    parent, then looks for children. This record is written before the parents are read
+    again, so either that look finds it, or this read finds the mark. Once it is written,
+    ``gc`` also keeps the content it shares with them.
+
+    Args:
+        store: The registry store.
+        record: The record just written (Uploading).
+        token: Its token.
+        sources: The versions to check, if not its parents (a squash's sources).
+
+    Raises:
+        ConflictError: A parent is being deleted, or is gone; the new record is removed.
+    """
+    for parent_id in record.parents if sources is None else sources:
+        try:
+            parent, _ = repo.load(store, parent_id)
+        except VersionNotFoundError:
+            parent = None
+        if parent is not None and parent.state in READABLE and not is_being_deleted(parent):
+            continue
+        with contextlib.suppress(ConflictError):
+            repo.purge(store, *repo.save(store, tombstone_record(record), token))
+        raise ConflictError(
+            f"parent {parent_id} is being deleted (or is gone): the new version was not "
+            "created; choose another parent",
+            version_id=parent_id,
+        )
 
 
 def _unique(parents: list[str]) -> list[str]:

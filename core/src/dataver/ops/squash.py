@@ -8,7 +8,7 @@ from dataver.errors import ValidationError
 from dataver.lineage import ancestry
 from dataver.manifest.merge import merge_manifests
 from dataver.manifest.reader import Manifest
-from dataver.ops.create import create_version
+from dataver.ops.create import confirm_parents, create_version
 from dataver.ops.transition import finalize_record
 from dataver.versions import repo
 from dataver.versions.state import READABLE, require
@@ -62,4 +62,7 @@ def squash_versions(
     )
     record = record.model_copy(update={"manifest": merged, "hash_algorithm": algorithm})
     record, token = repo.save(store, record, token)
+    # NOTE: until the record named the merged manifest, nothing kept gc from the content it
+    # shares with the sources: they must still be there now.
+    confirm_parents(store, record, token, sources=tuple(ids))
     return repo.save(store, finalize_record(backend, record), token)

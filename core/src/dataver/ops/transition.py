@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from dataver.diff import diff_manifests
@@ -9,13 +12,22 @@ from dataver.errors import IntegrityError, PendingUploadError
 from dataver.layout import object_key, pack_key
 from dataver.manifest.reader import Manifest
 from dataver.objects.upload import clear_journal, journal_stored_bytes
-from dataver.ops.create import make_lease
-from dataver.versions.records import Stats, VersionRecord, utcnow
+from dataver.versions.records import Lease, Stats, VersionRecord, utcnow
 from dataver.versions.state import State, check_transition
 
 if TYPE_CHECKING:
     from dataver.backend import Backend
     from dataver.manifest.entry import Entry
+
+
+def make_lease(lease_seconds: float, owner: str | None = None) -> Lease:
+    """A fresh lease, owned by the current process unless ``owner`` says otherwise."""
+    now = utcnow()
+    return Lease(
+        owner=owner or f"{socket.gethostname()}:{os.getpid()}",
+        renewed_at=now,
+        expires_at=now + timedelta(seconds=lease_seconds),
+    )
 
 
 def finalize_record(backend: Backend, record: VersionRecord) -> VersionRecord:
@@ -88,6 +100,19 @@ def end_record(record: VersionRecord, state: State, reason: str | None) -> Versi
     """Return the Aborted or Failed record of an Uploading version."""
     check_transition(record.state, state, version_id=record.id)
     return record.model_copy(update={"state": state, "error": reason, "lease": None})
+
+
+def tombstone_record(record: VersionRecord) -> VersionRecord:
+    """Return the tombstone (state ``deleted``) of a version being deleted."""
+    check_transition(record.state, State.DELETED, version_id=record.id)
+    return record.model_copy(
+        update={"state": State.DELETED, "lease": None, "deleting": None, "staged": None}
+    )
+
+
+def is_being_deleted(record: VersionRecord) -> bool:
+    """Whether a delete is checking this version for children right now (unexpired mark)."""
+    return record.deleting is not None and record.deleting.expires_at > utcnow()
 
 
 def renew_record(backend: Backend, record: VersionRecord) -> VersionRecord:

@@ -86,7 +86,22 @@ class Store(ABC):
 
     @abstractmethod
     def delete(self, key: str) -> None:
-        """Delete ``key``; deleting a missing key is not an error."""
+        """Delete ``key``; deleting a missing key is not an error.
+
+        Unconditional: only for objects nobody swaps (content, journals, leftovers). A
+        record is removed with :meth:`delete_if`, so a concurrent swap cannot be lost.
+        """
+
+    @abstractmethod
+    def delete_if(self, key: str, token: str) -> None:
+        """Delete ``key`` only if it still holds the bytes ``token`` was read with.
+
+        The check and the delete are one step, as in :meth:`replace`. A missing key is not an
+        error: whoever removed it first removed the same bytes or a later version of them.
+
+        Raises:
+            ConflictError: Someone changed the key since ``token`` was read.
+        """
 
     def local_path(self, key: str) -> Path | None:
         """Return a local file path for ``key`` if the store is on local disk, else None.

@@ -168,3 +168,13 @@ class FsspecStore(Store):
             self._call("delete", key, lambda: self.fs.rm_file(self._path(key)))
         except ObjectNotFoundError:
             return
+
+    def delete_if(self, key: str, token: str) -> None:
+        with _swap_lock:
+            try:
+                current = self.read(key)
+            except ObjectNotFoundError:
+                return
+            if _token(current) != token:
+                raise ConflictError(f"{key} was changed by another writer", key=key)
+            self.delete(key)

@@ -147,6 +147,20 @@ class LocalStore(Store):
         with self._translate(key, missing_ok=True):
             self._path(key).unlink(missing_ok=True)
 
+    def delete_if(self, key: str, token: str) -> None:
+        # NOTE: under the lock replace() takes: a swap that read the old bytes can no longer
+        # write them back after the unlink (a deleted record would come back).
+        with self._lock(key):
+            try:
+                current = self._path(key).read_bytes()
+            except FileNotFoundError:
+                return
+            if _token(current) != token:
+                raise ConflictError(f"{key} was changed concurrently", key=key)
+            with self._translate(key, missing_ok=True):
+                self._path(key).unlink()
+            self._sync_dir(key)
+
     def _tmp_name(self, target: Path) -> Path:
         return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}{_TMP_SUFFIX}")
 

@@ -91,6 +91,9 @@ class MemoryOverlay(Store):
     def delete(self, key: str) -> None:
         raise StorageError(f"cannot delete {key} through a read-only overlay", key=key)
 
+    def delete_if(self, key: str, token: str) -> None:
+        raise StorageError(f"cannot delete {key} through a read-only overlay", key=key)
+
     def local_path(self, key: str) -> Path | None:
         with self._lock:
             if key in self._written:

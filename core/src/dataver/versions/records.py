@@ -77,6 +77,9 @@ class VersionRecord(_Frozen):
     base_manifest: str | None = None
     staged: str | None = None
     """Uploading only: changes not yet applied to ``manifest`` (see dataver.manifest.staged)."""
+    deleting: Lease | None = None
+    """Set while a delete checks for children: no child may be created from this version
+    until it expires (see dataver.ops.delete)."""
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(indent=1).encode()

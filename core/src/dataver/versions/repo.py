@@ -14,7 +14,15 @@ from dataver.errors import (
     VersionNotFoundError,
 )
 from dataver.layout import claim_key, claims_prefix, dataset_key, name_key, record_key
-from dataver.versions.records import DatasetRecord, Pointer, VersionRecord, utcnow
+from dataver.versions.records import (
+    DatasetRecord,
+    Pointer,
+    VersionRecord,
+    name_spellings,
+    utcnow,
+)
+from dataver.versions.state import State
+from dataver.versions.wellformed import is_id
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -36,11 +44,16 @@ def check_id(version_id: str) -> str:
     return version_id
 
 
-def load(store: Store, version_id: str) -> tuple[VersionRecord, str]:
+def load(store: Store, version_id: str, *, deleted: bool = False) -> tuple[VersionRecord, str]:
     """Return a version record and its CAS token.
 
+    Args:
+        store: The registry store.
+        version_id: The version's id.
+        deleted: Return a tombstone (state ``deleted``) too, instead of raising.
+
     Raises:
-        VersionNotFoundError: No such version.
+        VersionNotFoundError: No such version (or only its tombstone).
     """
     try:
         data, token = store.read_with_token(record_key(check_id(version_id)))
@@ -49,6 +62,10 @@ def load(store: Store, version_id: str) -> tuple[VersionRecord, str]:
             f"no version with id {version_id}", version_id=version_id
         ) from None
     record = VersionRecord.from_bytes(data)
+    if record.state is State.DELETED and not deleted:
+        raise VersionNotFoundError(
+            f"no version with id {version_id} (it was deleted)", version_id=version_id
+        )
     if record.id != version_id:
         # NOTE: every later write or delete is keyed by record.id: a record claiming another
         # id would make them hit another version (or, with a hostile id, another file).
@@ -81,10 +98,26 @@ def create(store: Store, record: VersionRecord) -> str:
     return store.create(record_key(record.id), record.to_bytes())
 
 
-def delete(store: Store, record: VersionRecord) -> None:
-    """Remove a record and its version-string claim."""
-    store.delete(record_key(record.id))
-    store.delete(claim_key(record.dataset_id, record.version))
+def purge(store: Store, tombstone: VersionRecord, token: str) -> None:
+    """Remove a tombstone (state ``deleted``) and release its version string.
+
+    The claim goes first, and only if it still names this version; the record last, only if
+    it is still this tombstone. A crash in between leaves the tombstone, which ``fsck
+    --repair`` purges: never a live record without its claim, never a claim taken twice.
+
+    Raises:
+        ValueError: ``tombstone`` is not in state ``deleted``.
+    """
+    if tombstone.state is not State.DELETED:
+        raise ValueError(f"version {tombstone.id} is {tombstone.state.value}, not a tombstone")
+    key = claim_key(tombstone.dataset_id, tombstone.version)
+    try:
+        data, claim_token = store.read_with_token(key)
+        if Pointer.from_bytes(data).target == tombstone.id:
+            store.delete_if(key, claim_token)
+    except (ObjectNotFoundError, FormatError, ConflictError):
+        pass  # NOTE: gone, damaged (fsck reports it) or no longer ours: not ours to remove
+    store.delete_if(record_key(tombstone.id), token)
 
 
 def iter_all(store: Store) -> Iterator[VersionRecord]:
@@ -106,10 +139,11 @@ def iter_ids(store: Store, ids: list[str]) -> Iterator[VersionRecord]:
 
 def _try_load(store: Store, key: str) -> VersionRecord | None:
     try:
-        return VersionRecord.from_bytes(store.read(key))
+        record = VersionRecord.from_bytes(store.read(key))
     except (ObjectNotFoundError, FormatError):
         # NOTE: deleted between list and read, or corrupt: fsck reports the latter.
         return None
+    return None if record.state is State.DELETED else record
 
 
 def load_dataset(store: Store, dataset_id: str) -> DatasetRecord:

@@ -12,6 +12,8 @@ class State(str, Enum):
     """The state of a dataset version.
 
     ``uploading`` -> ``final`` -> ``published``; ``uploading`` -> ``failed`` or ``aborted``.
+    Any of them -> ``deleted``: the tombstone a delete leaves for the moment between its
+    compare-and-swap and the removal of the record (never listed, never read as a version).
     """
 
     UPLOADING = "uploading"
@@ -19,6 +21,7 @@ class State(str, Enum):
     ABORTED = "aborted"
     FINAL = "final"
     PUBLISHED = "published"
+    DELETED = "deleted"
 
     def __str__(self) -> str:
         return self.value
@@ -26,15 +29,20 @@ class State(str, Enum):
 
 TRANSITIONS = MappingProxyType(
     {
-        State.UPLOADING: frozenset({State.FINAL, State.FAILED, State.ABORTED}),
-        State.FINAL: frozenset({State.PUBLISHED}),
-        State.PUBLISHED: frozenset(),
-        State.FAILED: frozenset(),
-        State.ABORTED: frozenset(),
+        State.UPLOADING: frozenset({State.FINAL, State.FAILED, State.ABORTED, State.DELETED}),
+        State.FINAL: frozenset({State.PUBLISHED, State.DELETED}),
+        State.PUBLISHED: frozenset({State.DELETED}),
+        State.FAILED: frozenset({State.DELETED}),
+        State.ABORTED: frozenset({State.DELETED}),
+        State.DELETED: frozenset(),
     }
 )
+"""Allowed moves. Who may delete what (Published and Uploading only with ``force``, nothing
+with live children) is the delete operation's rule (:mod:`dataver.ops.delete`)."""
 READABLE = frozenset({State.FINAL, State.PUBLISHED})
 """States whose content is complete: readable, usable as parents."""
+LIVE = frozenset({State.UPLOADING, State.FINAL, State.PUBLISHED})
+"""States that hold their parents: a version with a live child cannot be deleted."""
 
 
 def parse_state(value: str | State) -> State:
