@@ -1,7 +1,8 @@
 """A fault proxy that can also cut response bodies, and S3 registries behind it.
 
 The reliability tests use this subclass of ``FaultProxy`` for its truncated bodies (a reset in
-the middle of a download) and its module-scoped fixtures; it is otherwise the same proxy.
+the middle of a download) and its module-scoped fixtures; it is otherwise the same proxy, with
+the same faults (``s3server.FAULTS``, and the hangs and cut answers of ``s3server.HANGS``).
 
 Import the fixtures into a test module to use them (pytest finds them there).
 """

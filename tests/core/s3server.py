@@ -7,7 +7,10 @@ so the proxy forwards conditional PUTs and DELETEs one at a time: the atomicity 
 The proxy forwards every request to the server, records what it forwarded (method,
 path, query) so tests can count PUTs and GETs, and, when told to, injects faults with a seeded
 random generator: 503 SlowDown and 500 InternalError answers, connections dropped before or
-after the server handled the request, and slow responses.
+after the server handled the request, and slow responses (:data:`FAULTS`). The faults that
+made clients hang (:data:`HANGS`) are there too: a hang-up right after ``100 Continue``, answers
+whose headers or body are cut short, an answer that never comes, and one dribbled out a byte
+at a time.
 """
 
 from __future__ import annotations
@@ -35,6 +38,20 @@ _INTERNAL = (
     b"<Message>We encountered an internal error.</Message></Error>"
 )
 FAULTS = ("503", "500", "drop-before", "drop-after", "slow")
+HANGS = ("cut-continue", "cut-headers", "cut-body", "stall", "drip")
+"""Faults that hung clients or handed them malformed answers:
+
+* ``cut-continue``: to a request with ``Expect: 100-continue``, the status line of a
+  ``100 Continue`` and no more (no blank line), then a hang-up; to one without, a hang-up
+  before its body is read.
+* ``cut-headers``: the server's answer, cut at a random byte of its status line and headers
+  (or where ``Faults.cut_in`` says).
+* ``cut-body``: the server's answer with its full ``Content-Length`` but half of its body
+  (headers cut instead when it has no body).
+* ``stall``: the request is forwarded, then nothing: no answer until the proxy is reset.
+* ``drip``: the answer one byte every ``Faults.drip_interval`` seconds (no read timeout fires).
+"""
+_CONTINUE_CUT = b"HTTP/1.1 100 Continue\r\n"
 
 
 def free_port() -> int:
@@ -85,6 +102,17 @@ class Faults:
     seed: int = 0
     delay: float = 0.0
     """Extra latency on every forwarded request (seconds)."""
+    paths: tuple[str, ...] = ()
+    """Inject only into requests whose path and query hold one of these (e.g. ``/objects/``,
+    ``list-type=2``); all requests when empty."""
+    drip_interval: float = 0.2
+    """Seconds between two bytes of a ``drip`` answer."""
+    cut_in: tuple[str, int] | None = None
+    """``cut-headers`` cuts inside this header (name, characters of its line kept) when the
+    answer has it, e.g. ``("Last-Modified", 24)`` sends ``Last-Modified: Fri, 04 D``, and
+    ``("Content-Length", 0)`` drops the header and what follows; else at a random byte."""
+    limit: int | None = None
+    """Inject at most this many faults (then forward faithfully)."""
     rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -102,8 +130,12 @@ class FaultProxy:
         self.requests: list[tuple[str, str, str, str]] = []
         """``(method, path, query, Range header)`` of every request received."""
         self.injected: list[tuple[str, str, str]] = []
+        self.expect_continue = 0
+        """Requests that carried ``Expect: 100-continue``."""
         self._lock = threading.Lock()
         self._conditional = threading.Lock()
+        self._released = threading.Event()
+        """Set to end every ``stall`` and ``drip`` in progress (reset and stop set it)."""
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -115,6 +147,9 @@ class FaultProxy:
             self.faults = faults or Faults()
             self.requests.clear()
             self.injected.clear()
+            self.expect_continue = 0
+            self._released.set()  # NOTE: stalled answers of the last test end (hang up) now
+            self._released = threading.Event()
 
     def count(self, method: str, path_part: str = "") -> int:
         with self._lock:
@@ -125,15 +160,28 @@ class FaultProxy:
             return [r for r in self.requests if r[0] == method and path_part in r[1]]
 
     def stop(self) -> None:
+        self._released.set()
         self._server.shutdown()
         self._server.server_close()
 
-    def _decide(self, method: str) -> str | None:
+    def _decide(self, method: str, target: str) -> str | None:
+        path = target.partition("?")[0]
         with self._lock:
             faults = self.faults
+            if faults.paths and not any(part in target for part in faults.paths):
+                return None
+            if faults.limit is not None and len(self.injected) >= faults.limit:
+                return None
             if method in faults.methods and faults.rng.random() < faults.rate:
-                return faults.rng.choice(faults.kinds)
+                kind = faults.rng.choice(faults.kinds)
+                self.injected.append((method, path, kind))
+                return kind
         return None
+
+    def _cut_at(self, size: int) -> int:
+        """A seeded cut point inside ``size`` bytes (at least one byte kept, one lost)."""
+        with self._lock:
+            return self.faults.rng.randrange(1, size) if size > 1 else 0
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -144,21 +192,50 @@ class FaultProxy:
             # body waits for the client's delayed ACK of the headers: 40 ms on every request.
             disable_nagle_algorithm = True
 
+            _fault: str | None = None
+            _decided = False
+
             def log_message(self, *args: Any) -> None:
                 del args
 
-            def _relay(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+            def _choose(self) -> str | None:
+                if not self._decided:
+                    self._decided = True
+                    self._fault = proxy._decide(self.command, self.path)
+                return self._fault
+
+            def handle_expect_100(self) -> bool:
+                # NOTE: botocore reads lines after "100 Continue" until a blank one: at EOF
+                # it reads b"" forever, at full CPU, with no timeout (awsrequest.py).
+                with proxy._lock:
+                    proxy.expect_continue += 1
+                if self._choose() != "cut-continue":
+                    return super().handle_expect_100()
+                self._record()
+                with contextlib.suppress(OSError):
+                    self.wfile.write(_CONTINUE_CUT)
+                    self.wfile.flush()
+                self._drop()
+                return False
+
+            def _record(self) -> None:
                 path, _, query = self.path.partition("?")
-                fault = proxy._decide(self.command)
                 with proxy._lock:
                     proxy.requests.append(
                         (self.command, path, query, self.headers.get("Range") or "")
                     )
-                    if fault:
-                        proxy.injected.append((self.command, path, fault))
-                    delay = proxy.faults.delay
+
+            def _relay(self) -> None:
+                fault = self._choose()
+                self._decided = False  # NOTE: the next request on this connection draws anew
+                if fault == "cut-continue":
+                    self._record()
+                    self._drop()  # NOTE: no Expect header: hang up before reading the body
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                self._record()
+                delay = proxy.faults.delay
                 if delay:
                     time.sleep(delay)
                 if fault in ("503", "500"):
@@ -185,9 +262,16 @@ class FaultProxy:
                 if fault == "drop-after":
                     self._drop()  # NOTE: the server did the work; the client never hears it
                     return
+                if fault == "stall":
+                    proxy._released.wait()  # NOTE: the server did the work; no answer comes
+                    self._drop()
+                    return
+                if fault in ("cut-headers", "cut-body", "drip"):
+                    self._broken(fault, status, headers, data)
+                    return
                 self.send_response(status)
                 # NOTE: a HEAD answer keeps the server's Content-Length (the object's size).
-                dropped = ("transfer-encoding", "connection")
+                dropped: tuple[str, ...] = ("transfer-encoding", "connection")
                 if self.command != "HEAD":
                     dropped += ("content-length",)
                 for name, value in headers:
@@ -209,6 +293,51 @@ class FaultProxy:
                     return response.status, response.getheaders(), data
                 finally:
                     conn.close()
+
+            def _raw(self, status: int, headers: list[tuple[str, str]], data: bytes) -> bytes:
+                """The answer as the client would get it, status line to body."""
+                dropped = ("transfer-encoding", "connection")
+                keep = [(k, v) for k, v in headers if k.lower() not in dropped]
+                if self.command != "HEAD":
+                    keep = [(k, v) for k, v in keep if k.lower() != "content-length"]
+                    keep.append(("Content-Length", str(len(data))))
+                lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
+                lines += [f"{k}: {v}" for k, v in keep]
+                head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+                return head + (data if self.command != "HEAD" else b"")
+
+            def _broken(
+                self, fault: str, status: int, headers: list[tuple[str, str]], data: bytes
+            ) -> None:
+                raw = self._raw(status, headers, data)
+                head = len(raw) - (len(data) if self.command != "HEAD" else 0)
+                if fault == "drip":
+                    released = proxy._released
+                    interval = proxy.faults.drip_interval
+                    with contextlib.suppress(OSError):
+                        for i in range(len(raw)):
+                            self.wfile.write(raw[i : i + 1])
+                            self.wfile.flush()
+                            if released.wait(interval):
+                                break
+                    self._drop()
+                    return
+                if fault == "cut-body" and head < len(raw):
+                    cut = head + (len(raw) - head) // 2
+                else:
+                    cut = self._cut_in(raw[:head]) or proxy._cut_at(head)
+                with contextlib.suppress(OSError):
+                    self.wfile.write(raw[:cut])
+                    self.wfile.flush()
+                self._drop()
+
+            def _cut_in(self, head: bytes) -> int | None:
+                """Where ``Faults.cut_in`` cuts ``head`` (None: it names no header of it)."""
+                if proxy.faults.cut_in is None:
+                    return None
+                name, kept = proxy.faults.cut_in
+                start = head.lower().find(b"\r\n" + name.lower().encode() + b":")
+                return None if start < 0 else start + 2 + kept
 
             def _answer(self, status: int, body: bytes) -> None:
                 self.send_response(status)

@@ -4,6 +4,10 @@ The core reports; it never draws. A front end (the CLI's rich bars, or periodic 
 CI and Airflow logs) installs a :class:`Reporter` for a block of work with :func:`reporting`;
 without one, reporting costs one context-variable lookup per operation.
 
+Apart from that, a store that can hang (S3) says when a call is in flight (:func:`waiting`)
+and counts what moves (:func:`pulse`: each completed call, each chunk transferred); a writer's
+lease heartbeat skips its renewal while calls wait and nothing moved (:func:`stuck`).
+
 Example:
     >>> class Printer:
     ...     def start(self, name, total, unit):
@@ -49,6 +53,60 @@ class Reporter(Protocol):
 
 
 _current: ContextVar[Reporter | None] = ContextVar("dataver_progress", default=None)
+
+_pulse_lock = threading.Lock()
+_pulses = 0
+_waiting = 0
+_unobserved = threading.local()
+
+
+def pulse() -> None:
+    """Storage moved: a call completed or a chunk went through (any thread may call this)."""
+    global _pulses
+    if getattr(_unobserved, "on", False):
+        return
+    with _pulse_lock:
+        _pulses += 1
+
+
+def pulses() -> int:
+    """How many times :func:`pulse` counted in this process so far."""
+    return _pulses
+
+
+@contextlib.contextmanager
+def waiting() -> Iterator[None]:
+    """A storage call is in flight inside the block (it may hang: see :func:`stuck`)."""
+    global _waiting
+    if getattr(_unobserved, "on", False):
+        yield
+        return
+    with _pulse_lock:
+        _waiting += 1
+    try:
+        yield
+    finally:
+        with _pulse_lock:
+            _waiting -= 1
+
+
+def stuck(seen: int) -> bool:
+    """Whether this process waits on storage and nothing moved since :func:`pulses` was ``seen``.
+
+    Work that waits on nothing (hashing a large file, encoding a manifest) is not stuck.
+    """
+    return _waiting > 0 and _pulses == seen
+
+
+@contextlib.contextmanager
+def unobserved() -> Iterator[None]:
+    """Storage calls of this thread inside the block are neither waiting nor progress (a
+    heartbeat's own)."""
+    _unobserved.on = True
+    try:
+        yield
+    finally:
+        _unobserved.on = False
 
 
 @contextlib.contextmanager

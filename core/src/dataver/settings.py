@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     )
     retry_attempts: int = Field(default=5, ge=1, description="Attempts for transient errors.")
     retry_max_wait: float = Field(default=20.0, gt=0, description="Longest backoff (seconds).")
+    connect_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds to open a connection to remote storage."
+    )
+    read_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds remote storage may stay silent while answering."
+    )
+    operation_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description=(
+            "Seconds one storage call may take (a transfer: without moving a byte) before it "
+            "is given up and retried as transient."
+        ),
+    )
     fsync: bool = Field(default=True, description="fsync local registry writes.")
     stat_cache: bool = Field(default=True, description="Skip re-hashing unchanged files.")
     cache_verify: Annotated[CacheVerify, BeforeValidator(_verify_level)] = Field(

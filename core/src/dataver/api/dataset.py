@@ -439,15 +439,28 @@ class Dataset:
 
     @contextmanager
     def _heartbeat(self) -> Iterator[None]:
+        from dataver import progress
+        from dataver.errors import StorageError
+
         stop = threading.Event()
         interval = self._registry.settings.lease_seconds / 3
 
         def beat() -> None:
-            while not stop.wait(interval):
-                try:
-                    self._swap(lambda r: tr.renew_record(self._registry.backend, r))
-                except ConflictError:
-                    return
+            # NOTE: no renewal while storage calls wait and nothing moved since the last beat
+            # (the beat's own calls do not count): a build stuck on a call lets its lease
+            # lapse, so others see it stale. Local work (hashing) is not stuck.
+            seen = progress.pulses()
+            with progress.unobserved():
+                while not stop.wait(interval):
+                    if progress.stuck(seen):
+                        continue
+                    seen = progress.pulses()
+                    try:
+                        self._swap(lambda r: tr.renew_record(self._registry.backend, r))
+                    except ConflictError:
+                        return
+                    except StorageError:
+                        continue  # NOTE: out of retries: the next beat tries again
 
         thread = threading.Thread(target=beat, name=f"dataver-lease-{self.id[:8]}", daemon=True)
         thread.start()
