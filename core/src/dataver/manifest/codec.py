@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import threading
 from itertools import repeat
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, NonNegativeInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
 from dataver import native
-from dataver.errors import FormatError, UnsafePathError
+from dataver.errors import FormatError, UnsafePathError, ValidationError
 from dataver.gcpause import paused_gc
 from dataver.layout import FORMAT
 from dataver.manifest.entry import Entry
@@ -27,9 +28,70 @@ else:
     from backports import zstd
 
 MAX_SIZE = 1 << 62
-MAX_DECODED = 1 << 30
-"""Largest decompressed manifest object accepted: a shard of 16,384 entries is a few MiB, so
-anything near this is a decompression bomb, refused before it can fill memory."""
+MAX_SHARD_ENTRIES = 16384
+"""Most entries a shard holds: the writer cuts there at the latest, and a root that says a
+shard holds more is refused."""
+MAX_CHANGES = 4096
+"""Most entries plus removed paths in a staged change set (``staged.MAX_STAGED``: larger sets
+are applied to the manifest at once; a test keeps the two equal)."""
+MAX_ROOT_SHARDS = 16384
+"""Most shards a manifest root lists: about 67 million files at the average of 4,096 entries
+a shard. A root of that many shards decodes in ~31 MiB; the writer refuses to go beyond."""
+MAX_URL_LENGTH = 8192
+"""Longest external link URL, in characters (object names on S3, GCS and Azure are at most
+1,024 bytes; the rest leaves room for long HTTP URLs). Checked on write and on read."""
+MAX_SOURCE_LENGTH = 8192
+"""Longest local source path of a pending entry, in characters (twice Linux's PATH_MAX).
+Checked on write and on read."""
+
+_HEADER = 1024
+"""Bytes allowed for a shard's envelope: ``format``, ``kind``, ``count``, column names."""
+ENTRY_CEILING = (
+    (4 * MAX_PATH_LENGTH + 3)  # path: <= 4 UTF-8 bytes a character, quotes, comma
+    + 20  # size < 2**62: 19 digits, comma
+    + 67  # hash: 64 hex digits, quotes, comma
+    + 6  # pack index: -1 .. 16383, comma
+    + 67  # its row in the ``packs`` table, if every entry has its own pack
+    + 20  # offset
+    + (6 * MAX_URL_LENGTH + 3)  # url: any character, escaped as \u00XX at worst
+    + (6 * MAX_SOURCE_LENGTH + 3)  # source
+)
+"""Most bytes one entry can take in a shard's JSON as dataver writes it (orjson, compact):
+~112 KiB. Paths are validated (no control character or backslash), so only ``"`` is
+escaped in them and a character is at most 4 bytes."""
+MAX_DECODED = 16 << 20
+"""Largest decompressed manifest object accepted (root, shard or change set): 16 MiB.
+
+A shard is also refused past ``1 KiB + count x ENTRY_CEILING`` for the ``count`` its root
+gives (see :func:`shard_limit`), and any object whose parse would cost over
+:data:`PARSE_BUDGET`. The bound is enforced while decompressing, so a bomb is stopped after
+at most this many bytes. Since the writer ends a shard once its entries pass
+:data:`SHARD_BYTES` (4 MiB) and checks every object with :func:`readable`, nothing it writes
+is refused; a shard written before is refused only if it passes one of the two limits
+(16,384 entries of ASCII paths over ~930 characters, of CJK paths over ~200; see
+docs/storage-format.md).
+"""
+SHARD_BYTES = 4 << 20
+"""The writer ends a shard once its entries' JSON passes about this (4 MiB, estimated from
+their UTF-8 strings plus 128 bytes each), even between content-defined cuts: 4,096 typical
+entries take ~0.5 MiB, so only shards of long paths are cut by it."""
+PARSE_BUDGET = 40 << 20
+"""Most memory the parse of one manifest object may take, as estimated by
+:func:`parse_cost` before parsing: a small document can still parse into many small Python
+objects (``[[],[],...]``: ~30 bytes of objects per byte of JSON)."""
+_VALUE_COST = 96
+"""Upper bound, in bytes, of what one JSON value costs once parsed: the parser's node (16),
+the Python object (an empty list or dict: 72 with its GC header) and its slot in the list or
+dict holding it (measured: 91 for ``[],``, 93 for ``"ab",``)."""
+_SMALL = PARSE_BUDGET // 40
+"""Payloads up to this size (1 MiB) cannot parse into more than the budget (~30 bytes a
+byte at worst, the parser's copy included), so :func:`parse_cost` does not scan them."""
+_CHUNK = 256 << 10
+"""Decompressed bytes produced per step: a bomb stops within one chunk of its bound."""
+_DECODER_OPTIONS: dict[int, int] = {zstd.DecompressionParameter.window_log_max: 22}
+"""The decoder's window, which it fills as it inflates, is at most 4 MiB (zstd's default
+allows 128 MiB). dataver compresses at level 1, whose frames need 512 KiB (window log 19);
+a frame asking for more is refused at its header."""
 ZSTD_LEVEL = 1
 """zstd level 1: hashes are incompressible, and higher levels saved ~1% of size at 4x the time
 (measured on 4,096-entry shards: 0.6 ms at level 1 against 5-6 ms for gzip level 1, and 13%
@@ -46,7 +108,7 @@ class ShardRef(BaseModel):
     hash: Digest
     first: str
     last: str
-    count: NonNegativeInt
+    count: Annotated[int, Field(ge=0, le=MAX_SHARD_ENTRIES)]
     bytes: NonNegativeInt
     pending: NonNegativeInt = 0
     links: NonNegativeInt = 0
@@ -81,33 +143,163 @@ def compress(payload: bytes) -> bytes:
     return zstd.compress(payload, level=ZSTD_LEVEL)
 
 
-def decompress(data: bytes, what: str) -> Any:
+def shard_limit(count: int) -> int:
+    """Most bytes a shard of ``count`` entries can decompress to: its envelope plus ``count``
+    times :data:`ENTRY_CEILING`, and never over :data:`MAX_DECODED`."""
+    return min(MAX_DECODED, _HEADER + max(count, 0) * ENTRY_CEILING)
+
+
+def decompress(data: bytes, what: str, limit: int = MAX_DECODED) -> Any:
     """Decompress and parse a manifest object, refusing corrupt or oversized ones.
 
+    Decompression is streamed and stops as soon as the output passes ``limit``, so a bomb
+    costs at most ``limit`` bytes; the parse is refused when :func:`parse_cost` says it
+    would take more than :data:`PARSE_BUDGET`.
+
     Raises:
-        FormatError: Not a complete zstd frame of JSON, or larger than :data:`MAX_DECODED`.
+        FormatError: Not a complete zstd frame of JSON, larger than ``limit`` (at most
+            :data:`MAX_DECODED`), or too costly to parse.
     """
+    return _decompress_measured(data, what, limit)[0]
+
+
+_DECODING = threading.Lock()
+"""Held while a manifest object is decoded, so a process decodes one at a time.
+
+NOTE: the bounds above hold per object; without this, threads reading at once (the web
+app's request threads, a program reading versions in parallel) could each hold a hostile
+object at its bound. Decoding holds the GIL nearly throughout (orjson, validation), so this
+costs little parallelism; reads from the store, the slow part, still overlap.
+"""
+
+
+def _decompress_measured(data: bytes, what: str, limit: int) -> tuple[Any, int]:
     try:
-        decoder = zstd.ZstdDecompressor()
-        payload = decoder.decompress(data, max_length=MAX_DECODED)
-        if not decoder.eof:
+        payload = _inflate(data, what, min(limit, MAX_DECODED))
+        cost = parse_cost(payload)
+        if cost > PARSE_BUDGET:
             raise FormatError(
-                f"corrupt manifest {what}: truncated, or over {MAX_DECODED:,} bytes decompressed"
+                f"manifest {what} is refused: parsing it would take about {cost >> 20} MiB, "
+                f"more than any manifest object needs ({PARSE_BUDGET >> 20} MiB)"
             )
-        if decoder.unused_data:
-            raise FormatError(f"corrupt manifest {what}: bytes after its end")
-        return orjson.loads(payload)
+        return orjson.loads(payload), len(payload)
     except (zstd.ZstdError, orjson.JSONDecodeError) as exc:
         raise FormatError(f"corrupt manifest {what}: {exc}") from exc
 
 
+def _inflate(data: bytes, what: str, limit: int) -> bytes | bytearray:
+    """The one zstd frame in ``data``, decompressed a chunk at a time up to ``limit`` bytes.
+
+    NOTE: one call with ``max_length=limit`` would fill its output blocks, then copy them
+    into one object (twice the bytes); appending chunks to a bytearray keeps the peak near
+    the output's size, and nothing past ``limit + 1`` bytes is ever produced.
+    """
+    declared = zstd.get_frame_info(data).decompressed_size
+    if declared is not None and declared > limit:  # NOTE: refused before inflating a byte
+        raise _oversized(what, limit)
+    decoder = zstd.ZstdDecompressor(options=_DECODER_OPTIONS)
+    out: bytes | bytearray = decoder.decompress(data, max_length=min(_CHUNK, limit + 1))
+    while not decoder.eof and len(out) <= limit:
+        if decoder.needs_input:  # NOTE: all of ``data`` was given: the frame is cut short
+            raise FormatError(f"corrupt manifest {what}: truncated")
+        if isinstance(out, bytes):
+            out = bytearray(out)
+        out += decoder.decompress(b"", max_length=min(_CHUNK, limit + 1 - len(out)))
+    if len(out) > limit:
+        raise _oversized(what, limit)
+    if decoder.unused_data:
+        raise FormatError(f"corrupt manifest {what}: bytes after its end")
+    return out
+
+
+def _oversized(what: str, limit: int) -> FormatError:
+    return FormatError(
+        f"manifest {what} is refused: over {limit:,} bytes decompressed, more than it can "
+        "hold (a decompression bomb?)"
+    )
+
+
+def parse_cost(payload: bytes | bytearray) -> int:
+    """An upper bound of the memory that parsing ``payload`` takes, in bytes.
+
+    Every JSON value needs at least one separator (``,`` ``:`` ``[`` ``{``), so the count of
+    those bytes, wherever they are, bounds the number of values; each costs at most
+    :data:`_VALUE_COST`. The document costs its size again (the parser's copy), and its
+    strings at most as much once more: twice as much when a non-ASCII character makes a
+    Python string 2 bytes a character, 4 times when one outside the BMP makes it 4.
+
+    A dataver shard has about 8 separators an entry: 16,384 entries take ~12 MiB of values.
+    """
+    size = len(payload)
+    if size <= _SMALL:
+        return size * 40
+    values = 1 + sum(map(payload.count, (b",", b":", b"[", b"{")))
+    return (1 + _widening(payload)) * size + _VALUE_COST * values
+
+
+def _widening(payload: bytes | bytearray) -> int:
+    """At most how many bytes a character of ``payload`` takes in a Python string, per byte."""
+    if b"\\u" in payload:  # NOTE: an escape can name any character
+        return 4
+    if payload.isascii():
+        return 1
+    # NOTE: only a 4-byte UTF-8 sequence (lead byte F0-F4) is outside the BMP; each of these
+    # scans is a memchr.
+    return 4 if any(lead in payload for lead in _ASTRAL) else 2
+
+
+_ASTRAL = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
+
+
+def readable(payload: bytes | bytearray) -> bool:
+    """Whether a reader accepts a manifest object of this (uncompressed) JSON: the writer
+    checks every object it stores with this, so nothing it writes is refused."""
+    return len(payload) <= MAX_DECODED and parse_cost(payload) <= PARSE_BUDGET
+
+
 def encode_root(root: ManifestRoot) -> bytes:
-    return compress(orjson.dumps(root.model_dump(mode="json")))
+    """Encode a manifest root.
+
+    Raises:
+        ValidationError: The root lists more than :data:`MAX_ROOT_SHARDS` shards, or is too
+            large for readers to accept (a version of too many files, or of very long paths).
+    """
+    if len(root.shards) > MAX_ROOT_SHARDS:
+        raise ValidationError(
+            f"a version holds at most {MAX_ROOT_SHARDS:,} manifest shards (about "
+            f"{MAX_ROOT_SHARDS * 4096 // 1_000_000:,} million files); this one needs "
+            f"{len(root.shards):,}",
+            shards=len(root.shards),
+        )
+    payload = orjson.dumps(root.model_dump(mode="json"))
+    if not readable(payload):
+        raise ValidationError(
+            f"the manifest root of this version would take {len(payload):,} bytes, more "
+            "than readers accept: too many files with long paths for one version",
+            shards=len(root.shards),
+        )
+    return compress(payload)
 
 
 def decode_root(data: bytes, what: str) -> ManifestRoot:
+    """Decode and validate a manifest root (at most :data:`MAX_ROOT_SHARDS` shards).
+
+    Raises:
+        FormatError: Anything malformed, oversized, or listing shards out of order.
+    """
+    with _DECODING:
+        return _decode_root(data, what)
+
+
+def _decode_root(data: bytes, what: str) -> ManifestRoot:
     raw = decompress(data, what)
     _check_format(raw, "dataver.manifest", what)
+    shards = raw.get("shards")
+    if isinstance(shards, list) and len(shards) > MAX_ROOT_SHARDS:
+        raise FormatError(
+            f"manifest root {what} lists {len(shards):,} shards; at most {MAX_ROOT_SHARDS:,} "
+            "are accepted"
+        )
     try:
         root = ManifestRoot.model_validate(raw)
     except PydanticValidationError as exc:
@@ -142,8 +334,17 @@ def encode_shard(entries: list[Entry]) -> bytes:
 
     Pack names repeat for thousands of entries, so they are stored once in ``packs`` and
     referenced by index (``-1``: not packed).
+
+    Raises:
+        ValidationError: A url or source longer than :data:`MAX_URL_LENGTH` or
+            :data:`MAX_SOURCE_LENGTH`.
     """
-    return compress(orjson.dumps(_columns(entries, "dataver.shard")))
+    return compress(shard_payload(entries))
+
+
+def shard_payload(entries: list[Entry]) -> bytes:
+    """The JSON of :func:`encode_shard`, before compression (see :func:`readable`)."""
+    return orjson.dumps(_columns(entries, "dataver.shard"))
 
 
 def encode_changes(entries: list[Entry], removed: list[str]) -> bytes:
@@ -152,10 +353,18 @@ def encode_changes(entries: list[Entry], removed: list[str]) -> bytes:
     Args:
         entries: New or replaced entries, in strictly increasing path order.
         removed: Removed paths, sorted, none of them among ``entries``.
+
+    Raises:
+        ValidationError: A url or source longer than its limit.
     """
+    return compress(changes_payload(entries, removed))
+
+
+def changes_payload(entries: list[Entry], removed: list[str]) -> bytes:
+    """The JSON of :func:`encode_changes`, before compression (see :func:`readable`)."""
     body = _columns(entries, "dataver.changes")
     body["removed"] = removed
-    return compress(orjson.dumps(body))
+    return orjson.dumps(body)
 
 
 def _columns(entries: list[Entry], kind: str) -> dict[str, Any]:
@@ -165,6 +374,12 @@ def _columns(entries: list[Entry], kind: str) -> dict[str, Any]:
     for name, column in zip(_COLUMNS, columns, strict=True):
         if name in _OPTIONAL and not any(column):
             continue
+        if name in _LIMITS and _too_long(column, _LIMITS[name]):
+            at = next(i for i, v in enumerate(column) if len(v or "") > _LIMITS[name])
+            raise ValidationError(
+                f"the {name} of {entries[at].path!r} is longer than {_LIMITS[name]:,} characters",
+                path=entries[at].path,
+            )
         if name == "pack":
             table = [p for p in dict.fromkeys(column) if p is not None]
             position: dict[str | None, int] = {pack: i for i, pack in enumerate(table)}
@@ -175,15 +390,46 @@ def _columns(entries: list[Entry], kind: str) -> dict[str, Any]:
     return body
 
 
-def decode_shard(data: bytes, what: str) -> list[Entry]:
+_LIMITS = {"url": MAX_URL_LENGTH, "source": MAX_SOURCE_LENGTH}
+
+
+def _too_long(column: Any, limit: int) -> bool:
+    """Whether a url or source column holds a string over ``limit`` characters.
+
+    Values other than strings and None are left to the decoder (tests forge them).
+    """
+    try:
+        # NOTE: filter(None, ...) and map(len, ...) run in C: one pass, no list.
+        return max(map(len, filter(None, column)), default=0) > limit
+    except TypeError:
+        return False
+
+
+def decode_shard(data: bytes, what: str, count: int | None = None) -> list[Entry]:
     """Decode and validate a shard: safe paths, strictly sorted, sane sizes and hashes.
 
+    Args:
+        data: The stored (compressed) shard.
+        what: Its name, for errors.
+        count: The entries its root says it holds: it is refused as soon as it decompresses
+            past :func:`shard_limit` of that (default: :data:`MAX_DECODED`).
+
     Raises:
-        FormatError: Anything malformed, including unsafe paths (never trusted on read).
+        FormatError: Anything malformed, including unsafe paths (never trusted on read), or
+            larger than its count allows.
     """
+    return decode_shard_measured(data, what, count)[0]
+
+
+def decode_shard_measured(
+    data: bytes, what: str, count: int | None = None
+) -> tuple[list[Entry], int]:
+    """:func:`decode_shard`, and the size of the shard's JSON (what it weighs in a cache)."""
+    limit = MAX_DECODED if count is None else shard_limit(count)
     # NOTE: a shard's entries cannot form cycles (see dataver.gcpause).
-    with paused_gc():
-        return _decode_shard(data, what)
+    with _DECODING, paused_gc():
+        raw, size = _decompress_measured(data, what, limit)
+        return _entries(raw, "dataver.shard", what), size
 
 
 def decode_changes(data: bytes, what: str) -> tuple[list[Entry], list[str]]:
@@ -192,26 +438,27 @@ def decode_changes(data: bytes, what: str) -> tuple[list[Entry], list[str]]:
     Raises:
         FormatError: Anything malformed, or a path both set and removed.
     """
-    with paused_gc():
-        raw = decompress(data, what)
+    with _DECODING, paused_gc():
+        raw = decompress(data, what, shard_limit(MAX_CHANGES))
         entries = _entries(raw, "dataver.changes", what)
         removed = raw.get("removed")
         if not isinstance(removed, list):
             raise FormatError(f"manifest changes {what} lack the 'removed' list")
+        if len(entries) + len(removed) > MAX_CHANGES:
+            raise FormatError(
+                f"manifest changes {what} hold {len(entries) + len(removed):,} paths; staged "
+                f"changes hold at most {MAX_CHANGES:,}"
+            )
         _check_paths(removed, what)
         if not {e.path for e in entries}.isdisjoint(removed):
             raise FormatError(f"manifest changes {what}: a path is both set and removed")
         return entries, removed
 
 
-def _decode_shard(data: bytes, what: str) -> list[Entry]:
-    return _entries(decompress(data, what), "dataver.shard", what)
-
-
 def _entries(raw: Any, kind: str, what: str) -> list[Entry]:
     _check_format(raw, kind, what)
     count = raw.get("count")
-    if type(count) is not int or count < 0:
+    if type(count) is not int or not 0 <= count <= MAX_SHARD_ENTRIES:
         raise FormatError(f"manifest shard {what} has no valid entry count")
     columns = [_column(raw, name, count, what) for name in _COLUMNS]
     paths, sizes, hashes, packs, offsets, urls, sources = columns
@@ -222,7 +469,9 @@ def _entries(raw: Any, kind: str, what: str) -> list[Entry]:
     if raw.get("pack") is not None:
         packs = _resolve_packs(raw.get("packs"), packs, what)
     for column, name in ((urls, "url"), (sources, "source")):
-        if column.count(None) != count and not _only(column, str):
+        if column.count(None) != count and (
+            not _only(column, str) or _too_long(column, _LIMITS[name])
+        ):
             raise FormatError(f"manifest shard {what}: invalid {name}")
     if None in hashes and any(h is None and u is None for h, u in zip(hashes, urls, strict=True)):
         raise FormatError(f"manifest shard {what}: an entry has neither hash nor url")
@@ -290,11 +539,17 @@ def _check_paths(paths: list[Any], what: str) -> None:
     if not _only(paths, str, allow_none=False):
         raise FormatError(f"manifest shard {what}: a path is not a string")
     try:
-        validate_paths(paths)
+        # NOTE: in slices: validate_paths joins its paths (three copies), and 16,384 paths
+        # of 4,096 characters would make that 3 x 256 MiB.
+        for start in range(0, len(paths), _PATHS_AT_ONCE):
+            validate_paths(paths[start : start + _PATHS_AT_ONCE])
     except UnsafePathError as exc:
         raise FormatError(f"manifest shard {what}: {exc}", path=exc.fields.get("path")) from exc
     if paths != sorted(paths) or len(set(paths)) != len(paths):
         raise FormatError(f"manifest shard {what}: paths are not strictly sorted, or repeat")
+
+
+_PATHS_AT_ONCE = 256
 
 
 def _check_ints(values: list[Any], what: str, name: str) -> None:

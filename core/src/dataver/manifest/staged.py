@@ -15,7 +15,7 @@ import operator
 from typing import TYPE_CHECKING
 
 from dataver.layout import manifest_key
-from dataver.manifest.codec import decode_changes, digest, encode_changes
+from dataver.manifest.codec import changes_payload, compress, decode_changes, digest, readable
 from dataver.manifest.merge import apply_changes
 from dataver.manifest.reader import Manifest, read_object
 from dataver.storage.overlay import MemoryOverlay
@@ -47,12 +47,19 @@ def read_changes(store: Store, ref: str | None) -> Changes:
     return changes
 
 
-def write_changes(store: Store, changes: Mapping[str, Entry | None]) -> str:
-    """Store a change set; return its address (content-addressed, like manifest shards)."""
+def write_changes(store: Store, changes: Mapping[str, Entry | None]) -> str | None:
+    """Store a change set; return its address (content-addressed, like manifest shards).
+
+    None, and nothing stored, when the set is too large for readers to accept (thousands
+    of very long paths): it must be applied to the manifest instead.
+    """
     keys = sorted(changes)
     entries = [e for e in map(changes.__getitem__, keys) if e is not None]
     removed = [k for k in keys if changes[k] is None]
-    data = encode_changes(entries, removed)
+    payload = changes_payload(entries, removed)
+    if not readable(payload):
+        return None
+    data = compress(payload)
     ref = digest(data)
     key = manifest_key(ref)
     if not store.exists(key):
@@ -76,7 +83,9 @@ def stage(
     merged = read_changes(store, staged)
     merged.update(changes)
     if len(merged) <= MAX_STAGED:
-        return manifest, write_changes(store, merged)
+        ref = write_changes(store, merged)
+        if ref is not None:
+            return manifest, ref
     return apply_changes(Manifest(store, manifest, algorithm), merged), None
 
 
