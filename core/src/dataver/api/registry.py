@@ -315,8 +315,9 @@ class Registry:
         Reads only, unless ``repair``: then it aborts Uploading versions whose writer stopped
         renewing its lease and removes leftovers of interrupted writers (orphan claims and
         dataset records, stale name pointers, journals of ended versions, temporary files),
-        and checks again. Damage (a missing or corrupt manifest or content object, a record
-        that does not parse) is reported, never "fixed".
+        moves records holding values dataver never writes (``hostile-record``, e.g. ``../``
+        in a field) to ``quarantine/``, and checks again. Damage (a missing or corrupt
+        manifest or content object, a record that does not parse) is reported, never "fixed".
 
         Args:
             repair: Apply the safe fixes.

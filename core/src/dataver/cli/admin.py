@@ -226,8 +226,8 @@ def fsck(
         bool,
         typer.Option(
             "--repair",
-            help="Abort stale uploading versions and remove leftovers of interrupted writers "
-            "(nothing else), then check again.",
+            help="Abort stale uploading versions, remove leftovers of interrupted writers and "
+            "move hostile records to quarantine/ (nothing else), then check again.",
         ),
     ] = False,
     grace_seconds: Annotated[
@@ -245,8 +245,9 @@ def fsck(
     """Check every record, name, manifest and stored object of the registry.
 
     Reports problems without changing anything. With --repair it makes only safe fixes and
-    says what it did; damage (missing or corrupt manifests or content) is never touched.
-    Exits 1 while a problem remains.
+    says what it did; damage (missing or corrupt manifests or content) is never touched. A
+    record holding values dataver never writes (hostile-record) is checked no further and,
+    with --repair, moved to quarantine/ with a note of why. Exits 1 while a problem remains.
     """
     opts = Options.of(ctx)
     report = opts.registry().fsck(repair=repair, grace_seconds=grace_seconds)
@@ -256,7 +257,9 @@ def fsck(
         for done in report.repaired:
             output.result(f"repaired  {done.kind:<18} {done.key}: {done.message}")
         for problem in report.problems:
-            label = "leftover" if problem.repairable else "ERROR"
+            # NOTE: by severity, not by repairable: a hostile record is damage that
+            # --repair quarantines, not a harmless leftover.
+            label = "ERROR" if problem.severity == "error" else "leftover"
             output.result(f"{label:<9} {problem.kind:<18} {problem.key}: {problem.message}")
         output.status(
             opts,
@@ -269,7 +272,7 @@ def fsck(
         fixable = sum(p.repairable for p in report.problems)
         raise CliError(
             f"{output.count(len(report.problems), 'problem')} in {report.url}",
-            hint="run 'dataver fsck --repair' to fix the leftovers"
+            hint="run 'dataver fsck --repair' to fix the leftovers and quarantine hostile records"
             if fixable
             else "fsck never repairs damage: restore the listed keys from a backup, or "
             "delete the damaged versions ('dataver delete --id ID')",

@@ -8,6 +8,13 @@ journal of a version that left Uploading, a local temporary file). Damage — a 
 does not parse, a manifest or content object that is missing or of the wrong size — is
 reported and left for a human: deleting it would hide the loss.
 
+A record or pointer with a value dataver never writes (``../`` in a dataset id, a manifest
+address that is no SHA-256, ...; see :mod:`dataver.versions.wellformed`) is a
+``hostile-record``: fsck follows none of its values, so it can neither stop the check nor
+steer it outside the registry, and goes on with everything else. ``repair`` moves such an
+object (with the claims that point at it) to ``quarantine/``, out of reach of list, get and
+gc, and deletes nothing: the copy and a note of why are kept for a human.
+
 Leftovers younger than the grace period are not problems: they may belong to a writer that
 is still working (a ``create`` between its claim and its record), so they are listed as
 ``in_progress`` and left alone.
@@ -15,12 +22,14 @@ is still working (a ``create`` between its claim and its record), so they are li
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dataver.errors import ConflictError, FormatError, NotFoundError
+from dataver.errors import ConflictError, FormatError, NotFoundError, ValidationError
 from dataver.layout import (
     claim_key,
     journal_prefix,
@@ -43,8 +52,9 @@ from dataver.ops.transition import end_record, is_stale
 from dataver.storage.base import ObjectInfo
 from dataver.storage.local import LocalStore
 from dataver.versions import repo
-from dataver.versions.records import DatasetRecord, Pointer, VersionRecord
+from dataver.versions.records import DatasetRecord, Pointer, VersionRecord, utcnow
 from dataver.versions.state import READABLE, State
+from dataver.versions.wellformed import describe, is_id, not_an_id, unsafe_fields
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -57,6 +67,11 @@ ERROR = "error"
 """Damage: something a version needs is missing or wrong. Never repaired automatically."""
 LEFTOVER = "leftover"
 """Harmless debris of an interrupted writer; ``repair`` removes it safely."""
+HOSTILE = "hostile-record"
+"""An ``error`` that ``repair`` fixes: the object is moved to :data:`QUARANTINE`, not deleted."""
+QUARANTINE = "quarantine/"
+"""Where ``repair`` moves hostile objects: ``quarantine/<stamp>-<random>/<original key>``,
+beside a ``why.json`` note (see docs/storage-format.md)."""
 
 _REPAIR_NOTE = "aborted by fsck --repair: its writer stopped renewing its lease"
 
@@ -67,7 +82,7 @@ class FsckProblem:
 
     Attributes:
         kind: What is wrong, e.g. ``stale-version``, ``orphan-claim``, ``missing-content``.
-        severity: ``error`` (damage, left alone) or ``leftover`` (safe to repair).
+        severity: ``error`` (damage) or ``leftover`` (safe to repair).
         key: The storage key concerned (a folder ends with ``/``).
         message: One sentence a person can act on.
         version_id: The version concerned, if any.
@@ -81,8 +96,8 @@ class FsckProblem:
 
     @property
     def repairable(self) -> bool:
-        """Whether ``fsck --repair`` fixes it."""
-        return self.severity == LEFTOVER
+        """Whether ``fsck --repair`` fixes it: leftovers, and hostile records (quarantined)."""
+        return self.severity == LEFTOVER or self.kind == HOSTILE
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready dict (the ``--json`` shape of a problem)."""
@@ -130,8 +145,8 @@ class FsckReport:
 
     @property
     def errors(self) -> tuple[FsckProblem, ...]:
-        """The problems that are damage (not repairable)."""
-        return tuple(p for p in self.problems if not p.repairable)
+        """The problems that are damage (severity ``error``; only hostile records repairable)."""
+        return tuple(p for p in self.problems if p.severity == ERROR)
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready dict (the ``dataver fsck --json`` document)."""
@@ -156,7 +171,8 @@ def fsck(
 
     Args:
         backend: The registry's backend.
-        repair: Abort stale Uploading versions and remove leftovers (nothing else).
+        repair: Abort stale Uploading versions, remove leftovers and quarantine hostile
+            records (nothing else).
         grace_seconds: Leftovers younger than this are left alone as possibly in progress
             (default ``DATAVER_GC_GRACE_SECONDS``).
 
@@ -164,10 +180,12 @@ def fsck(
         The :class:`FsckReport`; after a repair, ``problems`` is what a fresh check found.
     """
     grace = backend.settings.gc_grace_seconds if grace_seconds is None else grace_seconds
-    first = _Checker(backend.store, grace).run()
+    checker = _Checker(backend.store, grace)
+    first = checker.run()
     if not repair:
         return first
-    fixed = tuple(p for p in first.problems if p.repairable and _repair(backend, p))
+    done = (_repair(backend, p, checker) for p in first.problems if p.repairable)
+    fixed = tuple(p for p in done if p is not None)
     if not fixed:
         return first
     again = _Checker(backend.store, grace).run()
@@ -187,6 +205,16 @@ def fsck(
 # ------------------------------------------------------------------------------ checking
 
 
+@dataclass
+class _Suspect:
+    """A hostile object as the check saw it: ``repair`` moves it only if it is unchanged."""
+
+    token: str
+    version_id: str | None = None
+    claims: list[tuple[str, str]] = field(default_factory=list)
+    """(key, token) of the version-string claims that point at this version."""
+
+
 class _Checker:
     """One pass over the registry, collecting problems."""
 
@@ -201,6 +229,13 @@ class _Checker:
         self.content: set[str] = set()
         self.unreadable: set[str] = set()
         """Ids whose record exists but does not parse: their claims are not orphans."""
+        self.suspects: dict[str, _Suspect] = {}
+        """Hostile objects by key, for ``repair``."""
+        self.hostile: dict[str, str] = {}
+        """Version id -> key of its hostile record: its claims go to quarantine with it."""
+        self.tokens: dict[str, str] = {}
+        self.tombstones: set[str] = set()
+        """Ids of deleted versions whose record is still there: their claims are theirs."""
 
     def run(self) -> FsckReport:
         self.sizes = {i.key: i.size for p in ("packs/", "objects/") for i in self.store.list(p)}
@@ -208,8 +243,15 @@ class _Checker:
         records = self._records()
         self._names(datasets)
         self._claims(records)
-        for record in records.values():
-            self._version(record, datasets, records)
+        for record in list(records.values()):
+            try:
+                self._version(record, datasets, records)
+            except ValidationError as exc:
+                # NOTE: the fields were checked, so this cannot happen today; if a value
+                # reached through the record is ever refused, report it and go on rather
+                # than stop the whole check at one bad record.
+                key = record_key(record.id)
+                self._hostile(key, self.tokens[record.id], f"checking it led to: {exc}", record.id)
         self._journals(records)
         self._temp_files()
         return FsckReport(
@@ -225,6 +267,13 @@ class _Checker:
 
     def _add(self, kind: str, key: str, message: str, version_id: str | None = None) -> None:
         self.problems.append(FsckProblem(kind, ERROR, key, message, version_id))
+
+    def _hostile(self, key: str, token: str, message: str, version_id: str | None = None) -> None:
+        """Report an object whose values dataver never writes; follow none of them."""
+        self.suspects[key] = _Suspect(token, version_id)
+        if version_id is not None:
+            self.hostile[version_id] = key
+        self.problems.append(FsckProblem(HOSTILE, ERROR, key, message, version_id))
 
     def _leftover(self, info: ObjectInfo, kind: str, message: str, vid: str | None = None) -> None:
         if info.mtime > self.cutoff:
@@ -262,11 +311,20 @@ class _Checker:
         named: set[str] = set()
         for info in self.store.list("names/"):
             try:
-                pointer = Pointer.from_bytes(self.store.read(info.key))
+                data, token = self.store.read_with_token(info.key)
+                pointer = Pointer.from_bytes(data)
             except NotFoundError:
                 continue
             except FormatError as exc:
                 self._add("unreadable-name", info.key, f"name pointer does not parse: {exc}")
+                continue
+            if not is_id(pointer.target):
+                # NOTE: get(name=...) reads datasets/<target>/dataset.json: a target such as
+                # ../x must not be followed, and a pointer dataver never wrote is kept as
+                # evidence (quarantined), not deleted as a stale leftover.
+                why = not_an_id(pointer.target)
+                message = f"name pointer holds a value dataver never writes: target {why}"
+                self._hostile(info.key, token, message)
                 continue
             found = datasets.get(pointer.target)
             if found is None or name_key(found[0].project, found[0].name) != info.key:
@@ -304,7 +362,7 @@ class _Checker:
         for info in self.store.list("versions/"):
             stem = info.key[len("versions/") :].removesuffix(".json")
             try:
-                record, _ = repo.load(self.store, stem)
+                record, token = repo.load(self.store, stem, deleted=True)
             except NotFoundError as exc:
                 if self.store.exists(info.key):
                     self._add("unreadable-record", info.key, f"not a version record key: {exc}")
@@ -313,6 +371,22 @@ class _Checker:
                 self._add("unreadable-record", info.key, f"version record is damaged: {exc}", stem)
                 self.unreadable.add(stem)
                 continue
+            unsafe = unsafe_fields(record)
+            if unsafe:
+                # NOTE: its claim key, manifest keys and parent keys are built from these
+                # fields: none of them is used, so the rest of the check cannot be stopped
+                # (UnsafePathError) or steered elsewhere in the bucket by them.
+                message = f"version record holds values dataver never writes: {describe(unsafe)}"
+                self._hostile(info.key, token, message, record.id)
+                continue
+            if record.state is State.DELETED:
+                # NOTE: a delete removes its tombstone right after writing it: an old one
+                # is a delete that died in between (its claim goes with it on repair).
+                self.tombstones.add(record.id)
+                message = "a deleted version's record was not removed (its delete was interrupted)"
+                self._leftover(info, "tombstone", message, record.id)
+                continue
+            self.tokens[record.id] = token
             out[record.id] = record
         return out
 
@@ -321,11 +395,24 @@ class _Checker:
             if "/versions/" not in info.key:
                 continue
             try:
-                pointer = Pointer.from_bytes(self.store.read(info.key))
+                data, token = self.store.read_with_token(info.key)
+                pointer = Pointer.from_bytes(data)
             except NotFoundError:
                 continue
             except FormatError as exc:
                 self._add("unreadable-claim", info.key, f"version claim does not parse: {exc}")
+                continue
+            if pointer.target in self.tombstones:
+                continue  # NOTE: released with its tombstone (see "tombstone")
+            if pointer.target in self.hostile:
+                # NOTE: the claim is the record's own (its version string stays taken):
+                # it goes to quarantine with the record, never alone.
+                self.suspects[self.hostile[pointer.target]].claims.append((info.key, token))
+                continue
+            if not is_id(pointer.target):
+                why = not_an_id(pointer.target)
+                message = f"version claim holds a value dataver never writes: target {why}"
+                self._hostile(info.key, token, message)
                 continue
             record = records.get(pointer.target)
             if pointer.target in self.unreadable:
@@ -357,7 +444,7 @@ class _Checker:
             for parent in record.parents:
                 found = records.get(parent)
                 if found is None or found.state not in READABLE:
-                    what = "missing" if found is None else found.state.value
+                    what = found.state.value if found is not None else self._absent(parent)
                     self._add("bad-parent", key, f"parent {parent} is {what}", vid)
         if record.state is State.UPLOADING:
             if is_stale(record):
@@ -378,6 +465,11 @@ class _Checker:
                 self._manifest(ref, record)
         if record.staged is not None:
             self._staged(record.staged, record)
+
+    def _absent(self, version_id: str) -> str:
+        if version_id in self.hostile:
+            return "a hostile record (see hostile-record)"
+        return "unreadable" if version_id in self.unreadable else "missing"
 
     def _claim_of(self, record: VersionRecord) -> None:
         key = claim_key(record.dataset_id, record.version)
@@ -469,7 +561,7 @@ class _Checker:
             return
         found: list[FsckProblem] = []
         try:
-            entries = decode_shard(read_object(self.store, ref), ref)
+            entries = decode_shard(read_object(self.store, ref), ref, shard.count)
         except NotFoundError:
             found.append(FsckProblem("missing-manifest", ERROR, manifest_key(ref), "shard missing"))
             entries = []
@@ -556,6 +648,8 @@ class _Checker:
             record = records.get(version_id)
             if record is not None and record.state is State.UPLOADING:
                 continue
+            if version_id in self.hostile or version_id in self.unreadable:
+                continue  # NOTE: its record exists but cannot be trusted: not provably done
             what = "deleted" if record is None else record.state.value
             folder = journal_prefix(version_id)
             self._leftover(
@@ -591,21 +685,106 @@ def _info(key: str, mtime: float) -> ObjectInfo:
 # ------------------------------------------------------------------------------- repair
 
 
-def _repair(backend: Backend, problem: FsckProblem) -> bool:
-    """Apply the safe fix for one leftover; return whether it was applied."""
+def _repair(backend: Backend, problem: FsckProblem, checker: _Checker) -> FsckProblem | None:
+    """Apply the safe fix for one problem; return it as fixed, or None if nothing was done."""
     store = backend.store
+    if problem.kind == HOSTILE:
+        suspect = checker.suspects.get(problem.key)
+        folder = None if suspect is None else _quarantine(store, problem, suspect)
+        if folder is None:
+            return None
+        note = f"{problem.message}; moved to {folder}"
+        return FsckProblem(problem.kind, problem.severity, problem.key, note, problem.version_id)
     if problem.kind == "stale-version" and problem.version_id is not None:
-        return _abort_stale(backend, problem.version_id)
+        return problem if _abort_stale(backend, problem.version_id) else None
+    if problem.kind == "tombstone" and problem.version_id is not None:
+        return problem if _purge_tombstone(backend, problem.version_id) else None
     if problem.kind == "leftover-journal" and problem.version_id is not None:
         clear_journal(store, problem.version_id)
-        return True
+        return problem
     if problem.kind == "temp-file" and isinstance(store, LocalStore):
         (store.root / problem.key).unlink(missing_ok=True)
-        return True
+        return problem
     if problem.kind in ("orphan-claim", "orphan-dataset", "stale-name"):
         store.delete(problem.key)
-        return True
-    return False
+        return problem
+    return None
+
+
+def _quarantine(store: Store, problem: FsckProblem, suspect: _Suspect) -> str | None:
+    """Move a hostile object (and the claims naming it) to a new ``quarantine/`` folder.
+
+    Copies first, then removes each original only if it still holds the bytes the check
+    judged (compare-and-swap): a record fixed or replaced since is left for the next check.
+    Nothing is deleted for good; the folder's ``why.json`` says what was moved, why and when.
+
+    Returns:
+        The folder the object now lives in, or None if it changed or vanished meanwhile.
+    """
+    moving = _unchanged(store, [(problem.key, suspect.token)])
+    if not moving:
+        return None
+    # NOTE: a claim that changed since the check is no longer this record's: left alone.
+    moving += _unchanged(store, suspect.claims)
+    now = utcnow()
+    # NOTE: a folder per quarantine, never an overwrite: a key quarantined twice (restored,
+    # then forged again) keeps both copies as evidence.
+    folder = f"{QUARANTINE}{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}/"
+    note = {
+        "format": 1,
+        "kind": "dataver.quarantine",
+        "quarantined_at": now.isoformat(),
+        "by": "dataver fsck --repair",
+        "problem": problem.kind,
+        "reason": problem.message,
+        "version_id": problem.version_id,
+        "keys": [key for key, _, _ in moving],
+    }
+    for key, data, _ in moving:
+        store.write(folder + key, data)
+    store.write(folder + "why.json", json.dumps(note, indent=1).encode())
+    try:
+        store.delete_if(problem.key, suspect.token)
+    except ConflictError:
+        # NOTE: rewritten between our read and the delete: the copy is not what is there
+        # any more, so drop it (the folder is ours alone) and let the next check judge.
+        for key in [*(k for k, _, _ in moving), "why.json"]:
+            store.delete(folder + key)
+        return None
+    for key, _, token in moving[1:]:
+        try:
+            store.delete_if(key, token)
+        except ConflictError:
+            continue  # NOTE: the copy stays as evidence; the next check judges the claim
+    return folder
+
+
+def _unchanged(store: Store, keys: list[tuple[str, str]]) -> list[tuple[str, bytes, str]]:
+    """(key, bytes, token) of each key that still holds what its token was read with."""
+    out: list[tuple[str, bytes, str]] = []
+    for key, token in keys:
+        try:
+            data, now = store.read_with_token(key)
+        except NotFoundError:
+            continue
+        if now == token:
+            out.append((key, data, token))
+    return out
+
+
+def _purge_tombstone(backend: Backend, version_id: str) -> bool:
+    try:
+        record, token = repo.load(backend.store, version_id, deleted=True)
+    except NotFoundError:
+        return False
+    if record.state is not State.DELETED:
+        return False
+    try:
+        repo.purge(backend.store, record, token)
+    except ConflictError:
+        return False
+    clear_journal(backend.store, version_id)
+    return True
 
 
 def _abort_stale(backend: Backend, version_id: str) -> bool:

@@ -3,7 +3,9 @@
 Everything reachable from any version record (whatever its state) and from the upload
 journals of Uploading versions is kept; so is anything younger than the grace period, which
 covers an upload that has stored content but not yet recorded it. Packs are kept whole while
-any live entry points into them.
+any live entry points into them. Version records ``fsck --repair`` moved to ``quarantine/``
+keep what their well-formed manifest addresses reach, until a person deletes them
+(decision 25).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataver.manifest.reader import Manifest
 from dataver.manifest.staged import read_changes
 from dataver.versions.records import VersionRecord
 from dataver.versions.state import State
+from dataver.versions.wellformed import describe, is_digest, unsafe_fields
 
 if TYPE_CHECKING:
     from dataver.backend import Backend
@@ -83,13 +86,55 @@ def plan_gc(backend: Backend, *, grace_seconds: float | None = None) -> GcPlan:
 def _reachable(store: Store) -> set[str]:
     live: set[str] = set()
     for record in _all_records(store):
-        for ref in {record.manifest, record.base_manifest} - {None}:
-            _mark_manifest(store, ref or "", record.hash_algorithm, live)
-        if record.staged is not None:
-            _mark_changes(store, record.staged, live)
+        _mark_record(store, record, live)
         if record.state is State.UPLOADING:
             _mark_journal(store, record.id, live)
+    for key, record in _quarantined(store):
+        try:
+            _mark_record(store, record, live)
+        except NotFoundError:
+            continue  # NOTE: a forged address may name nothing: there is nothing to keep
+        except FormatError as exc:
+            raise FormatError(
+                f"gc refuses to run: the quarantined version record {key} names a manifest "
+                f"that cannot be read ({exc}); delete its quarantine folder once nothing in "
+                "it is needed",
+                key=key,
+            ) from exc
     return live
+
+
+def _mark_record(store: Store, record: VersionRecord, live: set[str]) -> None:
+    """Keep what a record's manifest addresses reach; only well-formed addresses are followed.
+
+    NOTE: a live record's addresses are all well-formed (``_load_record`` refuses it
+    otherwise); a quarantined one may hold a forged value next to genuine ones.
+    """
+    for ref in dict.fromkeys([record.manifest, record.base_manifest]):
+        if ref is not None and is_digest(ref):
+            _mark_manifest(store, ref, record.hash_algorithm, live)
+    if record.staged is not None and is_digest(record.staged):
+        _mark_changes(store, record.staged, live)
+
+
+def _quarantined(store: Store) -> list[tuple[str, VersionRecord]]:
+    """The version records in ``quarantine/<folder>/versions/<id>.json`` (see fsck --repair).
+
+    NOTE: quarantine holds records that were not in the form dataver writes, often with one
+    forged field next to genuine ones: a published version whose ``version`` was tampered
+    with still names its real manifest. Keeping that content keeps quarantine reversible; a
+    copy that does not parse names nothing gc could keep, so it is passed over.
+    """
+    out: list[tuple[str, VersionRecord]] = []
+    for info in store.list("quarantine/"):
+        parts = info.key.split("/")
+        if len(parts) != 4 or parts[2] != "versions" or not parts[3].endswith(".json"):
+            continue
+        try:
+            out.append((info.key, VersionRecord.from_bytes(store.read(info.key))))
+        except (NotFoundError, FormatError):
+            continue
+    return out
 
 
 def _all_records(store: Store) -> list[VersionRecord]:
@@ -109,7 +154,7 @@ def _all_records(store: Store) -> list[VersionRecord]:
 
 def _load_record(store: Store, key: str) -> VersionRecord | None:
     try:
-        return VersionRecord.from_bytes(store.read(key))
+        record = VersionRecord.from_bytes(store.read(key))
     except NotFoundError:
         return None  # NOTE: deleted since the listing: its content is garbage now
     except FormatError as exc:
@@ -118,6 +163,16 @@ def _load_record(store: Store, key: str) -> VersionRecord | None:
             "repair or delete it first (dataver fsck lists it)",
             key=key,
         ) from exc
+    unsafe = unsafe_fields(record)
+    if unsafe:
+        # NOTE: what it owns cannot be told from forged addresses: refuse, as for a record
+        # that does not parse, rather than delete content it may hold.
+        raise FormatError(
+            f"gc refuses to run: version record {key} holds values dataver never writes "
+            f"({describe(unsafe)}); 'dataver fsck --repair' moves it to quarantine/",
+            key=key,
+        )
+    return record
 
 
 def _mark_manifest(store: Store, ref: str, algorithm: str, live: set[str]) -> None:
