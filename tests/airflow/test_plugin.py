@@ -77,3 +77,30 @@ def test_missing_connection_is_named_on_the_page(monkeypatch: pytest.MonkeyPatch
     response = TestClient(outer).get("/dataver/")
     assert response.status_code == 503
     assert "dataver_missing" in response.text
+
+
+def test_the_host_check_is_off_by_default_and_can_be_turned_on(
+    version: dataver.Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.api_fastapi.app import create_app
+    from fastapi.testclient import TestClient
+
+    from dataver_airflow.plugin import DataverPlugin
+
+    lazy = DataverPlugin.fastapi_apps[0]["app"]
+    # NOTE: Airflow's API server answers any Host; so does the page it mounts, by default.
+    lazy.reset()
+    client = TestClient(create_app(), base_url="http://airflow.internal.example:8080")
+    assert client.get("/dataver/api/datasets").status_code == 200
+    monkeypatch.setenv("AIRFLOW__DATAVER__UI_ALLOWED_HOSTS", "airflow.example.com")
+    lazy.reset()
+    try:
+        client = TestClient(create_app(), base_url="http://airflow.example.com")
+        assert client.get("/dataver/api/datasets").status_code == 200
+        refused = client.get("/dataver/api/datasets", headers={"host": "evil.example"})
+        assert refused.status_code == 400
+        assert refused.json()["error"] == "HostNotAllowed"
+        # Airflow's own routes are not the page's: they answer as before.
+        assert client.get("/api/v2/version", headers={"host": "evil.example"}).status_code != 400
+    finally:
+        lazy.reset()  # NOTE: the next test builds the page from its own settings again

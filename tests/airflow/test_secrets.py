@@ -125,6 +125,6 @@ def test_hook_messages_and_the_web_page_leak_no_secret(secret_registry: tuple[st
     assert ok, message
     registry = hook.get_registry()
     assert SECRET not in f"{message} {registry!r} {registry.url}"
-    client = TestClient(create_app(registry))
+    client = TestClient(create_app(registry), base_url="http://localhost")
     for path in ("/api/datasets", "/api/openapi.json", "/"):
         assert SECRET not in client.get(path).text

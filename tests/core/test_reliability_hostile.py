@@ -386,7 +386,7 @@ def test_the_web_api_refuses_forged_manifests_and_hostile_paths(
     from dataver.ui import create_app
 
     ds, good = victim
-    client = testclient.TestClient(create_app(registry.url))
+    client = testclient.TestClient(create_app(registry.url), base_url="http://localhost")
     for hostile in ("../../etc/passwd", "/etc/passwd", "a\x00b", "ok.txt/../../x"):
         for route in ("raw", "preview"):
             answer = client.get(f"/api/versions/{ds.id}/{route}", params={"path": hostile})
@@ -396,7 +396,7 @@ def test_the_web_api_refuses_forged_manifests_and_hostile_paths(
     for forgery in ("escaping path", "duplicate path across shards", "unknown shard format"):
         build, _, _ = FORGERIES[forgery]
         _forge(registry, ds, build(registry, good))
-        client = testclient.TestClient(create_app(registry.url))
+        client = testclient.TestClient(create_app(registry.url), base_url="http://localhost")
         for route in ("files", "tree"):
             answer = client.get(f"/api/versions/{ds.id}/{route}", params={"path": ""})
             assert answer.status_code == 502, (forgery, route, answer.text)
@@ -404,7 +404,7 @@ def test_the_web_api_refuses_forged_manifests_and_hostile_paths(
             assert "Traceback" not in answer.text
     build, _, _ = FORGERIES["huge size"]
     _forge(registry, ds, build(registry, good))
-    client = testclient.TestClient(create_app(registry.url))
+    client = testclient.TestClient(create_app(registry.url), base_url="http://localhost")
     listed = client.get(f"/api/versions/{ds.id}/files", params={"path": ""})
     assert listed.status_code == 200  # listing is fine; reading the bytes is refused
     answer = client.get(f"/api/versions/{ds.id}/raw", params={"path": good.path})

@@ -139,7 +139,7 @@ def test_the_sdk_web_page_and_reports_never_show_credentials(
     texts += [str(e) for e in errors] + [repr(e) for e in errors] + [str(e.fields) for e in errors]
     texts += [pickle.dumps(e).decode("latin-1") for e in errors]  # as Airflow moves them
 
-    client = testclient.TestClient(create_app(registry))
+    client = testclient.TestClient(create_app(registry), base_url="http://localhost")
     for path in (
         "/",
         "/api/datasets",

@@ -7,6 +7,10 @@ provider's extra link (``/dataver/versions/<id>``) opens inside Airflow.
 The registry is that of the ``[dataver] ui_conn_id`` connection (default ``dataver_default``),
 resolved on the first request rather than when the API server imports plugins: the server
 starts even if the connection is missing, and the page names the problem instead.
+
+The page's Host check is off here by default (``[dataver] ui_allowed_hosts = *``): the page is
+reached under whatever names the deployment routes to Airflow's API server, which answers any
+Host itself; a deployment that wants the check lists its names in that option.
 """
 
 from __future__ import annotations
@@ -29,6 +33,19 @@ def ui_conn_id() -> str:
     from airflow.configuration import conf
 
     return str(conf.get("dataver", "ui_conn_id", fallback="dataver_default"))
+
+
+def ui_allowed_hosts() -> list[str]:
+    """The Host names the page answers to: ``[dataver] ui_allowed_hosts``, comma-separated.
+
+    ``*`` (the default) answers any: the names Airflow is reached by are the deployment's
+    (an ingress, a proxy, a service name), and Airflow's API server itself checks none, so a
+    list here could only break the page where Airflow works.
+    """
+    from airflow.configuration import conf
+
+    value = str(conf.get("dataver", "ui_allowed_hosts", fallback="*"))
+    return [name for name in value.split(",") if name.strip()] or ["*"]
 
 
 class LazyDataverApp:
@@ -68,7 +85,7 @@ def _build(conn_id: str) -> ASGIApp:
     from dataver_airflow.hooks.dataver import DataverHook
 
     registry = DataverHook(dataver_conn_id=conn_id).get_registry()
-    return create_app(registry, title=VIEW_NAME)
+    return create_app(registry, title=VIEW_NAME, allowed_hosts=ui_allowed_hosts())
 
 
 def _error_app(exc: Exception) -> ASGIApp:

@@ -91,6 +91,15 @@ class Settings(BaseSettings):
         default=None,
         description="Evict least recently used cache content beyond this size (e.g. 50GB).",
     )
+    # NOTE: a plain comma-separated string, as people write names in a variable (a tuple
+    # field would make pydantic-settings expect JSON); dataver.ui splits it.
+    ui_allowed_hosts: str = Field(
+        default="",
+        description=(
+            "Host names the web page answers to beyond localhost and the address it listens "
+            "on, comma-separated (e.g. its public name behind a proxy; * for any)."
+        ),
+    )
 
 
 def get_settings() -> Settings:

@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parents[3]
 ARTIFACTS = Path(os.environ.get("DATAVER_TEST_ARTIFACTS", REPO / "test-artifacts")) / "ui"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+REBOUND = "rebound.example"
+"""A name the browser resolves to 127.0.0.1, as a DNS-rebinding attacker's name would."""
 
 
 def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
@@ -172,6 +174,9 @@ def chromium() -> Iterator[WebDriver]:
         "--disable-component-update",
         "--disable-sync",
         "--window-size=1400,1000",
+        # NOTE: what a DNS-rebinding attack achieves: a name the attacker controls answering
+        # with this machine's address (test_hosts_in_the_browser).
+        f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))

@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import csv
+import re
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 
 import dataver
+from dataver.errors import ValidationError
 from dataver.ui import create_app
 from dataver.ui.preview import HEAD_BYTES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from ..s3server import FaultProxy
     from .conftest import Lineage
 
+# NOTE: the app answers only to loopback names by default (test_hosts.py); TestClient's own
+# default host, "testserver", is refused like any other unknown name.
+LOCAL = "http://localhost"
+
 
 @pytest.fixture(scope="module")
 def client(lineage: Lineage) -> TestClient:
-    return TestClient(create_app(lineage.registry))
+    return TestClient(create_app(lineage.registry), base_url=LOCAL)
 
 
 def test_datasets_summarise_states_and_sizes(client: TestClient, lineage: Lineage) -> None:
@@ -59,7 +67,7 @@ def test_version_detail_links_only_web_urls(client: TestClient, lineage: Lineage
 def test_provenance_never_becomes_a_script_link(tmp_path: Path) -> None:
     reg = dataver.Registry(str(tmp_path / "reg"))
     ds = reg.create("x", provenance={"url": "javascript:alert(1)", "run": {"log": "https://ok"}})
-    body = TestClient(create_app(reg)).get(f"/api/versions/{ds.id}").json()
+    body = TestClient(create_app(reg), base_url=LOCAL).get(f"/api/versions/{ds.id}").json()
     assert body["links"] == [{"label": "run.log", "url": "https://ok"}]
 
 
@@ -181,7 +189,7 @@ def test_external_links_are_not_read(tmp_path: Path) -> None:
     ds = reg.create("links")
     ds.add_external_files(secret.as_uri())
     ds.finalize()
-    client = TestClient(create_app(reg))
+    client = TestClient(create_app(reg), base_url=LOCAL)
     body = client.get(f"/api/versions/{ds.id}/preview", params={"path": "secret.png"}).json()
     assert body["kind"] == "link"
     raw = client.get(f"/api/versions/{ds.id}/raw", params={"path": "secret.png"})
@@ -214,7 +222,7 @@ def test_mounted_under_a_prefix_the_page_uses_it(lineage: Lineage) -> None:
 
     outer = FastAPI()
     outer.mount("/dataver", create_app(lineage.registry))
-    client = TestClient(outer)
+    client = TestClient(outer, base_url=LOCAL)
     page = client.get(f"/dataver/versions/{lineage.v1}")
     assert '<base href="/dataver/">' in page.text
     assert client.get("/dataver/api/datasets").status_code == 200
@@ -245,7 +253,7 @@ def test_large_file_preview_reads_only_its_head(
     ds = reg.create("big")
     ds.add_files(big.parent)
     ds.finalize(auto_upload=True)
-    client = TestClient(create_app(dataver.Registry(s3_url)))
+    client = TestClient(create_app(dataver.Registry(s3_url)), base_url=LOCAL)
     s3_proxy.reset()
     body = client.get(f"/api/versions/{ds.id}/preview", params={"path": "big.csv"}).json()
     assert body["kind"] == "table"
@@ -255,3 +263,130 @@ def test_large_file_preview_reads_only_its_head(
     for _, _, _, byte_range in content:
         first, last = byte_range.removeprefix("bytes=").split("-")
         assert int(last) - int(first) + 1 <= HEAD_BYTES, byte_range
+
+
+# ---------------------------------------------------------------------- projects holding "/"
+NESTED = ("team/vision", "a/b/c", "team/vision 100% #1?", "lab/..", "x//y", "é/ü")
+
+
+def project_path(project: str) -> str:
+    """The page's encoding of a project in a URL path (``projectPath`` in static/app.js)."""
+    segments = project.split("/")
+    if any(s in ("", ".", "..") for s in segments):
+        return quote(project, safe="")
+    return "/".join(quote(s, safe="") for s in segments)
+
+
+@pytest.fixture(scope="module")
+def nested(tmp_path_factory: pytest.TempPathFactory) -> tuple[TestClient, dict[str, str]]:
+    """A registry with a dataset ``cats & dogs`` in each project of :data:`NESTED`."""
+    root = tmp_path_factory.mktemp("nested")
+    (root / "src").mkdir()
+    (root / "src" / "a.txt").write_text("a")
+    reg = dataver.Registry(str(root / "registry"))
+    ids = {}
+    for project in NESTED:
+        ds = reg.create("cats & dogs", project=project)
+        ds.add_files(root / "src")
+        ds.finalize(auto_upload=True)
+        ids[project] = ds.id
+    reg.create("cats & dogs", project="team")  # NOTE: a prefix of "team/vision", not a parent
+    return TestClient(create_app(reg), base_url=LOCAL), ids
+
+
+@pytest.mark.parametrize("project", NESTED)
+@pytest.mark.parametrize(
+    "encode", [project_path, lambda p: quote(p, safe="")], ids=["page", "all-encoded"]
+)
+def test_projects_holding_slashes_are_served(
+    nested: tuple[TestClient, dict[str, str]], project: str, encode: Callable[[str], str]
+) -> None:
+    client, ids = nested
+    base = f"/api/datasets/{encode(project)}/{quote('cats & dogs', safe='')}"
+    versions = client.get(f"{base}/versions")
+    assert versions.status_code == 200, versions.text
+    assert [(v["project"], v["id"]) for v in versions.json()["items"]] == [(project, ids[project])]
+    graph = client.get(f"{base}/lineage")
+    assert graph.status_code == 200, graph.text
+    assert [n["id"] for n in graph.json()["nodes"]] == [ids[project]]
+    page = client.get(f"/datasets/{encode(project)}/{quote('cats & dogs', safe='')}")
+    assert page.status_code == 200
+    assert "static/app.js" in page.text
+
+
+def test_the_project_is_everything_before_the_name(
+    nested: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, _ = nested
+    team = client.get("/api/datasets/team/cats%20%26%20dogs/versions").json()
+    assert {v["project"] for v in team["items"]} == {"team"}
+    assert client.get("/api/datasets/team/vision/versions").status_code == 404
+    assert (
+        client.get("/api/datasets/nope/team/vision/cats%20%26%20dogs/versions").status_code == 404
+    )
+    assert client.get("/api/datasets//cats%20%26%20dogs/versions").status_code == 400
+
+
+# ---------------------------------------------------------------------- offsets and limits
+@pytest.mark.parametrize("value", ["99999999999999999999999999", "-1", "1e3", "x"])
+def test_offsets_out_of_range_are_422(client: TestClient, lineage: Lineage, value: str) -> None:
+    safe = TestClient(client.app, base_url=LOCAL, raise_server_exceptions=False)
+    for route in (
+        "/api/datasets/default/images/versions",
+        f"/api/versions/{lineage.v2}/tree",
+        f"/api/versions/{lineage.v2}/files",
+    ):
+        response = safe.get(route, params={"offset": value})
+        assert response.status_code == 422, (route, value, response.text)
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999999", "0", "-5", "1001"])
+def test_limits_out_of_range_are_422(client: TestClient, lineage: Lineage, value: str) -> None:
+    safe = TestClient(client.app, base_url=LOCAL, raise_server_exceptions=False)
+    for route in (
+        "/api/datasets/default/images/versions",
+        f"/api/versions/{lineage.v2}/tree",
+        f"/api/versions/{lineage.v2}/files",
+        f"/api/versions/{lineage.v2}/diff",
+    ):
+        response = safe.get(route, params={"limit": value})
+        assert response.status_code == 422, (route, value, response.text)
+
+
+def test_the_largest_offset_is_an_empty_page(client: TestClient, lineage: Lineage) -> None:
+    from dataver.ui.catalog import MAX_OFFSET
+
+    for route in (
+        "/api/datasets/default/images/versions",
+        f"/api/versions/{lineage.v2}/tree",
+        f"/api/versions/{lineage.v2}/files",
+    ):
+        page = client.get(route, params={"offset": MAX_OFFSET})
+        assert page.status_code == 200, (route, page.text)
+        assert page.json()["items"] == []
+        assert client.get(route, params={"offset": MAX_OFFSET + 1}).status_code == 422
+
+
+def test_the_catalog_refuses_offsets_out_of_range(lineage: Lineage) -> None:
+    from dataver.ui.catalog import Catalog
+
+    catalog = Catalog(lineage.registry)
+    with pytest.raises(ValidationError, match="offset"):
+        catalog.files(lineage.v2, "", 10**30, 10)
+    with pytest.raises(ValidationError, match="offset"):
+        catalog.tree(lineage.v2, "", -1, 10)
+
+
+# ---------------------------------------------------------------------- the API docs
+def test_api_docs_load_nothing_from_other_hosts(client: TestClient) -> None:
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200
+    assert "http://" not in docs.text
+    assert "https://" not in docs.text
+    assert "<script>" not in docs.text  # NOTE: the page's CSP allows no inline script
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', docs.text)
+    assert len(assets) >= 3, docs.text
+    assert any(a.endswith("/swagger-ui-bundle.js") for a in assets), assets
+    for asset in assets:
+        assert client.get(f"/{asset}").status_code == 200, asset  # NOTE: relative to <base>
+    assert client.get("/api/openapi.json").json()["info"]["title"].startswith("dataver")

@@ -16,7 +16,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+import dataver
+
+from .conftest import REBOUND, serve
+
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -174,3 +179,83 @@ def test_unknown_version_shows_an_error(server: str, browser: WebDriver) -> None
     browser.get(f"{server}/versions/{'0' * 32}")
     alert = wait_for(browser, "[role=alert]")
     assert "not found" in alert.text.lower() or "no version" in alert.text.lower()
+
+
+# ---------------------------------------------------------------------- projects holding "/"
+@pytest.fixture(scope="module")
+def nested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """A served registry whose datasets live in projects holding ``/``: ``team/vision``
+    (two versions) and ``lab/..`` (a segment the browser would resolve away if written as is).
+    Yields the base URL and the newest version id of each project."""
+    from dataver.ui import create_app
+
+    root = tmp_path_factory.mktemp("nested-ui")
+    (root / "src").mkdir()
+    (root / "src" / "labels.csv").write_text("id,label\n1,cat\n")
+    reg = dataver.Registry(str(root / "registry"))
+    newest: dict[str, str] = {}
+    for project in ("team/vision", "team/vision", "lab/.."):
+        parents = [newest[project]] if project in newest else []
+        ds = reg.create("cats & dogs", project=project, parents=parents)
+        (root / "src" / "labels.csv").write_text(f"id,label\n{len(newest)},cat\n")
+        ds.add_files(root / "src")
+        ds.finalize(auto_upload=True)
+        newest[project] = ds.id
+    with serve(create_app(reg)) as url:
+        yield url, newest
+
+
+@pytest.mark.parametrize("project", ["team/vision", "lab/.."])
+def test_a_project_holding_a_slash_opens_from_the_home_page(
+    nested: tuple[str, dict[str, str]], browser: WebDriver, artifacts: Path, project: str
+) -> None:
+    url, newest = nested
+    browser.get(url + "/")
+    row = wait_for(browser, f'#datasets tbody tr[data-dataset="{project}/cats & dogs"]')
+    row.find_element(By.CSS_SELECTOR, "td a").click()
+    title = f"{project} / cats & dogs"
+    waiter(browser).until(lambda b: b.find_element(By.TAG_NAME, "h1").text == title)
+    rows = wait_all(browser, "#versions tbody tr", 1)
+    assert rows[0].get_attribute("data-version") == newest[project]
+    if project == "team/vision":
+        # NOTE: readable deep links: each segment of the project stays a path segment.
+        assert browser.current_url == f"{url}/datasets/team/vision/cats%20%26%20dogs"
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#lineage g.node")) == 2
+        browser.save_screenshot(str(artifacts / "dataset-nested-project.png"))
+    # A version page links back to its dataset and compares with its siblings.
+    rows[0].find_element(By.CSS_SELECTOR, "td a").click()
+    wait_for(browser, "#diff select#against")
+    wait_for(browser, "#crumbs a[href^='datasets/']").click()
+    waiter(browser).until(lambda b: b.find_element(By.TAG_NAME, "h1").text == title)
+    # A deep link opened directly (a reload) shows the same dataset.
+    browser.refresh()
+    waiter(browser).until(lambda b: b.find_element(By.TAG_NAME, "h1").text == title)
+    wait_all(browser, "#versions tbody tr", 1)
+    no_errors(browser)
+
+
+# ---------------------------------------------------------------------- the API docs offline
+def test_api_docs_render_without_the_internet(
+    server: str, browser: WebDriver, artifacts: Path
+) -> None:
+    # NOTE: this browser reaches no other host, as on an air-gapped machine: the Swagger UI
+    # must come from the app itself, and run under the page's CSP (no inline script).
+    browser.get(f"{server}/api/docs")
+    operations = wait_all(browser, ".swagger-ui .opblock", 10)
+    paths = {o.find_element(By.CSS_SELECTOR, ".opblock-summary-path").text for o in operations}
+    assert "/api/datasets/{project}/{name}/versions" in paths
+    browser.save_screenshot(str(artifacts / "api-docs.png"))
+    no_errors(browser)
+
+
+# ---------------------------------------------------------------------- DNS rebinding
+def test_a_rebound_name_reads_nothing(server: str, browser: WebDriver) -> None:
+    """The browser resolves ``rebound.example`` to 127.0.0.1, as after a DNS-rebinding
+    attack: what a script of that origin would read from the local server is a refusal."""
+    port = server.rsplit(":", 1)[1]
+    browser.get(f"http://{REBOUND}:{port}/api/datasets")
+    body = wait_for(browser, "body").text
+    assert "HostNotAllowed" in body
+    assert "images" not in body
+    browser.get(f"http://localhost:{port}/")
+    wait_all(browser, "#datasets tbody tr", 2)

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from dataver.errors import ValidationError
 from dataver.objects.fetch import verify_bytes
-from dataver.ui.catalog import MAX_LIMIT, Catalog
+from dataver.ui.catalog import MAX_LIMIT, MAX_OFFSET, Catalog
 from dataver.ui.models import (
     DatasetSummary,
     DiffPage,
@@ -24,8 +24,11 @@ from dataver.ui.models import (
 from dataver.ui.preview import MAX_IMAGE_BYTES, RangeFile, image_type, preview
 
 router = APIRouter(prefix="/api", tags=["dataver"])
+"""The routes. A project may hold ``/`` (``team/vision``), so ``{project:path}`` takes every
+segment before the dataset name, which never holds one."""
 
-Offset = Annotated[int, Query(ge=0, description="Index of the first item.")]
+# NOTE: bounded, so a huge offset is a 422 rather than a ValueError from islice (a 500).
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Index of the first item.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
 Path = Annotated[str, Query(description="A dataset path (a folder for tree/files).")]
 
@@ -41,7 +44,7 @@ def datasets(request: Request) -> list[DatasetSummary]:
     return _catalog(request).datasets()
 
 
-@router.get("/datasets/{project}/{name}/versions", response_model=VersionsPage)
+@router.get("/datasets/{project:path}/{name}/versions", response_model=VersionsPage)
 def versions(
     request: Request, project: str, name: str, offset: Offset = 0, limit: Limit = 100
 ) -> VersionsPage:
@@ -49,7 +52,7 @@ def versions(
     return _catalog(request).versions(project, name, offset, limit)
 
 
-@router.get("/datasets/{project}/{name}/lineage", response_model=Graph)
+@router.get("/datasets/{project:path}/{name}/lineage", response_model=Graph)
 def dataset_lineage(request: Request, project: str, name: str) -> Graph:
     """Every version of a dataset and its parents, as nodes and parent -> child edges."""
     return _catalog(request).dataset_graph(project, name)

@@ -33,6 +33,7 @@ from dataver.ui.models import (
     VersionSummary,
 )
 from dataver.ui.preview import find_entry
+from dataver.versions.records import check_name
 from dataver.versions.state import State
 
 if TYPE_CHECKING:
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
 
 MAX_LIMIT = 1000
 """The most items one page may hold: pages keep responses small whatever the version's size."""
+MAX_OFFSET = 1_000_000_000
+"""The largest offset a page may start at: beyond any real version (a billion files), and far
+below what ``islice`` takes (``sys.maxsize``)."""
 _USABLE = (State.FINAL, State.PUBLISHED)
 
 
@@ -74,10 +78,8 @@ class Catalog:
         Raises:
             VersionNotFoundError: The dataset has no versions.
         """
-        found = self.registry.list(project=project, name=name)
-        if not found:
-            raise VersionNotFoundError(f"no dataset {project}/{name}")
-        limit = _limit(limit)
+        found = self._dataset(project, name)
+        offset, limit = _offset(offset), _limit(limit)
         page = found[offset : offset + limit]
         return VersionsPage(
             total=len(found), offset=offset, limit=limit, items=tuple(map(summary, page))
@@ -99,7 +101,7 @@ class Catalog:
         children, files, size = self._children(_content(ds), folder)
         if folder and not children:
             raise VersionNotFoundError(f"version {version_id} has no folder {folder!r}")
-        limit = _limit(limit)
+        offset, limit = _offset(offset), _limit(limit)
         return TreePage(
             version_id=ds.id,
             path=folder,
@@ -113,10 +115,10 @@ class Catalog:
 
     def files(self, version_id: str, folder: str, offset: int, limit: int) -> FilesPage:
         """A flat page of the files under ``folder``, in path order."""
+        offset, limit = _offset(offset), _limit(limit)
         ds = self._get(version_id)
         folder = normalize_prefix(folder)
         manifest = self._manifest(ds)
-        limit = _limit(limit)
         total = manifest.root.files if not folder else self._children(_content(ds), folder)[1]
         page = islice(manifest.iter_folder(folder), offset, offset + limit)
         items = tuple(FileItem(path=e.path, size=e.size, hash=e.hash, link=e.url) for e in page)
@@ -137,9 +139,7 @@ class Catalog:
     # ------------------------------------------------------------------ lineage
     def dataset_graph(self, project: str, name: str) -> Graph:
         """Every version of a dataset, plus the versions of other datasets it descends from."""
-        versions = self.registry.list(project=project, name=name)
-        if not versions:
-            raise VersionNotFoundError(f"no dataset {project}/{name}")
+        versions = self._dataset(project, name)
         nodes = {ds.id: _node(ds) for ds in versions}
         edges = [Edge(parent=p, child=ds.id) for ds in versions for p in ds.parents]
         for parent in {e.parent for e in edges} - nodes.keys():
@@ -154,6 +154,20 @@ class Catalog:
         return Graph(nodes=nodes, edges=edges)
 
     # ------------------------------------------------------------------ helpers
+    def _dataset(self, project: str, name: str) -> list[Dataset]:
+        """Every version of one dataset, newest first.
+
+        Raises:
+            ValidationError: A malformed project or name (an empty one would list them all).
+            VersionNotFoundError: The dataset has no versions.
+        """
+        check_name(project, "project")
+        check_name(name)
+        found = self.registry.list(project=project, name=name)
+        if not found:
+            raise VersionNotFoundError(f"no dataset {project}/{name}")
+        return found
+
     def _get(self, version_id: str) -> Dataset:
         if not version_id or "/" in version_id or version_id.startswith("."):
             raise ValidationError(f"not a version id: {version_id!r}")
@@ -348,6 +362,12 @@ def _diff_page(version_id: str, against: str | None, diff: Diff, limit: int) -> 
         limit=limit,
         truncated=max(counts.values(), default=0) > limit,
     )
+
+
+def _offset(offset: int) -> int:
+    if offset < 0 or offset > MAX_OFFSET:
+        raise ValidationError(f"offset must be between 0 and {MAX_OFFSET}, got {offset}")
+    return offset
 
 
 def _limit(limit: int) -> int:

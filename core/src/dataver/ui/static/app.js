@@ -51,7 +51,19 @@ async function api(path, params) {
 }
 
 const enc = encodeURIComponent;
-const datasetHref = (project, name) => `datasets/${enc(project)}/${enc(name)}`;
+
+// A project may hold "/" (team/vision): each of its segments becomes a path segment, so deep
+// links stay readable and no proxy meets an encoded slash. A project the browser would
+// rewrite that way ("a/..", "a//b") is sent as one segment with %2F instead; the server
+// decodes both forms to the same project.
+function projectPath(project) {
+  const segments = project.split("/");
+  if (segments.some((s) => s === "" || s === "." || s === "..")) return enc(project);
+  return segments.map(enc).join("/");
+}
+
+const datasetPath = (project, name) => `${projectPath(project)}/${enc(name)}`;
+const datasetHref = (project, name) => `datasets/${datasetPath(project, name)}`;
 const versionHref = (id) => `versions/${enc(id)}`;
 
 function link(href, text, attrs = {}) {
@@ -91,9 +103,11 @@ function setCrumbs(...parts) {
 function route() {
   const base = new URL(document.baseURI).pathname;
   const rest = location.pathname.startsWith(base) ? location.pathname.slice(base.length) : "";
-  const parts = rest.split("/").filter(Boolean).map(decodeURIComponent);
+  // NOTE: split before decoding: a %2F inside a segment is part of a project's name.
+  const parts = rest.replace(/\/$/, "").split("/").map(decodeURIComponent);
   const render =
-    parts[0] === "datasets" && parts.length === 3 ? () => datasetPage(parts[1], parts[2])
+    parts[0] === "datasets" && parts.length >= 3
+      ? () => datasetPage(parts.slice(1, -1).join("/"), parts[parts.length - 1])
     : parts[0] === "versions" && parts.length === 2 ? () => versionPage(parts[1])
     : () => homePage();
   render().catch((error) => show(el("p", { class: "error", role: "alert" }, `Error: ${error.message}`)));
@@ -150,8 +164,8 @@ async function datasetPage(project, name) {
   setCrumbs(link("./", "Datasets"), "/", `${project} / ${name}`);
   document.title = `${project}/${name} · dataver`;
   const [graph, versions] = await Promise.all([
-    api(`api/datasets/${enc(project)}/${enc(name)}/lineage`),
-    api(`api/datasets/${enc(project)}/${enc(name)}/versions`, { limit: 1000 }),
+    api(`api/datasets/${datasetPath(project, name)}/lineage`),
+    api(`api/datasets/${datasetPath(project, name)}/versions`, { limit: 1000 }),
   ]);
   const rows = versions.items.map((v) =>
     el("tr", { "data-version": v.id },
@@ -291,7 +305,7 @@ async function versionPage(id) {
 }
 
 async function diffView(box, v, against) {
-  const siblings = await api(`api/datasets/${enc(v.project)}/${enc(v.name)}/versions`, { limit: 1000 });
+  const siblings = await api(`api/datasets/${datasetPath(v.project, v.name)}/versions`, { limit: 1000 });
   const select = el("select", { id: "against", "aria-label": "compare against" },
     el("option", { value: "" }, v.parents.length ? "its parents" : "nothing (no parents)"),
     siblings.items.filter((o) => o.id !== v.id).map((o) =>
