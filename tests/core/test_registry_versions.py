@@ -111,7 +111,9 @@ def test_get_errors(registry: dataver.Registry) -> None:
         registry.get(name="missing")
 
 
-@pytest.mark.parametrize("name", ["", " lead", "trail ", "a/b", "a\\b", "nul\x00", "x" * 201])
+@pytest.mark.parametrize(
+    "name", ["", " lead", "trail ", "a/b", "a\\b", "nul\x00", "x" * 201, ".", ".."]
+)
 def test_invalid_dataset_names(registry: dataver.Registry, name: str) -> None:
     with pytest.raises(ValidationError, match="invalid name"):
         registry.create(name)
@@ -122,6 +124,9 @@ def test_project_may_contain_slashes(registry: dataver.Registry) -> None:
     assert registry.get(name="ds", project="team/vision").id == ds.id
     with pytest.raises(ValidationError, match="invalid project"):
         registry.create("ds", project="bad\\project")
+    for bad in ("..", "team/..", "../x", "a//b", "/a", "a/", "."):
+        with pytest.raises(ValidationError, match="invalid project"):
+            registry.create("ds", project=bad)
 
 
 def test_rename_and_move(registry: dataver.Registry) -> None:

@@ -3,6 +3,11 @@
 A dataset path is relative, uses ``/``, and can never leave the dataset: no ``..``, no
 absolute path, no empty or ``.`` component, no backslash, no control character. Every path
 is checked when it enters a manifest (add) and when it leaves one (read, materialise).
+
+A new path must also be writable to disk: no name in it (a component) longer than
+:data:`MAX_NAME_BYTES` in UTF-8 (:func:`check_new_paths`, at add time). That check is not
+made on read, so versions written before it stay listable and readable file by file; only
+materialising such a path fails, and the cache names it (:func:`long_name`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,19 @@ from functools import lru_cache
 from dataver.errors import UnsafePathError, ValidationError
 
 MAX_PATH_LENGTH = 4096
+MAX_NAME_BYTES = 255
+"""Longest file or folder name, in UTF-8 bytes, that a dataset path may hold.
+
+ext4, xfs, btrfs and ZFS refuse longer names (``ENAMETOOLONG``); APFS and NTFS count
+characters or UTF-16 units instead, of which 255 UTF-8 bytes never hold more than 255. So a
+name within it can be materialised on every common file system (the cache's temporary names
+stay within it too: see dataver.objects.fetch)."""
+_SHORT = MAX_NAME_BYTES // 4
+"""A name of at most this many characters is never over MAX_NAME_BYTES (a character is at
+most 4 bytes in UTF-8): only longer ones need encoding."""
+_NAME_BYTES = bytes(0x0A if byte in b"/\n" else 0x78 for byte in range(256))
+"""A ``bytes.translate`` table: separators to ``\n``, every other byte to ``x``."""
+_TOO_LONG = b"x" * (MAX_NAME_BYTES + 1)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_OR_BACKSLASH = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\\]")
 
@@ -77,6 +95,70 @@ def validate_paths(paths: list[str]) -> None:
     if suspicious:
         for path in paths:
             validate_path(path)
+
+
+def long_name(path: str) -> str | None:
+    """Return the first name (component) of ``path`` over :data:`MAX_NAME_BYTES`, or None.
+
+    Example:
+        >>> long_name("a/" + "é" * 128) == "é" * 128  # 256 bytes in UTF-8
+        True
+        >>> long_name("a/" + "é" * 127) is None
+        True
+    """
+    if len(path) <= _SHORT:
+        return None  # NOTE: the common case, nothing split or encoded
+    return next(
+        (n for n in path.split("/") if len(n) > _SHORT and _utf8_size(n) > MAX_NAME_BYTES), None
+    )
+
+
+def check_new_paths(paths: list[str]) -> None:
+    """Refuse new dataset paths holding a name no common file system can store.
+
+    Such a path could be added and uploaded, but never materialised (``get_local_copy``
+    fails on it), so it is refused when it enters a version.
+
+    NOTE: a full version of 100,000 files passes every path here. A regex or a split per
+    path cost 60-500 ms (measured, 100,000 paths of 60 characters); instead the paths of
+    over 63 characters (only those can hold such a name) are joined, encoded once, mapped
+    byte by byte to ``x`` or a separator (``bytes.translate``) and searched for 256 ``x``
+    in a row: 26 ms, a third of what ``validate_paths`` takes for the same paths.
+
+    Raises:
+        ValidationError: Naming the first such path and how long its name is.
+    """
+    long = [p for p in paths if len(p) > _SHORT]
+    if not long:
+        return
+    joined = "\n".join(long)
+    try:
+        data = joined.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = joined.encode("utf-8", "surrogatepass")
+    at = data.translate(_NAME_BYTES).find(_TOO_LONG)
+    if at >= 0:
+        path = long[data.count(b"\n", 0, at)]
+        raise too_long(path, long_name(path) or path, "shorten it")
+
+
+def too_long(path: str, name: str, advice: str) -> ValidationError:
+    """The error for a dataset path holding a name over :data:`MAX_NAME_BYTES`."""
+    return ValidationError(
+        f"dataset path {path!r} holds a name of {_utf8_size(name)} bytes "
+        f"({name[:24]}...); file systems store at most {MAX_NAME_BYTES} bytes (UTF-8) per "
+        f"file or folder name: {advice}",
+        path=path,
+    )
+
+
+def _utf8_size(name: str) -> int:
+    """Bytes of ``name`` on disk: a lone surrogate from an undecodable local name
+    (``surrogateescape``) is the one byte it stands for."""
+    try:
+        return len(name.encode("utf-8", "surrogateescape"))
+    except UnicodeEncodeError:
+        return len(name.encode("utf-8", "surrogatepass"))
 
 
 def normalize_prefix(prefix: str | None) -> str:

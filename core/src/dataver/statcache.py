@@ -247,6 +247,50 @@ class StatCache:
             self._put_folder(folder, algorithm, files)
         self._db.execute("DELETE FROM recent_v2")
 
+    def forget(self, path: str) -> None:
+        """Drop what the cache says about one file: its hash rows, and the sync marks above it.
+
+        For a row found wrong: a file rewritten in place with its old size, mtime and inode
+        keeps a row whose hash is not its content, and nothing about its stat would ever
+        retire it. The caller (an upload that read the file) knows better; once the row is
+        gone the next add or sync hashes the file. The no-change marks of every folder
+        holding the file go too: their listing has not moved either, so a sync of such a
+        folder would otherwise still take the fast path and see nothing.
+
+        Args:
+            path: The file's absolute path, as the scan names it.
+        """
+        if self._db is None:
+            return
+        folder, name = os.path.split(path)
+        with self._lock:
+            try:
+                self._drop(folder, name)
+            except sqlite3.Error as exc:
+                log.info("stat cache row of %s not dropped: %s", path, exc)
+
+    def _drop(self, folder: str, name: str) -> None:
+        assert self._db is not None  # noqa: S101 - checked by the caller
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            # NOTE: every algorithm's row: the content changed, so none of them is right.
+            self._db.execute("DELETE FROM recent_v2 WHERE folder = ? AND name = ?", (folder, name))
+            query = "SELECT algorithm, files FROM folders_v2 WHERE folder = ?"
+            for algorithm, blob in self._db.execute(query, (folder,)).fetchall():
+                files = _decode(blob)
+                if files.pop(name, None) is not None:
+                    self._db.execute(
+                        "UPDATE folders_v2 SET files = ? WHERE folder = ? AND algorithm = ?",
+                        (orjson.dumps(files).decode(), folder, algorithm),
+                    )
+            above = _ancestors(folder)
+            marks = ", ".join("?" * len(above))  # NOTE: only placeholders go into the SQL
+            self._db.execute(f"DELETE FROM syncs_v1 WHERE folder IN ({marks})", above)  # noqa: S608
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     def last_sync(self, folder: str, prefix: str, algorithm: str) -> tuple[str, list[str]] | None:
         """Return ``(listing digest, shard hashes)`` recorded by :meth:`remember_sync`."""
         if self._db is None:
@@ -303,6 +347,17 @@ def _has_json_patch(db: sqlite3.Connection) -> bool:
     except sqlite3.Error:
         return False
     return True
+
+
+def _ancestors(folder: str) -> list[str]:
+    """``folder`` and every folder above it, as sync marks name them (absolute, no trailing
+    separator)."""
+    out = [folder]
+    while True:
+        parent = os.path.dirname(out[-1])
+        if parent == out[-1]:
+            return out
+        out.append(parent)
 
 
 def _row(value: Any) -> Row | None:

@@ -9,6 +9,7 @@ from dataver.api.dataset import Dataset
 from dataver.backend import Backend
 from dataver.errors import (
     ConfigurationError,
+    ConflictError,
     DatasetNotFoundError,
     FormatError,
     ObjectNotFoundError,
@@ -25,7 +26,7 @@ from dataver.settings import Settings, get_settings
 from dataver.storage import open_store
 from dataver.versions import repo
 from dataver.versions import semver as semver_
-from dataver.versions.records import check_name, check_tags
+from dataver.versions.records import check_name, check_tags, nfc, same_name
 from dataver.versions.state import State, parse_state
 
 if TYPE_CHECKING:
@@ -254,8 +255,8 @@ class Registry:
             dataset = datasets.get(record.dataset_id)
             if dataset is None or not _matches(record, wanted, tags_):
                 continue
-            if (project is not None and dataset.project != project) or (
-                name is not None and dataset.name != name
+            if (project is not None and not same_name(dataset.project, project)) or (
+                name is not None and not same_name(dataset.name, name)
             ):
                 continue
             out.append(Dataset(self, record, None, dataset=dataset))
@@ -338,18 +339,35 @@ class Registry:
         return fsck_op.fsck(self.backend, repair=repair, grace_seconds=grace_seconds)
 
     def rename(self, project: str, name: str, new_name: str) -> None:
-        """Rename dataset ``project/name`` to ``project/new_name`` (all its versions)."""
-        self._move(project, name, project, check_name(new_name))
+        """Rename dataset ``project/name`` to ``project/new_name`` (all its versions).
+
+        Either spelling of a name finds the dataset (see :meth:`get`), and both parts are
+        stored in NFC: renaming a dataset an older dataver stored in NFD to its own name
+        normalizes it.
+        """
+        self._move(project, name, None, check_name(new_name))
 
     def move(self, project: str, name: str, new_project: str) -> None:
         """Move dataset ``project/name`` (all its versions) to ``new_project``."""
-        self._move(project, name, check_name(new_project, "project"), name)
+        self._move(project, name, check_name(new_project, "project"), None)
 
-    def _move(self, project: str, name: str, new_project: str, new_name: str) -> None:
+    def _move(self, project: str, name: str, new_project: str | None, new_name: str | None) -> None:
         dataset = repo.find_dataset(self.store, project, name)
         if dataset is None:
             raise DatasetNotFoundError(f"no dataset {project}/{name}", project=project, name=name)
-        repo.rename_dataset(self.store, dataset, new_project, new_name)
+        # NOTE: the part not changed is stored in NFC too: a dataset an older dataver
+        # stored in NFD (or half in NFD) comes out of any rename or move normalized.
+        to_project = nfc(dataset.project) if new_project is None else new_project
+        to_name = nfc(dataset.name) if new_name is None else new_name
+        taken = repo.find_dataset(self.store, to_project, to_name)
+        if taken is not None and taken.id != dataset.id:
+            # NOTE: the pointer's create would not see an older dataset stored in NFD.
+            raise ConflictError(
+                f"a dataset named {to_name!r} already exists in project {to_project!r}",
+                project=to_project,
+                name=to_name,
+            )
+        repo.rename_dataset(self.store, dataset, to_project, to_name)
 
 
 def _parent_id(parent: object) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import os
 import shutil
@@ -38,7 +39,7 @@ from dataver.cache.links import NO_LINKS, READ_ONLY, clone_or_copy, place
 from dataver.errors import FormatError, ValidationError
 from dataver.hashing import hash_file
 from dataver.objects.fetch import fetch
-from dataver.paths import LayoutChecker, PathMatcher, any_match
+from dataver.paths import LayoutChecker, PathMatcher, any_match, long_name, too_long
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -275,6 +276,10 @@ class Cache:
             files, size = self._build_tree(store, settings, manifest, building, matchers)
             _remove_tree(tree)
             os.rename(building, tree)
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
+            raise _name_too_long(exc, manifest, matchers) from exc
         finally:
             _remove_tree(building)
         marker = {
@@ -566,6 +571,29 @@ def _replace_blob(source: str, blob: str) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _name_too_long(
+    exc: OSError, manifest: Manifest, matchers: list[PathMatcher]
+) -> ValidationError:
+    """The error for a tree the file system refused a name of, naming the dataset path.
+
+    NOTE: looked for only once the file system refused (no cost per file on the way): add
+    refuses such names now, so only versions written before that (or by hand) hold one.
+    """
+    for entry in manifest:
+        name = long_name(entry.path)
+        if name is not None and (not matchers or any_match(matchers, entry.path)):
+            return too_long(
+                entry.path, name, "get the other files with a subset (paths=...) or open() it"
+            )
+    where = exc.filename
+    return ValidationError(
+        f"cannot materialise {where}: {exc.strerror} (this file system's limit on names or "
+        "paths is lower than dataver's; a cache folder with a shorter path, "
+        "DATAVER_CACHE_DIR, may help)",
+        path=str(where),
+    )
 
 
 def _remove_tree(path: Path) -> None:

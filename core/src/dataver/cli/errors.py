@@ -88,6 +88,9 @@ def hint_for(error: DataverError) -> str:
         return "dataset paths are relative, use '/', and never contain '..' or start with '/'"
     if isinstance(error, FormatError):
         return "the registry was written by another dataver version, or is damaged"
+    if isinstance(error, IntegrityError) and error.fields.get("local"):
+        # NOTE: a local file changed after 'add' (the registry is sound): nothing to repair.
+        return f"add it again ('dataver add --files {error.fields['local']}'), then close"
     if isinstance(error, IntegrityError):
         return (
             f"'dataver verify --id {version} --repair' re-fetches damaged cached files; "

@@ -28,6 +28,7 @@ from dataver.cli.errors import CliError, CliUsageError
 from dataver.cli.params import glob_list, regex
 from dataver.cli.progress import shown
 from dataver.paths import PathMatcher, any_match
+from dataver.versions.records import same_name
 from dataver.versions.semver import highest
 
 if TYPE_CHECKING:
@@ -259,7 +260,7 @@ def _datasets(registry: Registry, project: str | None) -> list[dict[str, Any]]:
         versions.setdefault((ds.project, ds.name), []).append(ds)
     rows = []
     for record in registry.datasets():
-        if project is not None and record.project != project:
+        if project is not None and not same_name(record.project, project):
             continue
         mine = versions.get((record.project, record.name), [])
         readable = [d for d in mine if d.state in READABLE]

@@ -180,7 +180,22 @@ def _mismatch(entry: Entry, detail: str) -> IntegrityError:
 
 
 def _tmp_for(target: Path) -> Path:
-    return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
+    return target.with_name(_tmp_name(target.name))
+
+
+def _tmp_name(name: str) -> str:
+    """A unique temporary name beside ``name``: ``.<name>.<12 hex>.tmp``, within 255 bytes.
+
+    NOTE: the suffix adds 18 bytes, so for a name near the file system's 255-byte limit
+    (which a dataset path may hold: see dataver.paths.MAX_NAME_BYTES) the copied part of the
+    name is cut short; the random part alone keeps it unique.
+    """
+    keep = name.encode("utf-8", "surrogatepass")[: _MAX_NAME - 18]
+    stem = keep.decode("utf-8", "ignore")  # NOTE: never half a character
+    return f".{stem}.{uuid.uuid4().hex[:12]}.tmp"
+
+
+_MAX_NAME = 255
 
 
 def _write_new(target: str | os.PathLike[str], data: bytes, mode: int) -> None:
@@ -191,7 +206,7 @@ def _write_new(target: str | os.PathLike[str], data: bytes, mode: int) -> None:
 
 def _write_atomic(target: str | os.PathLike[str], data: bytes, mode: int) -> None:
     folder, name = os.path.split(os.fspath(target))
-    tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
+    tmp = os.path.join(folder, _tmp_name(name))
     # NOTE: the mode is set at creation (a 0444 file can still be written through the fd
     # that created it): one metadata operation less per file than write + chmod.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)

@@ -72,7 +72,8 @@ def upload_pending(
         pending: Entries whose bytes are only local (``source`` set).
         search: Manifests whose stored content may already hold some of those bytes (the
             version's own and its parents'), searched in order.
-        stat_cache: The stat cache (a file re-read for upload must still match its hash).
+        stat_cache: The stat cache: the row of a file found changed is dropped, so that
+            adding it again hashes it.
         on_bytes: Progress callback.
         meanwhile: Called with the new locations (``result.located``) as soon as they are
             known, while the last bytes are still being written; this returns after both.
@@ -245,7 +246,7 @@ class _Uploader:
         source = _source(entry)
         data = source.read_bytes()
         if len(data) != entry.size or hash_bytes(data, self.algorithm) != entry.hash:
-            raise _changed(entry)
+            raise self._changed(entry, source)
         return data
 
     def _put_pack(self, data: bytes, digest: str, offsets: dict[str | None, int]) -> None:
@@ -274,7 +275,7 @@ class _Uploader:
             self.store.put_file(source, key)
             if FileStat.of(source.stat()) != before:
                 self.store.delete(key)
-                raise _changed(entry)
+                raise self._changed(entry, source)
             stored = entry.size
             self._count(stored)
         self._done(entry.size)
@@ -283,11 +284,27 @@ class _Uploader:
         self.store.write(name, orjson.dumps(journal))
 
     def _check_unchanged(self, entry: Entry, source: Path, stat: FileStat) -> None:
-        cached = self.stat_cache.lookup(str(source), self.algorithm)
-        if cached is not None and cached == (stat, entry.hash):
-            return
+        """Raise unless the file about to be stored as ``entry.hash`` has that content.
+
+        NOTE: the file is hashed even when the stat cache vouches for it: the object gets
+        the hash as its name, and a file rewritten in place with its old size, mtime and
+        inode fools the stat cache. Trusting it here stored the new bytes under the old
+        hash: an object whose bytes are not its name, shared by every later version with
+        that content, and unreadable. Only content the registry lacks gets here, and it is
+        read in full for the upload anyway; hashing it costs less than the copy.
+        """
         if stat.size != entry.size or hash_file(source, self.algorithm) != entry.hash:
-            raise _changed(entry)
+            raise self._changed(entry, source)
+
+    def _changed(self, entry: Entry, source: Path) -> IntegrityError:
+        """The error for a local file whose bytes are not the hash it was added with.
+
+        The file's stat cache row goes first. It may be the reason: a file rewritten in
+        place with its old size, mtime and inode keeps a row with its old hash, and every
+        later add would take that hash again ("add it again" would fail forever).
+        """
+        self.stat_cache.forget(entry.source or str(source))
+        return _changed(entry)
 
     def _count(self, size: int) -> None:
         """``size`` bytes were newly stored."""
@@ -315,9 +332,12 @@ def _source(entry: Entry) -> Path:
 
 
 def _changed(entry: Entry) -> IntegrityError:
+    # NOTE: ``local`` tells front ends the registry is sound: the local file must be added
+    # again (not a damaged object to repair).
     return IntegrityError(
         f"{entry.path}: local file {entry.source} changed since it was added; add it again",
         path=entry.path,
+        local=entry.source,
     )
 
 

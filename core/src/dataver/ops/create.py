@@ -48,8 +48,8 @@ def create_version(
         ConflictError: The explicit version string is taken.
     """
     store = backend.store
-    check_name(name)
-    check_name(project, "project")
+    name = check_name(name)  # NOTE: in NFC, the form a new dataset is stored under
+    project = check_name(project, "project")
     tags_ = check_tags(tags)
     metadata_ = check_metadata(metadata)
     if description is not None and not isinstance(description, str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from datetime import datetime, timezone
 from typing import Any, Literal, TypeVar
 
@@ -139,15 +140,62 @@ def _parse(cls: type[_M], data: bytes) -> _M:
 
 
 def check_name(name: str, what: str = "name") -> str:
-    """Validate a dataset name (no ``/``) or, with ``what='project'``, a project."""
+    """Validate a dataset name (no ``/``) or, with ``what='project'``, a project.
+
+    Returns:
+        The name in Unicode NFC, the form new datasets are stored under: ``é`` typed as one
+        code point (U+00E9) or as ``e`` + U+0301 (as macOS file names and some keyboards
+        give it) names one dataset, not two. Look names up with :func:`name_spellings`.
+    """
+    if isinstance(name, str):
+        name = nfc(name)
     pattern = _PROJECT if what == "project" else _NAME
-    if not isinstance(name, str) or not pattern.match(name) or name.strip() != name:
+    # NOTE: a project may hold "/" ("team/vision"), but no "", "." or ".." part: keys and
+    # URLs built from it would resolve outside its folder (names/../..., /datasets/../...).
+    parts = name.split("/") if isinstance(name, str) else []
+    if (
+        not isinstance(name, str)
+        or not pattern.match(name)
+        or name.strip() != name
+        or {"", ".", ".."} & set(parts)
+    ):
         raise ValidationError(
             f"invalid {what} {name!r}: 1-200 characters, no control characters, no backslash, "
-            "no leading/trailing spaces" + ("" if what == "project" else ", no '/'"),
+            "no leading/trailing spaces, not '.' or '..'"
+            + (", no empty, '.' or '..' part between '/'" if what == "project" else ", no '/'"),
             value=name,
         )
     return name
+
+
+def name_spellings(project: str, name: str) -> list[tuple[str, str]]:
+    """The ``(project, name)`` spellings a stored dataset may have, to try in order.
+
+    As given first (one read when it is stored that way), then NFC (how datasets are
+    stored since names are normalized), then NFD and the mixed forms: registries written
+    before that hold names as they were typed, and a name taken from a macOS file name is
+    NFD. Each spelling appears once: a plain ASCII name is one spelling, one read.
+    """
+    out = [(project, name)]
+    for project_form in ("NFC", "NFD"):
+        for name_form in ("NFC", "NFD"):
+            spelling = (
+                unicodedata.normalize(project_form, project),
+                unicodedata.normalize(name_form, name),
+            )
+            if spelling not in out:
+                out.append(spelling)
+    return out
+
+
+def nfc(text: str) -> str:
+    """``text`` in Unicode NFC, the form names are stored in (see :func:`check_name`)."""
+    return unicodedata.normalize("NFC", text)
+
+
+def same_name(stored: str, wanted: str) -> bool:
+    """Whether a stored project or name is ``wanted`` (compared in NFC)."""
+    return stored == wanted or nfc(stored) == nfc(wanted)
 
 
 def check_tags(tags: Any) -> tuple[str, ...]:

@@ -29,9 +29,6 @@ if TYPE_CHECKING:
 
     from dataver.storage.base import Store
 
-_ID_CHARS = frozenset("0123456789abcdef")
-
-
 def new_id() -> str:
     """A new random 32-hex-character id."""
     return uuid.uuid4().hex
@@ -39,7 +36,7 @@ def new_id() -> str:
 
 def check_id(version_id: str) -> str:
     """Refuse ids that are not 32 lowercase hex characters (they would name odd keys)."""
-    if not isinstance(version_id, str) or len(version_id) != 32 or set(version_id) - _ID_CHARS:
+    if not is_id(version_id):
         raise VersionNotFoundError(f"no version with id {version_id!r}", version_id=version_id)
     return version_id
 
@@ -155,7 +152,21 @@ def load_dataset(store: Store, dataset_id: str) -> DatasetRecord:
 
 
 def find_dataset(store: Store, project: str, name: str) -> DatasetRecord | None:
-    """Return the dataset called ``name`` in ``project``, or None."""
+    """Return the dataset called ``name`` in ``project``, or None.
+
+    Names match in Unicode NFC: each spelling of :func:`name_spellings` is tried in turn
+    (as given, NFC, then NFD and mixed forms), so a dataset is found however its accents
+    were typed, and also when a registry written before names were normalized stored it
+    in NFD.
+    """
+    for project_, name_ in name_spellings(project, name):
+        found = _find_spelled(store, project_, name_)
+        if found is not None:
+            return found
+    return None
+
+
+def _find_spelled(store: Store, project: str, name: str) -> DatasetRecord | None:
     try:
         pointer = Pointer.from_bytes(store.read(name_key(project, name)))
     except ObjectNotFoundError:
