@@ -9,7 +9,11 @@
  *
  *   - real directories are descended (when recursive); symbolic links to directories are not;
  *   - regular files, and symbolic links to regular files, are returned with the stat of the
- *     file they name (size, mtime in ns, inode); broken links and other kinds are skipped;
+ *     file they name (size, mtime in ns, inode); broken links, link loops and other kinds
+ *     are skipped;
+ *   - every symbolic link kept is reported as one (links to files, and links to directories
+ *     when recursive), so that Python resolves just those few and applies the symlink
+ *     policy (dataver.scan: which lead outside the folder, what to do with them);
  *   - a directory that cannot be opened, or a listed file that cannot be stat-ed, raises
  *     OSError naming it (the first such error; the walk stops).
  */
@@ -30,6 +34,7 @@ typedef struct {
     long long size;
     long long mtime_ns;
     unsigned long long inode;
+    int link; /* a symbolic link to a file (the stat is the file's) */
 } File;
 
 typedef struct {
@@ -52,6 +57,7 @@ typedef struct {
 typedef struct {
     Walk *walk;
     Files files;
+    Files folder_links; /* symbolic links to directories (rel only; never descended) */
     int out_of_memory;
 } Worker;
 
@@ -70,7 +76,8 @@ static char *child(const char *rel, const char *name) {
     return rel[0] == '\0' ? strdup(name) : join(rel, name);
 }
 
-static int push_file(Files *files, char *rel, const struct stat *st) {
+/* Append a file (``st`` its stat, or NULL for a link to a directory); takes ``rel``. */
+static int push_file(Files *files, char *rel, const struct stat *st, int link) {
     if (files->len == files->cap) {
         size_t cap = files->cap ? files->cap * 2 : 1024;
         File *grown = realloc(files->items, cap * sizeof(File));
@@ -79,10 +86,14 @@ static int push_file(Files *files, char *rel, const struct stat *st) {
         files->cap = cap;
     }
     File *f = &files->items[files->len++];
+    memset(f, 0, sizeof(*f));
     f->rel = rel;
-    f->size = (long long)st->st_size;
-    f->mtime_ns = (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
-    f->inode = (unsigned long long)st->st_ino;
+    f->link = link;
+    if (st != NULL) {
+        f->size = (long long)st->st_size;
+        f->mtime_ns = (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+        f->inode = (unsigned long long)st->st_ino;
+    }
     return 0;
 }
 
@@ -142,6 +153,7 @@ static int read_dir(Worker *worker, const char *rel, char **what) {
         if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
         unsigned char type = item->d_type;
         struct stat st;
+        int link = 0;
         if (type == DT_UNKNOWN) {
             /* Some file systems do not fill d_type: ask without following links. */
             if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue; /* vanished */
@@ -160,20 +172,39 @@ static int read_dir(Worker *worker, const char *rel, char **what) {
             if (pushed != 0) { free(sub); status = ENOMEM; break; }
             continue;
         }
-        if (type == DT_LNK) {
-            /* Followed: a link to a file counts as that file; broken links are skipped. */
-            if (fstatat(fd, name, &st, 0) != 0 || !S_ISREG(st.st_mode)) continue;
-            goto have_stat;
+        if (type == DT_REG) {
+            /* Not followed (as os.DirEntry.stat): a name made a link since it was listed is
+             * a link, and the policy sees it. */
+            if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                status = errno;
+                *what = child(rel, name);
+                break;
+            }
+            if (S_ISLNK(st.st_mode)) type = DT_LNK;
+            else if (!S_ISREG(st.st_mode)) continue;
         }
-        if (type != DT_REG) continue;
-        if (fstatat(fd, name, &st, 0) != 0) {
-            status = errno;
-            *what = child(rel, name);
-            break;
+        if (type == DT_LNK) {
+            /* A link to a file counts as that file, reported as a link; a link to a directory
+             * is only reported; dangling links and loops (ENOENT, ELOOP) are left out. */
+            if (fstatat(fd, name, &st, 0) != 0) continue;
+            if (S_ISDIR(st.st_mode)) {
+                if (!walk->recursive) continue;
+                char *path = child(rel, name);
+                if (path == NULL || push_file(&worker->folder_links, path, NULL, 1) != 0) {
+                    free(path);
+                    status = ENOMEM;
+                    break;
+                }
+                continue;
+            }
+            if (!S_ISREG(st.st_mode)) continue;
+            link = 1;
+        } else if (type != DT_REG) {
+            continue;
         }
     have_stat:;
         char *path = child(rel, name);
-        if (path == NULL || push_file(&worker->files, path, &st) != 0) {
+        if (path == NULL || push_file(&worker->files, path, &st, link) != 0) {
             free(path);
             status = ENOMEM;
             break;
@@ -244,6 +275,8 @@ static PyObject *row(PyTypeObject *kind, PyObject *path, PyObject *local, const 
 typedef struct {
     File *items;
     size_t total;
+    File *folder_links; /* links to directories, sorted by path bytes */
+    size_t folder_total;
     char *root;
     int plain; /* every path valid UTF-8, free of control characters and backslashes, and
                   at most MAX_PLAIN bytes: its str order is its byte order, and it is safe */
@@ -288,36 +321,61 @@ static int plain_path(const char *text) {
     return length <= MAX_PLAIN;
 }
 
-/* Every worker's files moved into ``out`` (sorted by path bytes, which is str order for
- * UTF-8 names); 0, or -1 when out of memory. Runs without the GIL. */
-static int gather(Worker *workers, int count, Listing *out) {
-    size_t total = 0;
-    for (int i = 0; i < count; i++) total += workers[i].files.len;
-    File *items = malloc((total ? total : 1) * sizeof(File));
-    if (items == NULL) return -1;
+/* The lists ``which`` of every worker, moved into one array sorted by path bytes (str
+ * order for UTF-8 names); NULL when out of memory (the lists are left as they were). */
+static File *merge(Worker *workers, int count, Files *(*which)(Worker *), size_t *total) {
+    size_t sum = 0;
+    for (int i = 0; i < count; i++) sum += which(&workers[i])->len;
+    File *items = malloc((sum ? sum : 1) * sizeof(File));
+    if (items == NULL) return NULL;
     size_t at = 0;
     for (int i = 0; i < count; i++) {
-        if (workers[i].files.len)
-            memcpy(items + at, workers[i].files.items, workers[i].files.len * sizeof(File));
-        at += workers[i].files.len;
-        workers[i].files.len = 0; /* the names belong to ``items`` now */
+        Files *part = which(&workers[i]);
+        if (part->len) memcpy(items + at, part->items, part->len * sizeof(File));
+        at += part->len;
+        part->len = 0; /* the names belong to ``items`` now */
     }
-    qsort(items, total, sizeof(File), by_rel);
+    qsort(items, sum, sizeof(File), by_rel);
+    *total = sum;
+    return items;
+}
+
+static Files *files_of(Worker *worker) { return &worker->files; }
+static Files *folder_links_of(Worker *worker) { return &worker->folder_links; }
+
+/* Every worker's files and links moved into ``out``; 0, or -1 when out of memory. Runs
+ * without the GIL. */
+static int gather(Worker *workers, int count, Listing *out) {
+    size_t total = 0, folder_total = 0;
+    File *folders = merge(workers, count, folder_links_of, &folder_total);
+    if (folders == NULL) return -1;
+    File *items = merge(workers, count, files_of, &total);
+    if (items == NULL) {
+        for (size_t j = 0; j < folder_total; j++) free(folders[j].rel);
+        free(folders);
+        return -1;
+    }
     int plain = 1;
     for (size_t j = 0; j < total && plain; j++) plain = plain_path(items[j].rel);
     out->items = items;
     out->total = total;
+    out->folder_links = folders;
+    out->folder_total = folder_total;
     out->plain = plain;
     return 0;
 }
 
 static void free_listing(Listing *listing) {
     for (size_t i = 0; i < listing->total; i++) free(listing->items[i].rel);
+    for (size_t i = 0; i < listing->folder_total; i++) free(listing->folder_links[i].rel);
     free(listing->items);
+    free(listing->folder_links);
     free(listing->root);
     listing->items = NULL;
+    listing->folder_links = NULL;
     listing->root = NULL;
     listing->total = 0;
+    listing->folder_total = 0;
 }
 
 /* Walk ``root`` on ``threads`` threads into ``out``: 0, or -1 with a Python exception set.
@@ -371,7 +429,10 @@ static int walk_tree(const char *root, int recursive, int threads, Listing *out)
         Py_XDECREF(name);
         status = -1;
     }
-    for (int i = 0; i < threads; i++) free_files(&workers[i].files);
+    for (int i = 0; i < threads; i++) {
+        free_files(&workers[i].files);
+        free_files(&workers[i].folder_links);
+    }
     for (size_t i = 0; i < walk.queued; i++) free(walk.queue[i]);
     free(walk.queue);
     free(walk.error_path);
@@ -433,11 +494,43 @@ static PyObject *to_python(const Listing *listing, PyObject *lead, PyTypeObject 
     return out;
 }
 
+/* Append to ``out`` a (lead + rel, local path, is_folder) tuple per symbolic link of the
+ * listing: links to files (also rows), then links to directories. 0, or -1. */
+static int links_to_python(const Listing *listing, PyObject *lead, PyObject *out) {
+    PyObject *base = root_prefix(listing->root);
+    if (base == NULL) return -1;
+    int status = 0;
+    for (int folders = 0; folders <= 1 && status == 0; folders++) {
+        const File *items = folders ? listing->folder_links : listing->items;
+        size_t total = folders ? listing->folder_total : listing->total;
+        for (size_t j = 0; j < total && status == 0; j++) {
+            if (!items[j].link) continue;
+            PyObject *rel = PyUnicode_DecodeFSDefault(items[j].rel);
+            PyObject *path = rel != NULL ? PyUnicode_Concat(lead, rel) : NULL;
+            PyObject *local = rel != NULL ? PyUnicode_Concat(base, rel) : NULL;
+            PyObject *item = path != NULL && local != NULL
+                                 ? PyTuple_Pack(3, path, local, folders ? Py_True : Py_False)
+                                 : NULL;
+            if (item == NULL || PyList_Append(out, item) != 0) status = -1;
+            Py_XDECREF(item);
+            Py_XDECREF(local);
+            Py_XDECREF(path);
+            Py_XDECREF(rel);
+        }
+    }
+    Py_DECREF(base);
+    return status;
+}
+
 PyDoc_STRVAR(scan_doc,
-"scan(root, lead, recursive, threads, kind=tuple) -> list[kind]\n\n"
+"scan(root, lead, recursive, threads, kind=tuple, links=None) -> list[kind]\n\n"
 "Every file under the directory ``root`` as a ``kind`` (a tuple or a subclass of it) of\n"
 "(lead + path below root, local path, size, mtime_ns, inode), sorted by path bytes,\n"
-"stat-ed on ``threads`` threads.\n\n"
+"stat-ed on ``threads`` threads. A symbolic link to a file is a row with its file's stat;\n"
+"dangling links and loops are left out, links to directories are not descended.\n\n"
+"When ``links`` is a list, a (lead + path, local path, is_folder) tuple is appended to it\n"
+"for every symbolic link kept: each link to a file, and each link to a directory (when\n"
+"recursive).\n\n"
 "Raises OSError for a directory that cannot be read or a file that cannot be stat-ed.");
 
 static int tuple_kind(PyTypeObject *kind) {
@@ -448,17 +541,24 @@ static int tuple_kind(PyTypeObject *kind) {
 
 static PyObject *scan(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *root_obj, *lead;
+    PyObject *root_obj, *lead, *links = Py_None;
     PyTypeObject *kind = &PyTuple_Type;
     int recursive, threads;
-    if (!PyArg_ParseTuple(args, "O&Upi|O!", PyUnicode_FSConverter, &root_obj, &lead, &recursive,
-                          &threads, &PyType_Type, &kind))
+    if (!PyArg_ParseTuple(args, "O&Upi|O!O", PyUnicode_FSConverter, &root_obj, &lead,
+                          &recursive, &threads, &PyType_Type, &kind, &links))
         return NULL;
+    if (links != Py_None && !PyList_Check(links)) {
+        Py_DECREF(root_obj);
+        PyErr_SetString(PyExc_TypeError, "links must be a list or None");
+        return NULL;
+    }
     Listing listing;
     PyObject *result = NULL;
     if (tuple_kind(kind) == 0 &&
         walk_tree(PyBytes_AS_STRING(root_obj), recursive, threads, &listing) == 0) {
         result = to_python(&listing, lead, kind);
+        if (result != NULL && links != Py_None && links_to_python(&listing, lead, links) != 0)
+            Py_CLEAR(result);
         free_listing(&listing);
     }
     Py_DECREF(root_obj);
@@ -690,6 +790,18 @@ static PyObject *walk_rows(WalkObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "U|O!", &lead, &PyType_Type, &kind)) return NULL;
     if (tuple_kind(kind) != 0) return NULL;
     return to_python(&self->listing, lead, kind);
+}
+
+PyDoc_STRVAR(walk_links_doc,
+"links(lead) -> list[tuple[str, str, bool]]\n\n"
+"Every symbolic link kept, as scan() reports them: (lead + path, local path, is_folder).");
+
+static PyObject *walk_links(WalkObject *self, PyObject *args) {
+    PyObject *lead;
+    if (!PyArg_ParseTuple(args, "U", &lead)) return NULL;
+    PyObject *out = PyList_New(0);
+    if (out != NULL && links_to_python(&self->listing, lead, out) != 0) Py_CLEAR(out);
+    return out;
 }
 
 /* ``entry`` (UTF-8, ``length`` bytes) against ``lead`` + ``rel``: <0, 0 or >0, like strcmp. */
@@ -926,6 +1038,7 @@ done:
 
 static PyMethodDef walk_methods[] = {
     {"rows", (PyCFunction)walk_rows, METH_VARARGS, walk_rows_doc},
+    {"links", (PyCFunction)walk_links, METH_VARARGS, walk_links_doc},
     {"vouch", (PyCFunction)walk_vouch, METH_VARARGS, walk_vouch_doc},
     {NULL, NULL, 0, NULL},
 };
@@ -1098,6 +1211,12 @@ PyMODINIT_FUNC PyInit_dataver_native(void) {
     Py_INCREF(&WalkType);
     if (PyModule_AddObject(created, "Walk", (PyObject *)&WalkType) < 0) {
         Py_DECREF(&WalkType);
+        Py_DECREF(created);
+        return NULL;
+    }
+    /* dataver uses scan() and walk() only from a build that reports symbolic links: an older
+     * build would follow every link to a file, past the symlink policy. */
+    if (PyModule_AddIntConstant(created, "REPORTS_LINKS", 1) < 0) {
         Py_DECREF(created);
         return NULL;
     }

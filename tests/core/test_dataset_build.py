@@ -495,17 +495,24 @@ def test_parents_disagreeing_on_file_or_folder_cannot_be_merged(
     assert registry.list(name="child") == []
 
 
-def test_symlinks_to_files_are_followed_and_to_folders_are_not(
+def test_symlinks_outside_are_refused_unless_followed(
     registry: dataver.Registry, tmp_path: Path, write_tree: WriteTree, read_tree: ReadTree
 ) -> None:
+    """The policy in full is in test_symlinks.py; here it runs on every registry."""
     outside = write_tree(tmp_path / "outside", {"target.txt": b"linked", "dir/x": b"x"})
     src = write_tree(tmp_path / "src", {"real.txt": b"real"})
     (src / "link.txt").symlink_to(outside / "target.txt")
     (src / "linkdir").symlink_to(outside / "dir", target_is_directory=True)
     ds = registry.create("ds")
-    assert ds.add_files(src) == 2
+    with pytest.raises(ValidationError, match="2 symbolic links lead outside"):
+        ds.add_files(src)
+    assert ds.add_files(src, symlinks="follow") == 3
     ds.finalize(auto_upload=True)
-    assert read_tree(ds.get_local_copy()) == {"link.txt": b"linked", "real.txt": b"real"}
+    assert read_tree(ds.get_local_copy()) == {
+        "link.txt": b"linked",
+        "linkdir/x": b"x",
+        "real.txt": b"real",
+    }
 
 
 def test_unicode_and_spaces_in_paths_round_trip(

@@ -2,7 +2,9 @@
 
 Both must list the same files with the same stat fields, on trees built to hit every branch:
 nested and empty folders, links to files (followed) and to folders (not descended), broken
-links, FIFOs, names that are not UTF-8, and enough files and folders to grow every buffer.
+links, link loops, FIFOs, names that are not UTF-8, and enough files and folders to grow
+every buffer. Both must report the same symbolic links, so that the symlink policy
+(dataver.scan) sees the same links whichever walk ran.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from dataver import scan as scan_module
-from dataver.scan import LocalFile, scan
+from dataver.errors import ValidationError
+from dataver.scan import Link, LocalFile, scan, scan_folder
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -36,13 +39,27 @@ def test_the_native_scanner_is_built_and_used() -> None:
 
 
 def python_walk(root: Path, lead: str = "", recursive: bool = True) -> list[LocalFile]:
-    return sorted(scan_module._walk(root, lead, recursive))
+    return sorted(scan_module._walk(root, lead, recursive, []))
 
 
 def native_walk(
     root: Path, lead: str = "", recursive: bool = True, threads: int = 2
 ) -> list[LocalFile]:
     return sorted(_native().scan(str(root), lead, recursive, threads, LocalFile))
+
+
+def python_links(root: Path, lead: str = "", recursive: bool = True) -> list[Link]:
+    links: list[Link] = []
+    list(scan_module._walk(root, lead, recursive, links))
+    return sorted(links)
+
+
+def native_links(
+    root: Path, lead: str = "", recursive: bool = True, threads: int = 2
+) -> list[Link]:
+    found: list[tuple[str, str, bool]] = []
+    _native().scan(str(root), lead, recursive, threads, LocalFile, found)
+    return sorted(map(Link._make, found))
 
 
 @pytest.fixture
@@ -63,6 +80,11 @@ def tricky(tmp_path: Path) -> Path:
     (root / "link-to-file.txt").symlink_to(outside / "target.txt")
     (root / "link-to-folder").symlink_to(outside, target_is_directory=True)
     (root / "broken-link").symlink_to(tmp_path / "missing")
+    (root / "a" / "loop-1").symlink_to("loop-2")
+    (root / "a" / "loop-2").symlink_to("loop-1")
+    (root / "a" / "inner.bin").symlink_to("one.bin")
+    (root / "a" / "b" / "up").symlink_to("..", target_is_directory=True)
+    (root / "fifo-link").symlink_to(root / "a" / "pipe")
     os.mkfifo(root / "a" / "pipe")
     return root
 
@@ -74,11 +96,37 @@ def test_same_files_as_the_python_walk(tricky: Path) -> None:
     assert "link-to-file.txt" in paths  # a link to a file is that file
     assert not any(p.startswith("link-to-folder") for p in paths)  # not descended
     assert "broken-link" not in paths
+    assert not any("loop" in p for p in paths)  # a loop is a dangling link, not an error
     assert "a/pipe" not in paths
+    assert "fifo-link" not in paths
     assert "latin1-\udce9.txt" in paths  # undecodable bytes as os.scandir gives them
     linked = next(f for f in found if f.path == "link-to-file.txt")
     assert linked.size == len(b"linked")  # the stat of the target, not of the link
     assert all(type(f) is LocalFile for f in found)
+
+
+def test_same_links_as_the_python_walk(tricky: Path) -> None:
+    """Each kept link once, with its kind; broken links, loops and links to FIFOs are not."""
+    want = [
+        Link("a/b/up", str(tricky / "a/b/up"), True),
+        Link("a/inner.bin", str(tricky / "a/inner.bin"), False),
+        Link("link-to-file.txt", str(tricky / "link-to-file.txt"), False),
+        Link("link-to-folder", str(tricky / "link-to-folder"), True),
+    ]
+    assert python_links(tricky) == want
+    for threads in (1, 2, 8):
+        assert native_links(tricky, threads=threads) == want
+    lead = [link._replace(path=f"in/{link.path}") for link in want]
+    assert native_links(tricky, "in/") == python_links(tricky, "in/") == lead
+    # NOTE: not recursive: folders, real or linked, are not descended, so not reported
+    flat = [Link("link-to-file.txt", str(tricky / "link-to-file.txt"), False)]
+    assert native_links(tricky, recursive=False) == python_links(tricky, recursive=False) == flat
+    walk = _native().walk(str(tricky), True, 2)
+    assert sorted(map(Link._make, walk.links("in/"))) == lead
+
+
+def test_no_links_reported_for_a_tree_without_any(many: Path) -> None:
+    assert native_links(many, threads=4) == python_links(many) == []
 
 
 def test_lead_and_non_recursive(tricky: Path) -> None:
@@ -126,10 +174,36 @@ def test_errors_name_what_failed(tmp_path: Path) -> None:
         native.scan(str(tmp_path), "", True, 2, int)
 
 
+@pytest.mark.parametrize("policy", ["follow", "skip"])
 def test_scan_gives_the_same_result_with_and_without_it(
-    tricky: Path, monkeypatch: pytest.MonkeyPatch
+    tricky: Path, monkeypatch: pytest.MonkeyPatch, policy: scan_module.Symlinks
 ) -> None:
-    with_native = scan(tricky, "data", wildcards=["*.txt"], recursive=True)
+    with_native = scan(tricky, "data", wildcards=["*.txt"], recursive=True, symlinks=policy)
+    walked = scan_folder(tricky, "data", recursive=True, symlinks=policy)
+    assert not isinstance(walked, scan_module.FolderWalk)  # the policy changed the rows
+    assert walked == scan(tricky, "data", wildcards=None, recursive=True, symlinks=policy)
+    with pytest.raises(ValidationError) as native_refused:
+        scan(tricky, "data", wildcards=["*.txt"], recursive=True)
     monkeypatch.setattr(scan_module, "_NATIVE_SCAN", None)
-    assert scan(tricky, "data", wildcards=["*.txt"], recursive=True) == with_native
+    monkeypatch.setattr(scan_module, "_NATIVE_WALK", None)
+    assert scan(tricky, "data", wildcards=["*.txt"], recursive=True, symlinks=policy) == with_native
+    assert scan_folder(tricky, "data", recursive=True, symlinks=policy) == walked
     assert [f.path for f in with_native] == sorted(f.path for f in with_native)
+    followed = {f.path for f in with_native} >= {
+        "data/link-to-file.txt",
+        "data/link-to-folder/secret.txt",
+    }
+    assert followed is (policy == "follow")
+    with pytest.raises(ValidationError) as python_refused:
+        scan(tricky, "data", wildcards=["*.txt"], recursive=True)
+    assert python_refused.value.fields == native_refused.value.fields
+    assert python_refused.value.fields["links"] == [  # NOTE: a/b/up leads to a/: inside
+        str(tricky / "link-to-file.txt"),
+        str(tricky / "link-to-folder"),
+    ]
+
+
+def test_an_old_build_that_does_not_report_links_is_not_used() -> None:
+    """A build from before the symlink policy would follow every link to a file."""
+    assert _native().REPORTS_LINKS == 1
+    assert scan_module._NATIVE_REPORTS_LINKS is True

@@ -4,17 +4,25 @@ This is the hot path of ``add_files`` and ``sync_folder``: a no-change sync of 1
 must take well under a second. So files travel as plain tuples, paths are validated in one
 batch, and a file whose (size, mtime, inode) the stat cache vouches for is compared by hash
 without ever being opened or turned into an entry.
+
+Symbolic links follow one policy (docs/concepts.md, "Symbolic links"; decision 27): a link
+to a file inside the folder is that file's content; a link that leads outside the folder is
+refused (the default), followed or skipped, as the caller says; dangling links, loops and
+links to folders inside are left out. The walk reports which entries are links, so only
+those few are resolved (``os.path.realpath``) and checked.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import operator
 import os
+import stat as stat_module
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import orjson
 
@@ -45,6 +53,36 @@ class LocalFile(NamedTuple):
         return FileStat(self.size, self.mtime_ns, self.inode)
 
 
+Symlinks = Literal["refuse", "follow", "skip"]
+"""What ``add_files`` and ``sync_folder`` do with a symbolic link that leads outside the
+folder being added: refuse the whole call (naming the links), follow it (store what it
+leads to; a folder is descended), or skip it (leave it out)."""
+
+SYMLINK_POLICIES: tuple[Symlinks, ...] = ("refuse", "follow", "skip")
+
+
+def check_symlinks(symlinks: str) -> Symlinks:
+    """``symlinks`` as a :data:`Symlinks` policy.
+
+    Raises:
+        ValidationError: It is not one of :data:`SYMLINK_POLICIES`.
+    """
+    if symlinks not in SYMLINK_POLICIES:
+        raise ValidationError(
+            f"symlinks must be 'refuse', 'follow' or 'skip', got {symlinks!r}",
+            symlinks=symlinks,
+        )
+    return symlinks
+
+
+class Link(NamedTuple):
+    """A symbolic link found by a walk: to a file (also listed as that file) or a folder."""
+
+    path: str
+    local: str
+    is_folder: bool
+
+
 class Compared(NamedTuple):
     """New or changed entries (pending upload) found by :func:`compare`."""
 
@@ -53,20 +91,30 @@ class Compared(NamedTuple):
 
 
 def scan(
-    source: str | os.PathLike[str], prefix: str, *, wildcards: list[str] | None, recursive: bool
+    source: str | os.PathLike[str],
+    prefix: str,
+    *,
+    wildcards: list[str] | None,
+    recursive: bool,
+    symlinks: Symlinks = "refuse",
 ) -> list[LocalFile]:
     """List the files to add from a file or folder, sorted by dataset path.
 
     A folder contributes its contents relative to itself, under ``prefix``; a single file
-    contributes itself by name. Symbolic links to files are followed; links to folders are
-    not descended (they could loop or leave the tree).
+    contributes itself by name. ``source`` itself may be a link: the path named is the
+    caller's choice, and "inside" means inside the folder it resolves to. Inside a folder,
+    symbolic links follow the ``symlinks`` policy (see :data:`Symlinks`); only links that
+    would be added count (a link to a file that ``wildcards`` leave out is never read).
 
     Raises:
         NotFoundError: ``source`` does not exist.
-        ValidationError: ``source`` is neither a file nor a folder.
+        ValidationError: ``source`` is neither a file nor a folder; ``symlinks`` is unknown;
+            with ``symlinks="refuse"``, links lead outside the folder (all named in the
+            error's ``links`` field; checked before any file is read).
         UnsafePathError: A file name would make an unsafe dataset path.
     """
-    root = Path(source).expanduser().absolute()
+    policy = check_symlinks(symlinks)
+    root = _local_root(source)
     matchers = [PathMatcher(w, recursive=True) for w in wildcards or []]
     if root.is_file():
         if not any_match(matchers, root.name):
@@ -74,29 +122,44 @@ def scan(
         stat = root.stat()
         return [_file(join(prefix, root.name), str(root), stat)]
     _check_folder(root, prefix)
-    files = _list(root, f"{prefix}/" if prefix else "", recursive)
+    skip = len(prefix) + 1 if prefix else 0
+
+    def selected(path: str) -> bool:
+        return any_match(matchers, path[skip:])
+
+    links: list[Link] = []
+    files = _list(root, f"{prefix}/" if prefix else "", recursive, links)
+    if outside := _outside(root, links):
+        files = _apply_policy(root, files, outside, policy, selected if matchers else None)
     if matchers:
-        skip = len(prefix) + 1 if prefix else 0
-        files = [f for f in files if any_match(matchers, f.path[skip:])]
+        files = [f for f in files if selected(f.path)]
     return _checked(files, prefix)
 
 
 def scan_folder(
-    source: str | os.PathLike[str], prefix: str, *, recursive: bool
+    source: str | os.PathLike[str], prefix: str, *, recursive: bool, symlinks: Symlinks = "refuse"
 ) -> FolderWalk | list[LocalFile]:
     """Like :func:`scan` for a folder; with the native scanner, a :class:`FolderWalk`.
 
     A FolderWalk keeps the files in C: :func:`compare` then makes objects only for the
-    files that changed (10,000 files, 1% changed: ~7 ms less than rows for all).
+    files that changed (10,000 files, 1% changed: ~7 ms less than rows for all). Links
+    that the policy leaves out, or folders it follows, make rows instead.
 
     Raises:
         NotFoundError, ValidationError, UnsafePathError: As :func:`scan`.
     """
-    root = Path(source).expanduser().absolute()
+    policy = check_symlinks(symlinks)
+    root = _local_root(source)
     if _NATIVE_WALK is None or os.sep != "/" or root.is_file():
-        return scan(source, prefix, wildcards=None, recursive=recursive)
+        return scan(source, prefix, wildcards=None, recursive=recursive, symlinks=policy)
     _check_folder(root, prefix)
-    return FolderWalk(_NATIVE_WALK(str(root), recursive, SCAN_THREADS), prefix)
+    walk = FolderWalk(_NATIVE_WALK(str(root), recursive, SCAN_THREADS), prefix)
+    outside = _outside(root, walk.links())
+    if not outside:
+        return walk  # NOTE: the common case, links or not: no row made for any file
+    rows = walk.raw_rows()
+    kept = _apply_policy(root, rows, outside, policy, None)
+    return walk if kept is rows else _checked(kept, prefix)
 
 
 class FolderWalk:
@@ -116,8 +179,16 @@ class FolderWalk:
 
     def rows(self) -> list[LocalFile]:
         """Every file, as :func:`scan` lists them (validated, sorted)."""
+        return _checked(self.raw_rows(), self.prefix)
+
+    def raw_rows(self) -> list[LocalFile]:
+        """Every file, sorted by path bytes, not yet validated."""
         rows: list[LocalFile] = self._walk.rows(self._lead, LocalFile)
-        return _checked(rows, self.prefix)
+        return rows
+
+    def links(self) -> list[Link]:
+        """Every symbolic link the walk kept: to files (also rows) and to folders."""
+        return [Link._make(found) for found in self._walk.links(self._lead)]
 
     def vouch(
         self, existing: Iterator[Entry], known: dict[str, dict[str, list[Any]]], result: Compared
@@ -137,6 +208,25 @@ class FolderWalk:
     @property
     def _lead(self) -> str:
         return f"{self.prefix}/" if self.prefix else ""
+
+
+def _local_root(source: str | os.PathLike[str]) -> Path:
+    """``source`` as an absolute path, refused (naming it) if it cannot exist here.
+
+    NOTE: a name longer than the file system allows makes ``stat`` fail with
+    ``ENAMETOOLONG``, which ``Path.is_file`` and ``Path.exists`` pass on (Python 3.11) as a
+    bare OSError; not found and the like are left to the caller (a NotFoundError).
+    """
+    root = Path(source).expanduser().absolute()
+    try:
+        root.stat()
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise ValidationError(
+                f"cannot read {root}: a name in it is longer than the file system allows",
+                path=str(root),
+            ) from exc
+    return root
 
 
 def _check_folder(root: Path, prefix: str) -> None:
@@ -159,20 +249,122 @@ def _file(path: str, local: str, stat: os.stat_result) -> LocalFile:
     return LocalFile(path, local, stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
-def _list(root: Path, lead: str, recursive: bool) -> list[LocalFile]:
-    """Every file under ``root``: by the native scanner when it is installed, else in Python."""
+def _list(root: Path, lead: str, recursive: bool, links: list[Link]) -> list[LocalFile]:
+    """Every file under ``root``: by the native scanner when it is installed, else in Python.
+
+    Appends every symbolic link kept to ``links`` (see :func:`_walk`).
+    """
     if _NATIVE_SCAN is not None:
-        return _NATIVE_SCAN(str(root), lead, recursive, SCAN_THREADS, LocalFile)
-    return list(_walk(root, lead, recursive))
+        found: list[tuple[str, str, bool]] = []
+        rows = _NATIVE_SCAN(str(root), lead, recursive, SCAN_THREADS, LocalFile, found)
+        links.extend(map(Link._make, found))
+        return rows
+    return list(_walk(root, lead, recursive, links))
+
+
+def _outside(root: Path, links: list[Link]) -> list[tuple[Link, str]]:
+    """The links that lead outside ``root``'s real path, each with its real target, in path
+    order. Only links are resolved: a walk meets few of them."""
+    if not links:
+        return []
+    top = os.path.realpath(root)
+    found = [(link, os.path.realpath(link.local)) for link in links]
+    return sorted(((link, target) for link, target in found if not _within(target, top)))
+
+
+def _apply_policy(
+    root: Path,
+    files: list[LocalFile],
+    outside: list[tuple[Link, str]],
+    policy: Symlinks,
+    selected: Callable[[str], bool] | None,
+) -> list[LocalFile]:
+    """``files`` as the symlink policy wants them (``files`` itself if nothing changes).
+
+    Args:
+        root: The folder scanned (absolute; it may itself be a link).
+        files: What the walk listed: links to files are among them, as their targets.
+        outside: The links that lead outside the folder (:func:`_outside`).
+        policy: What to do with them.
+        selected: Whether a dataset path is wanted (wildcards), or None for all.
+
+    Raises:
+        ValidationError: Under "refuse", naming every link outside that would be added
+            (a link to a folder always counts: its files could match).
+    """
+    if policy == "refuse":
+        refused = [
+            (link, target)
+            for link, target in outside
+            if link.is_folder or selected is None or selected(link.path)
+        ]
+        if refused:
+            raise _refused(root, refused)
+        return files
+    if policy == "skip":
+        gone = {link.local for link, _ in outside if not link.is_folder}
+        return [f for f in files if f.local not in gone] if gone else files
+    folders = [(link, target) for link, target in outside if link.is_folder]
+    return files + _follow(os.path.realpath(root), folders) if folders else files
+
+
+def _follow(top: str, folders: list[tuple[Link, str]]) -> list[LocalFile]:
+    """The files of folders that links lead to, under each link's path (like ``cp -rL``).
+
+    A link met on the way is followed too, unless its folder is inside ``top`` (those
+    files are listed at their real paths already) or holds ``top`` or a folder followed on
+    the way to it (a loop). Two links to overlapping folders list the shared files under
+    both, as two links to one file do.
+    """
+    rows: list[LocalFile] = []
+    pending: list[tuple[Link, str, tuple[str, ...]]] = [(f, t, (top,)) for f, t in folders]
+    while pending:
+        link, target, chain = pending.pop()
+        if any(_within(seen, target) for seen in chain):
+            continue  # NOTE: a loop: the folder holds one the walk came through
+        found: list[Link] = []
+        rows += _list(Path(link.local), f"{link.path}/", True, found)
+        inner = [(sub, os.path.realpath(sub.local)) for sub in found if sub.is_folder]
+        pending += [(sub, real, (*chain, target)) for sub, real in inner if not _within(real, top)]
+    return rows
+
+
+def _within(path: str, folder: str) -> bool:
+    """Whether the real path ``path`` is ``folder`` or inside it."""
+    return path == folder or path.startswith(folder if folder.endswith(os.sep) else folder + os.sep)
+
+
+_NAMED_LINKS = 5
+"""How many refused links an error message names (its ``links`` field holds them all)."""
+
+
+def _refused(root: Path, refused: list[tuple[Link, str]]) -> ValidationError:
+    named = ", ".join(
+        f"{link.local} -> {target}{' (a folder)' if link.is_folder else ''}"
+        for link, target in refused[:_NAMED_LINKS]
+    )
+    more = len(refused) - _NAMED_LINKS
+    what = "a symbolic link leads" if len(refused) == 1 else f"{len(refused)} symbolic links lead"
+    return ValidationError(
+        f"{what} outside {root}: {named}{f' and {more} more' if more > 0 else ''}; "
+        "pass symlinks='follow' to add what they lead to, or symlinks='skip' to leave them out",
+        path=str(root),
+        links=[link.local for link, _ in refused],
+    )
 
 
 SCAN_THREADS = min(4, os.cpu_count() or 1)
-_NATIVE_SCAN: Callable[[str, str, bool, int, type[LocalFile]], list[LocalFile]] | None = (
-    native.function("scan")
+_NATIVE_REPORTS_LINKS = bool(native.function("REPORTS_LINKS"))
+"""Whether the installed extension reports symbolic links: an older build follows links to
+files silently, past the symlink policy, so its scanners are not used."""
+_NATIVE_SCAN: Callable[..., list[LocalFile]] | None = (
+    native.function("scan") if _NATIVE_REPORTS_LINKS else None
 )
 """``dataver_native.scan``: the walk of :func:`_walk` with the stat calls on several threads
 without the GIL (10,000 files in about half the time)."""
-_NATIVE_WALK: Callable[[str, bool, int], Any] | None = native.function("walk")
+_NATIVE_WALK: Callable[[str, bool, int], Any] | None = (
+    native.function("walk") if _NATIVE_REPORTS_LINKS else None
+)
 """``dataver_native.walk``: the walk of ``scan`` kept in C (see :class:`FolderWalk`)."""
 _NATIVE_VOUCH: Callable[..., list[tuple[LocalFile, Entry | None]]] | None = native.function("vouch")
 """``dataver_native.vouch``: the loop of :func:`_vouch_in_step` (10,000 files: ~1 ms
@@ -182,7 +374,13 @@ SCAN_RELEASES_GIL = _NATIVE_SCAN is not None
 overlap it."""
 
 
-def _walk(root: Path, lead: str, recursive: bool) -> Iterator[LocalFile]:
+def _walk(root: Path, lead: str, recursive: bool, links: list[Link]) -> Iterator[LocalFile]:
+    """Every file under ``root``; the twin of ``dataver_native.scan`` (tests/native).
+
+    Real folders are descended (when recursive). A symbolic link to a file is listed with
+    its file's stat and appended to ``links``; a link to a folder is only appended (when
+    recursive); dangling links and loops are left out.
+    """
     new = tuple.__new__
     stack = [(str(root), lead)]
     while stack:
@@ -192,12 +390,54 @@ def _walk(root: Path, lead: str, recursive: bool) -> Iterator[LocalFile]:
                 if item.is_dir(follow_symlinks=False):
                     if recursive:
                         stack.append((item.path, f"{rel}{item.name}/"))
-                elif item.is_file():
-                    st = item.stat()
+                    continue
+                if item.is_file(follow_symlinks=False):
+                    st = item.stat(follow_symlinks=False)
+                    if st.st_mode & _S_IFMT == _S_IFREG:
+                        yield new(
+                            LocalFile,
+                            (rel + item.name, item.path, st.st_size, st.st_mtime_ns, st.st_ino),
+                        )
+                        continue
+                    if not stat_module.S_ISLNK(st.st_mode):
+                        continue
+                    # NOTE: made a link since it was listed: the policy must see it.
+                elif not item.is_symlink():
+                    continue
+                try:
+                    st = os.stat(item.path)
+                except OSError:
+                    continue  # NOTE: dangling, or a loop (ELOOP): nothing to add
+                if stat_module.S_ISREG(st.st_mode):
+                    links.append(Link(rel + item.name, item.path, False))
                     yield new(
                         LocalFile,
                         (rel + item.name, item.path, st.st_size, st.st_mtime_ns, st.st_ino),
                     )
+                elif recursive and stat_module.S_ISDIR(st.st_mode):
+                    links.append(Link(rel + item.name, item.path, True))
+
+
+_S_IFMT, _S_IFREG = 0o170000, stat_module.S_IFREG
+
+
+def folder_fingerprint(
+    folder: str | os.PathLike[str], *, symlinks: Symlinks = "refuse"
+) -> str | None:
+    """A digest of what a sync of ``folder`` would see, reading no file's content.
+
+    Every file's path, size, mtime and inode (as :func:`scan` lists them, with the same
+    symlink policy): equal fingerprints mean an unchanged folder, as far as ``stat`` can
+    tell (the stat cache's rule). Integrations use it as a cheap cache key (Prefect).
+
+    Returns:
+        The hex digest, or None when a file changed too recently to vouch for (the stat
+        cache's racy window): then nothing may be concluded from it.
+
+    Raises:
+        NotFoundError: ``folder`` does not exist. ValidationError: as :func:`scan`.
+    """
+    return listing_digest(scan(folder, "", wildcards=None, recursive=True, symlinks=symlinks))
 
 
 def listing_digest(files: list[LocalFile]) -> str | None:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from dataver.api.registry import Registry
     from dataver.manifest.entry import Entry
+    from dataver.scan import Symlinks
     from dataver.versions.records import DatasetRecord, Stats, VersionRecord
 
 _UPLOADING = frozenset({State.UPLOADING})
@@ -273,6 +274,8 @@ class Dataset:
         dataset_path: str = "",
         wildcard: str | list[str] | None = None,
         recursive: bool = True,
+        *,
+        symlinks: Symlinks = "refuse",
     ) -> int:
         """Add a file, or a folder's files, to this Uploading version.
 
@@ -280,11 +283,19 @@ class Dataset:
         is added by its name under ``dataset_path``. Unchanged files are detected by hash
         (a stat cache avoids re-reading files whose size, mtime and inode did not change).
 
+        Symbolic links inside the folder that lead to files inside it are stored as those
+        files' content; links to folders inside it, dangling links and loops are left out.
+        A path named here is followed even if it is a link (docs/concepts.md, "Symbolic
+        links").
+
         Args:
             path: A local file or folder.
             dataset_path: Folder inside the dataset ("" for the root).
             wildcard: Glob(s) selecting files (matched at any depth, e.g. ``"*.jpg"``).
             recursive: Descend into sub-folders.
+            symlinks: Links that lead outside the folder: ``"refuse"`` (the default: raise
+                before anything is added), ``"follow"`` (add what they lead to; a folder
+                is descended, loops are not) or ``"skip"`` (leave them out).
 
         Returns:
             How many files were added or changed.
@@ -292,6 +303,8 @@ class Dataset:
         Raises:
             InvalidTransitionError: The version is not Uploading.
             NotFoundError: ``path`` does not exist.
+            ValidationError: With ``symlinks="refuse"``, links lead outside the folder
+                (named in the message; all of them in the ``links`` field).
             UnsafePathError: A resulting dataset path is unsafe.
 
         Example:
@@ -307,6 +320,7 @@ class Dataset:
                 dataset_path=dataset_path,
                 wildcard=wildcard,
                 recursive=recursive,
+                symlinks=symlinks,
             )
             self._apply(changes)
         return count
@@ -347,11 +361,22 @@ class Dataset:
         return len(changes)
 
     def sync_folder(
-        self, local_path: str | os.PathLike[str], dataset_path: str = ""
+        self,
+        local_path: str | os.PathLike[str],
+        dataset_path: str = "",
+        *,
+        symlinks: Symlinks = "refuse",
     ) -> tuple[int, int, int]:
         """Make ``dataset_path`` mirror a local folder: remove, add and replace files.
 
-        External links under ``dataset_path`` are kept.
+        External links under ``dataset_path`` are kept. Symbolic links are treated as by
+        :meth:`add_files`; a file the policy leaves out is removed like a missing one.
+
+        Args:
+            local_path: The local folder.
+            dataset_path: The part of the dataset that mirrors it ("" for the root).
+            symlinks: Links that lead outside the folder: ``"refuse"`` (default),
+                ``"follow"`` or ``"skip"`` (see :meth:`add_files`).
 
         Returns:
             ``(removed, added, modified)``.

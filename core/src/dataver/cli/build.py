@@ -25,6 +25,7 @@ from dataver.cli.base import (
 from dataver.cli.errors import CliError, CliUsageError
 from dataver.cli.params import glob_list
 from dataver.cli.progress import shown
+from dataver.scan import Symlinks
 
 DatasetFolderOption = Annotated[
     str,
@@ -32,6 +33,16 @@ DatasetFolderOption = Annotated[
         "--dataset-folder",
         metavar="FOLDER",
         help="Folder inside the dataset to put the files in (default: the root).",
+    ),
+]
+SymlinksOption = Annotated[
+    Symlinks,
+    typer.Option(
+        "--symlinks",
+        metavar="POLICY",
+        help="Symbolic links that lead outside the folder: refuse (fail, naming them, before "
+        "anything changes), follow (add what they lead to) or skip (leave them out). Links "
+        "inside it are stored as their target's content.",
     ),
 ]
 MaxWorkersOption = Annotated[
@@ -118,6 +129,7 @@ def create(
         "dataver add --files data/ extra/labels.csv",
         "dataver add --files photos/ --dataset-folder train --wildcard '*.jpg' '*.png'",
         "dataver add --links s3://bucket/raw/ --dataset-folder raw",
+        "dataver add --files shared/exports/ --symlinks skip",
     ],
 )
 def add(
@@ -147,6 +159,7 @@ def add(
     non_recursive: Annotated[
         bool, typer.Option("--non-recursive", help="Do not descend into sub-folders.")
     ] = False,
+    symlinks: SymlinksOption = "refuse",
     links: Annotated[
         list[str] | None,
         typer.Option(
@@ -171,7 +184,13 @@ def add(
     added = linked = 0
     with shown(opts):
         for path in files or []:
-            added += ds.add_files(path, dataset_folder, wildcard or None, recursive)
+            added += ds.add_files(
+                path,
+                dataset_folder,
+                wildcard or None,
+                recursive,
+                symlinks=symlinks,
+            )
     for url in links or []:
         linked += ds.add_external_files(url, dataset_folder, wildcard or None, recursive)
     if opts.json:

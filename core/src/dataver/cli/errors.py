@@ -57,6 +57,7 @@ _CLI_WORDING = (
     ("; pass force=True", "; pass --force"),
     ("; pass overwrite=True to replace its contents", "; pass --overwrite to replace it"),
     ("; reload() it and retry", "; run the command again"),
+    ("; pass symlinks='follow' to add what they lead to, or symlinks='skip' to leave them out", ""),
 )
 
 
@@ -101,6 +102,10 @@ def hint_for(error: DataverError) -> str:
     if isinstance(error, StorageError):
         return "check that the registry is reachable and writable (--registry, credentials)"
     path = error.fields.get("path")
+    if isinstance(error, ValidationError) and error.fields.get("links"):
+        return (
+            "pass --symlinks follow to add what they lead to, or --symlinks skip to leave them out"
+        )
     if isinstance(error, NotFoundError):
         return f"check that {path} exists" if path else "check the name or path"
     if isinstance(error, ValidationError) and path:

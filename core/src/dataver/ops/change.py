@@ -16,11 +16,12 @@ import fsspec
 from dataver.errors import NotFoundError, ValidationError
 from dataver.hashing import new_hasher
 from dataver.manifest.entry import Entry
-from dataver.paths import PathMatcher, any_match, join, normalize_prefix
+from dataver.paths import PathMatcher, any_match, check_new_paths, join, normalize_prefix
 from dataver.scan import (
     SCAN_RELEASES_GIL,
     FolderWalk,
     LocalFile,
+    check_symlinks,
     compare,
     listing_digest,
     scan,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
     from dataver.backend import Backend
     from dataver.manifest.reader import Manifest
+    from dataver.scan import Symlinks
 
 Changes = dict[str, "Entry | None"]
 
@@ -53,6 +55,15 @@ class SyncMark(NamedTuple):
     listing: str
 
 
+class SyncFound(NamedTuple):
+    """What :func:`sync_folder` found: the changes, their counts, and the mark to remember
+    once they are applied (None when the scan cannot vouch for the listing)."""
+
+    changes: Changes
+    counts: SyncCounts
+    mark: SyncMark | None
+
+
 def add_files(
     backend: Backend,
     manifest: Manifest,
@@ -61,14 +72,20 @@ def add_files(
     dataset_path: str,
     wildcard: str | list[str] | None,
     recursive: bool,
+    symlinks: Symlinks = "refuse",
 ) -> tuple[Changes, int]:
-    """Changes that add a file or a folder's files; and how many were added or changed."""
+    """Changes that add a file or a folder's files; and how many were added or changed.
+
+    ``symlinks`` is the policy for links that lead outside the folder (``dataver.scan``).
+    """
+    policy = check_symlinks(symlinks)
     prefix = normalize_prefix(dataset_path)
+    check_new_paths([prefix])  # NOTE: early: before a single file is read
     wildcards = [wildcard] if isinstance(wildcard, str) else list(wildcard or [])
     is_folder = os.path.isdir(path)
     algorithm = manifest.root.hash_algorithm
     files, known = _scan(
-        backend, manifest, path, prefix, algorithm, wildcards, recursive, is_folder
+        backend, manifest, path, prefix, algorithm, wildcards, recursive, is_folder, policy
     )
     found = compare(
         files,
@@ -84,12 +101,19 @@ def add_files(
 
 
 def sync_folder(
-    backend: Backend, manifest: Manifest, local_path: str | os.PathLike[str], *, dataset_path: str
-) -> tuple[Changes, SyncCounts, SyncMark | None]:
+    backend: Backend,
+    manifest: Manifest,
+    local_path: str | os.PathLike[str],
+    *,
+    dataset_path: str,
+    symlinks: Symlinks = "refuse",
+) -> SyncFound:
     """Changes that make ``dataset_path`` mirror ``local_path``.
 
     Files missing locally are removed, new ones added, changed ones replaced. External links
-    under ``dataset_path`` are kept: they are not local files.
+    under ``dataset_path`` are kept: they are not local files. ``symlinks`` is the policy
+    for symbolic links that lead outside the folder (``dataver.scan``); a file the policy
+    leaves out counts as missing.
 
     Fast path: if this folder was synced before into a manifest whose shards under
     ``dataset_path`` are the ones ``manifest`` has now, and the scan sees exactly the same
@@ -97,18 +121,21 @@ def sync_folder(
 
     Returns:
         The changes, their counts, and the mark to :func:`remember_sync` once applied.
+        Nothing is written: the same result may be applied to another version with the
+        same content (a new child of ``manifest``'s version).
     """
     if not os.path.isdir(local_path):
         raise NotFoundError(f"no such folder: {local_path}", path=str(local_path))
     prefix = normalize_prefix(dataset_path)
+    check_new_paths([prefix])  # NOTE: early: before a single file is read
     algorithm = manifest.root.hash_algorithm
     folder = os.path.abspath(local_path)
-    files = scan(local_path, prefix, wildcards=None, recursive=True)
+    files = scan(local_path, prefix, wildcards=None, recursive=True, symlinks=symlinks)
     listing = listing_digest(files)
     mark = SyncMark(folder, prefix, algorithm, listing) if listing else None
     last = backend.stat_cache.last_sync(folder, prefix, algorithm)
     if listing and last == (listing, manifest.shards_covering(prefix)):
-        return {}, SyncCounts(0, 0, 0), mark
+        return SyncFound({}, SyncCounts(0, 0, 0), mark)
     gone: list[str] = []
 
     def missing(entry: Entry) -> None:
@@ -127,7 +154,7 @@ def sync_folder(
     changes: Changes = dict.fromkeys(gone)
     changes.update((e.path, e) for e in (*found.added, *found.modified))
     check_layout(manifest, changes, found.added)
-    return changes, SyncCounts(len(gone), len(found.added), len(found.modified)), mark
+    return SyncFound(changes, SyncCounts(len(gone), len(found.added), len(found.modified)), mark)
 
 
 def remember_sync(backend: Backend, mark: SyncMark, manifest: Manifest) -> None:
@@ -150,6 +177,7 @@ def _scan(
     wildcards: list[str] | None,
     recursive: bool,
     is_folder: bool,
+    symlinks: Symlinks,
 ) -> tuple[list[LocalFile] | FolderWalk, dict[str, dict[str, list[Any]]] | None]:
     """Scan local files and load the stat cache's rows for the folder in one query.
 
@@ -167,12 +195,15 @@ def _scan(
         return backend.stat_cache.lookup_folder(folder, algorithm) if is_folder else None
 
     if not (is_folder and SCAN_RELEASES_GIL):
-        return scan(path, prefix, wildcards=wildcards, recursive=recursive), lookup()
+        files = scan(path, prefix, wildcards=wildcards, recursive=recursive, symlinks=symlinks)
+        return files, lookup()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataver-scan") as pool:
         scanned = (
-            pool.submit(scan, path, prefix, wildcards=wildcards, recursive=recursive)
+            pool.submit(
+                scan, path, prefix, wildcards=wildcards, recursive=recursive, symlinks=symlinks
+            )
             if wildcards
-            else pool.submit(scan_folder, path, prefix, recursive=recursive)
+            else pool.submit(scan_folder, path, prefix, recursive=recursive, symlinks=symlinks)
         )
         known = lookup()
         manifest.preload(prefix)
@@ -199,6 +230,7 @@ def add_external_files(
     can be read cheaply (local ``file://`` links are hashed at add time).
     """
     prefix = normalize_prefix(dataset_path)
+    check_new_paths([prefix])  # NOTE: early: before a single file is read
     wildcards = [wildcard] if isinstance(wildcard, str) else list(wildcard or [])
     matchers = [PathMatcher(w, recursive=True) for w in wildcards]
     fs, root = fsspec.core.url_to_fs(url)
@@ -232,8 +264,11 @@ def check_layout(manifest: Manifest, changes: Changes, new: list[Entry] | None =
             caller knows them; replacing a file cannot make a conflict the manifest did not
             have, so only these are checked (default: every entry of ``changes``).
 
+    New paths must also be writable to disk (``dataver.paths.check_new_paths``).
+
     Raises:
-        ValidationError: Naming both paths.
+        ValidationError: Naming both paths, or a new path holding a name too long for a file
+            system.
     """
     if new is None:
         added = sorted(path for path, entry in changes.items() if entry is not None)
@@ -241,6 +276,7 @@ def check_layout(manifest: Manifest, changes: Changes, new: list[Entry] | None =
         added = sorted(entry.path for entry in new)
     if not added:
         return
+    check_new_paths(added)
     firsts = [shard.first for shard in manifest.shards]
 
     def is_file(path: str) -> bool:
