@@ -8,7 +8,7 @@ cannot be separated by another writer:
 2. **look** for live children; a child created from now on re-reads its parents after
    writing its own record and gives up when it sees the mark (:mod:`dataver.ops.create`), so
    either the look finds the child or the child finds the mark — never neither;
-3. **tombstone** the record (state ``deleted``), then purge it: release the version string
+3. **tombstone** the record (``deleted_at``), then purge it: release the version string
    and remove the record, both conditionally (:func:`dataver.versions.repo.purge`).
 
 Found children un-mark the record and refuse. A mark whose delete died expires after

@@ -103,11 +103,19 @@ def end_record(record: VersionRecord, state: State, reason: str | None) -> Versi
 
 
 def tombstone_record(record: VersionRecord) -> VersionRecord:
-    """Return the tombstone (state ``deleted``) of a version being deleted."""
-    check_transition(record.state, State.DELETED, version_id=record.id)
+    """Return the tombstone of a version being deleted (``deleted_at`` set).
+
+    Any state may be deleted; who may delete what is the delete operation's rule
+    (:mod:`dataver.ops.delete`).
+    """
     return record.model_copy(
-        update={"state": State.DELETED, "lease": None, "deleting": None, "staged": None}
+        update={"deleted_at": utcnow(), "lease": None, "deleting": None, "staged": None}
     )
+
+
+def is_tombstone(record: VersionRecord) -> bool:
+    """Whether the record is a deleted version's, about to be removed."""
+    return record.deleted_at is not None
 
 
 def is_being_deleted(record: VersionRecord) -> bool:

@@ -81,6 +81,9 @@ class VersionRecord(_Frozen):
     deleting: Lease | None = None
     """Set while a delete checks for children: no child may be created from this version
     until it expires (see dataver.ops.delete)."""
+    deleted_at: datetime | None = None
+    """Set on a tombstone: the version is deleted and its record about to be removed; readers
+    treat it as absent (see dataver.ops.delete)."""
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(indent=1).encode()

@@ -21,13 +21,13 @@ from dataver.versions.records import (
     name_spellings,
     utcnow,
 )
-from dataver.versions.state import State
 from dataver.versions.wellformed import is_id
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from dataver.storage.base import Store
+
 
 def new_id() -> str:
     """A new random 32-hex-character id."""
@@ -47,7 +47,7 @@ def load(store: Store, version_id: str, *, deleted: bool = False) -> tuple[Versi
     Args:
         store: The registry store.
         version_id: The version's id.
-        deleted: Return a tombstone (state ``deleted``) too, instead of raising.
+        deleted: Return a tombstone (``deleted_at`` set) too, instead of raising.
 
     Raises:
         VersionNotFoundError: No such version (or only its tombstone).
@@ -59,7 +59,7 @@ def load(store: Store, version_id: str, *, deleted: bool = False) -> tuple[Versi
             f"no version with id {version_id}", version_id=version_id
         ) from None
     record = VersionRecord.from_bytes(data)
-    if record.state is State.DELETED and not deleted:
+    if record.deleted_at is not None and not deleted:
         raise VersionNotFoundError(
             f"no version with id {version_id} (it was deleted)", version_id=version_id
         )
@@ -96,17 +96,17 @@ def create(store: Store, record: VersionRecord) -> str:
 
 
 def purge(store: Store, tombstone: VersionRecord, token: str) -> None:
-    """Remove a tombstone (state ``deleted``) and release its version string.
+    """Remove a tombstone (``deleted_at`` set) and release its version string.
 
     The claim goes first, and only if it still names this version; the record last, only if
     it is still this tombstone. A crash in between leaves the tombstone, which ``fsck
     --repair`` purges: never a live record without its claim, never a claim taken twice.
 
     Raises:
-        ValueError: ``tombstone`` is not in state ``deleted``.
+        ValueError: ``tombstone`` is not a tombstone.
     """
-    if tombstone.state is not State.DELETED:
-        raise ValueError(f"version {tombstone.id} is {tombstone.state.value}, not a tombstone")
+    if tombstone.deleted_at is None:
+        raise ValueError(f"version {tombstone.id} is not a tombstone (no deleted_at)")
     key = claim_key(tombstone.dataset_id, tombstone.version)
     try:
         data, claim_token = store.read_with_token(key)
@@ -140,7 +140,7 @@ def _try_load(store: Store, key: str) -> VersionRecord | None:
     except (ObjectNotFoundError, FormatError):
         # NOTE: deleted between list and read, or corrupt: fsck reports the latter.
         return None
-    return None if record.state is State.DELETED else record
+    return None if record.deleted_at is not None else record
 
 
 def load_dataset(store: Store, dataset_id: str) -> DatasetRecord:

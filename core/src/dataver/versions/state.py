@@ -12,8 +12,7 @@ class State(str, Enum):
     """The state of a dataset version.
 
     ``uploading`` -> ``final`` -> ``published``; ``uploading`` -> ``failed`` or ``aborted``.
-    Any of them -> ``deleted``: the tombstone a delete leaves for the moment between its
-    compare-and-swap and the removal of the record (never listed, never read as a version).
+    A delete is not a state: it removes the record (see :mod:`dataver.ops.delete`).
     """
 
     UPLOADING = "uploading"
@@ -21,7 +20,6 @@ class State(str, Enum):
     ABORTED = "aborted"
     FINAL = "final"
     PUBLISHED = "published"
-    DELETED = "deleted"
 
     def __str__(self) -> str:
         return self.value
@@ -29,12 +27,11 @@ class State(str, Enum):
 
 TRANSITIONS = MappingProxyType(
     {
-        State.UPLOADING: frozenset({State.FINAL, State.FAILED, State.ABORTED, State.DELETED}),
-        State.FINAL: frozenset({State.PUBLISHED, State.DELETED}),
-        State.PUBLISHED: frozenset({State.DELETED}),
-        State.FAILED: frozenset({State.DELETED}),
-        State.ABORTED: frozenset({State.DELETED}),
-        State.DELETED: frozenset(),
+        State.UPLOADING: frozenset({State.FINAL, State.FAILED, State.ABORTED}),
+        State.FINAL: frozenset({State.PUBLISHED}),
+        State.PUBLISHED: frozenset(),
+        State.FAILED: frozenset(),
+        State.ABORTED: frozenset(),
     }
 )
 """Allowed moves. Who may delete what (Published and Uploading only with ``force``, nothing
