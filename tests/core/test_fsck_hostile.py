@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import dataver
 from dataver import FormatError
 from dataver.layout import claim_key, name_key, object_key, pack_key, record_key
-from dataver.ops import fsck as fsck_module
+from dataver.ops.fsck.checker import Checker
 from dataver.versions.records import Pointer, VersionRecord
 from dataver.versions.wellformed import unsafe_fields
 
@@ -232,7 +232,7 @@ def test_repair_leaves_a_record_that_was_fixed_since_the_check(
     ds = _build(registry, tmp_path, "ds", b"bytes")
     genuine = registry.store.read(record_key(ds.id))
     _forge(registry, ds.id, dataset_id="../../x")
-    check = fsck_module._Checker.run
+    check = Checker.run
 
     def check_then_fix(self: Any) -> dataver.FsckReport:
         report = check(self)
@@ -241,7 +241,7 @@ def test_repair_leaves_a_record_that_was_fixed_since_the_check(
         registry.store.write(record_key(ds.id), genuine)
         return report
 
-    monkeypatch.setattr(fsck_module._Checker, "run", check_then_fix)
+    monkeypatch.setattr(Checker, "run", check_then_fix)
     report = registry.fsck(repair=True)
     assert report.repaired == ()
     assert registry.store.read(record_key(ds.id)) == genuine

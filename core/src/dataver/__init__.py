@@ -15,6 +15,8 @@ Example:
 """
 
 from dataver.api import Dataset, Registry
+from dataver.api.steps import FolderVersion
+from dataver.api.wait import Watch
 from dataver.cache.local import Cache
 from dataver.cache.prune import CachedTree, CacheInfo, PrunePlan
 from dataver.diff import Diff
@@ -29,7 +31,9 @@ from dataver.errors import (
     PendingUploadError,
     UnsafePathError,
     ValidationError,
+    VersionBrokenError,
     VersionNotFoundError,
+    WaitTimeoutError,
 )
 from dataver.ops.fsck import FsckProblem, FsckReport
 from dataver.settings import Settings
@@ -45,6 +49,7 @@ __all__ = [
     "Dataset",
     "DataverError",
     "Diff",
+    "FolderVersion",
     "FormatError",
     "FsckProblem",
     "FsckReport",
@@ -59,6 +64,9 @@ __all__ = [
     "State",
     "UnsafePathError",
     "ValidationError",
+    "VersionBrokenError",
     "VersionNotFoundError",
+    "WaitTimeoutError",
+    "Watch",
     "__version__",
 ]

@@ -102,3 +102,12 @@ class FormatError(IntegrityError, ValueError):
 
 class PendingUploadError(InvalidTransitionError):
     """The version still has content that is not uploaded."""
+
+
+class VersionBrokenError(DataverError, RuntimeError):
+    """A version that was waited for can never reach the wanted state: it Failed, was
+    Aborted, or was deleted."""
+
+
+class WaitTimeoutError(DataverError, TimeoutError):
+    """A version did not reach the wanted state in time."""

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from wcmatch import glob
+
 from dataver.errors import UnsafePathError, ValidationError
 
 MAX_PATH_LENGTH = 4096
@@ -197,50 +199,33 @@ class LayoutChecker:
         return found
 
 
+_GLOB_FLAGS = glob.GLOBSTAR | glob.DOTGLOB | glob.FORCEUNIX
+"""``**`` crosses folders, ``*`` matches names starting with a dot too, ``/`` separates."""
+
+
 @lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str]:
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if pattern.startswith("**/", i):
-            # "**/" is zero or more folders: "**/*.csv" also matches "a.csv" at the root.
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = pattern.find("]", i + 1)
-            if end < 0:
-                raise ValidationError(f"bad pattern {pattern!r}: unclosed '['", pattern=pattern)
-            body = pattern[i + 1 : end].replace("\\", "\\\\")
-            out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
-            i = end
-        else:
-            out.append(re.escape(char))
-        i += 1
-    try:
-        return re.compile("".join(out))
-    except re.error as exc:
-        raise ValidationError(f"bad pattern {pattern!r}: {exc}", pattern=pattern) from exc
+def _compile(pattern: str, recursive: bool) -> glob.WcMatcher[str]:
+    # NOTE: a pattern matching a folder selects the files inside: at any depth ("**/p",
+    # "**/p/**") when recursive, else from the root and only its direct files ("p", "p/*").
+    globs = [f"**/{pattern}", f"**/{pattern}/**"] if recursive else [pattern, f"{pattern}/*"]
+    return glob.compile(globs, flags=_GLOB_FLAGS)
 
 
 class PathMatcher:
     """Glob matching of dataset paths, with ClearML-compatible folder semantics.
 
+    Matching is done by ``wcmatch`` (bash-style globs):
+
     * ``*`` and ``?`` stay inside one path component; ``**`` crosses components, and
-      ``**/`` also matches no folder at all (``**/*.csv`` selects ``a.csv``).
+      ``**/`` also matches no folder at all (``**/*.csv`` selects ``a.csv``); names
+      starting with a dot are matched like any other.
     * A pattern that names a folder (``sub`` or ``sub/``) matches the files inside it.
     * ``recursive=True``: the pattern may match at any depth (``*.csv`` matches
       ``a/b/c.csv``). ``recursive=False``: it is anchored at the dataset root, and a folder
       pattern matches only the files directly inside that folder.
+
+    Raises:
+        ValidationError: The pattern is empty, or has a ``[`` that is never closed.
 
     Example:
         >>> PathMatcher("*.csv", recursive=True).matches("a/b.csv")
@@ -254,20 +239,31 @@ class PathMatcher:
             raise ValidationError(f"empty pattern: {pattern!r}", pattern=pattern)
         self.pattern = pattern.strip("/")
         self.recursive = recursive
-        self._regex = _compile(self.pattern)
+        _check_classes(pattern)
+        self._matcher = _compile(self.pattern, recursive)
 
     def matches(self, path: str) -> bool:
         """Return whether ``path`` (a dataset path) is selected by the pattern."""
-        parts = path.split("/")
-        starts = range(len(parts)) if self.recursive else range(1)
-        for start in starts:
-            for end in range(len(parts), start, -1):
-                is_folder = end < len(parts)
-                if is_folder and not self.recursive and end != len(parts) - 1:
-                    continue
-                if self._regex.fullmatch("/".join(parts[start:end])):
-                    return True
-        return False
+        return bool(self._matcher.match(path))
+
+
+def _check_classes(pattern: str) -> None:
+    """Refuse ``[`` classes a glob library would read as literal text or match nothing with:
+    unclosed, empty, or with a range running backwards. Almost always a typo."""
+    start = pattern.find("[")
+    while start >= 0:
+        end = pattern.find("]", start + 1)
+        body = pattern[start + 1 : end].removeprefix("!")
+        if end < 0:
+            problem = "unclosed '['"
+        elif not body:
+            problem = "empty '[]'"
+        elif any(body[i - 1] > body[i + 1] for i in range(1, len(body) - 1) if body[i] == "-"):
+            problem = f"range out of order in '[{body}]'"
+        else:
+            start = pattern.find("[", end + 1)
+            continue
+        raise ValidationError(f"bad pattern {pattern!r}: {problem}", pattern=pattern)
 
 
 def any_match(matchers: list[PathMatcher], path: str) -> bool:

@@ -185,7 +185,7 @@ def test_unknown_version_shows_an_error(server: str, browser: WebDriver) -> None
 @pytest.fixture(scope="module")
 def nested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     """A served registry whose datasets live in projects holding ``/``: ``team/vision``
-    (two versions) and ``lab/..`` (a segment the browser would resolve away if written as is).
+    (two versions) and ``lab/x y`` (a segment that needs encoding).
     Yields the base URL and the newest version id of each project."""
     from dataver.ui import create_app
 
@@ -194,7 +194,7 @@ def nested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     (root / "src" / "labels.csv").write_text("id,label\n1,cat\n")
     reg = dataver.Registry(str(root / "registry"))
     newest: dict[str, str] = {}
-    for project in ("team/vision", "team/vision", "lab/.."):
+    for project in ("team/vision", "team/vision", "lab/x y"):
         parents = [newest[project]] if project in newest else []
         ds = reg.create("cats & dogs", project=project, parents=parents)
         (root / "src" / "labels.csv").write_text(f"id,label\n{len(newest)},cat\n")
@@ -205,7 +205,7 @@ def nested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         yield url, newest
 
 
-@pytest.mark.parametrize("project", ["team/vision", "lab/.."])
+@pytest.mark.parametrize("project", ["team/vision", "lab/x y"])
 def test_a_project_holding_a_slash_opens_from_the_home_page(
     nested: tuple[str, dict[str, str]], browser: WebDriver, artifacts: Path, project: str
 ) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from dataver.api.dataset import Dataset
+from dataver.api.pipeline import PipelineSteps
 from dataver.backend import Backend
 from dataver.errors import (
     ConfigurationError,
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
 
+    from dataver.api.parents import Parents
     from dataver.ops.fsck import FsckReport
     from dataver.ops.gc import GcPlan
     from dataver.storage.base import Store
@@ -42,7 +45,7 @@ if TYPE_CHECKING:
 DEFAULT_STATES = ("final", "published")
 
 
-class Registry:
+class Registry(PipelineSteps):
     """A dataset registry: a local folder, or (with the right store) a bucket.
 
     Args:
@@ -88,11 +91,27 @@ class Registry:
     def __repr__(self) -> str:
         return f"Registry({self.url!r})"
 
+    def close(self) -> None:
+        """Release what this handle holds: the store's connections, the stat cache's database.
+
+        A closed registry must not be used again. Long-lived processes (an Airflow triggerer,
+        a Prefect worker, a web server) should close every registry they open, or use one
+        as a context manager (``with Registry(url) as reg:``).
+        """
+        self.backend.stat_cache.close()
+        self.backend.store.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def create(
         self,
         name: str,
         project: str = "default",
-        parents: Sequence[str | Dataset] | Literal["latest"] | None = None,
+        parents: Parents = None,
         version: str | None = None,
         tags: Iterable[str] | None = None,
         description: str | None = None,
@@ -129,12 +148,7 @@ class Registry:
             >>> ds = reg.create("images", project="vision")  # doctest: +SKIP
             >>> child = reg.create("images", project="vision", parents="latest")  # doctest: +SKIP
         """
-        if parents == "latest":
-            parent_ids = self._latest(name, project)
-        elif isinstance(parents, str):
-            parent_ids = [parents]  # NOTE: one id, not a sequence of one-letter ids
-        else:
-            parent_ids = [_parent_id(p) for p in parents or []]
+        parent_ids = self.resolve_parents(name, project, parents)
         record, token = create_version(
             self.backend,
             name=name,
@@ -147,6 +161,24 @@ class Registry:
             provenance=provenance,
         )
         return Dataset(self, record, token)
+
+    def resolve_parents(
+        self,
+        name: str,
+        project: str = "default",
+        parents: Parents = None,
+    ) -> builtins.list[str]:
+        """The parent ids a new version of ``project/name`` would get from ``parents``.
+
+        ``"latest"``: the dataset's highest Final or Published version, or none for its first
+        version; a string: one version id; else the ids of the versions (ids, Datasets, or
+        mappings with an ``"id"``, such as an Airflow XCom summary), in order.
+        """
+        if parents == "latest":
+            return self._latest(name, project)
+        if isinstance(parents, str):
+            return [parents]  # NOTE: one id, not a sequence of one-letter ids
+        return [_parent_id(p) for p in parents or []]
 
     def get(
         self,
@@ -371,7 +403,7 @@ class Registry:
 
 
 def _parent_id(parent: object) -> str:
-    version_id = getattr(parent, "id", parent)
+    version_id = parent.get("id") if isinstance(parent, Mapping) else getattr(parent, "id", parent)
     if not isinstance(version_id, str):
         raise ValidationError(f"a parent must be a version id or a Dataset, not {parent!r}")
     return version_id

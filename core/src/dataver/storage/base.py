@@ -110,5 +110,15 @@ class Store(ABC):
         """
         return None
 
+    def leftovers(self) -> Iterator[ObjectInfo]:
+        """Yield what interrupted writes left that :meth:`list` never shows (``fsck``).
+
+        A local folder's temporary files, say; a store whose writes are atomic leaves none.
+        """
+        return iter(())
+
+    def remove_leftover(self, key: str) -> None:  # noqa: B027 - optional hook
+        """Remove one of :meth:`leftovers` (``fsck --repair``)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
         """Release connections and other resources."""

@@ -161,6 +161,27 @@ class LocalStore(Store):
                 self._path(key).unlink()
             self._sync_dir(key)
 
+    def leftovers(self) -> Iterator[ObjectInfo]:
+        """The ``.*.tmp`` files of writes killed before their rename."""
+        if not self.root.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = [d for d in dirnames if d != _LOCKS]
+            for name in filenames:
+                if not (name.startswith(".") and name.endswith(_TMP_SUFFIX)):
+                    continue
+                path = os.path.join(dirpath, name)
+                with contextlib.suppress(FileNotFoundError):
+                    stat = os.stat(path)
+                    key = os.path.relpath(path, self.root).replace(os.sep, "/")
+                    yield ObjectInfo(key, stat.st_size, stat.st_mtime)
+
+    def remove_leftover(self, key: str) -> None:
+        name = key.rsplit("/", 1)[-1]
+        if not (name.startswith(".") and name.endswith(_TMP_SUFFIX)):
+            raise StorageError(f"{key} is not a temporary file of this store", key=key)
+        self._path(key).unlink(missing_ok=True)
+
     def _tmp_name(self, target: Path) -> Path:
         return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}{_TMP_SUFFIX}")
 

@@ -8,14 +8,13 @@ and a diff keyed by both manifest addresses stay true for ever. Records are read
 
 from __future__ import annotations
 
-import functools
-from collections import Counter, defaultdict
+import threading
+from collections import Counter, OrderedDict, defaultdict
 from itertools import islice
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from dataver.diff import Diff, diff_manifests
 from dataver.errors import ValidationError, VersionNotFoundError
-from dataver.manifest import staged
 from dataver.paths import normalize_prefix
 from dataver.ui.models import (
     DatasetSummary,
@@ -37,7 +36,7 @@ from dataver.versions.records import check_name
 from dataver.versions.state import State
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from dataver.api import Dataset, Registry
     from dataver.manifest.entry import Entry
@@ -49,6 +48,8 @@ MAX_OFFSET = 1_000_000_000
 """The largest offset a page may start at: beyond any real version (a billion files), and far
 below what ``islice`` takes (``sys.maxsize``)."""
 _USABLE = (State.FINAL, State.PUBLISHED)
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 class Catalog:
@@ -61,8 +62,9 @@ class Catalog:
 
     def __init__(self, registry: Registry, cache_size: int = 64) -> None:
         self.registry = registry
-        self._children = functools.lru_cache(maxsize=cache_size)(self._list_children)
-        self._diff = functools.lru_cache(maxsize=cache_size)(self._compute_diff)
+        self._listings: _Memo[tuple[Content, str], tuple[tuple[Child, ...], int, int]]
+        self._listings = _Memo(cache_size)
+        self._diffs: _Memo[tuple[Content, Content], Diff] = _Memo(cache_size)
 
     # ------------------------------------------------------------------ datasets, versions
     def datasets(self) -> list[DatasetSummary]:
@@ -98,7 +100,7 @@ class Catalog:
         """
         ds = self._get(version_id)
         folder = normalize_prefix(folder)
-        children, files, size = self._children(_content(ds), folder)
+        children, files, size = self._children(ds, folder)
         if folder and not children:
             raise VersionNotFoundError(f"version {version_id} has no folder {folder!r}")
         offset, limit = _offset(offset), _limit(limit)
@@ -119,7 +121,7 @@ class Catalog:
         ds = self._get(version_id)
         folder = normalize_prefix(folder)
         manifest = self._manifest(ds)
-        total = manifest.root.files if not folder else self._children(_content(ds), folder)[1]
+        total = manifest.root.files if not folder else self._children(ds, folder)[1]
         page = islice(manifest.iter_folder(folder), offset, offset + limit)
         items = tuple(FileItem(path=e.path, size=e.size, hash=e.hash, link=e.url) for e in page)
         return FilesPage(version_id=ds.id, total=total, offset=offset, limit=limit, items=items)
@@ -128,12 +130,13 @@ class Catalog:
         """What changed from ``against`` (default: the version's parents) to the version."""
         ds = self._get(version_id)
         record = ds.record
-        baseline = (
-            Content(record.base_manifest, None, record.hash_algorithm)
-            if against is None
-            else _content(self._get(against))
-        )
-        diff = self._diff(baseline, _content(ds))
+        if against is None:
+            old = ds.parents_content
+            key = (Content(record.base_manifest, None, record.hash_algorithm), _content(ds))
+        else:
+            base = self._get(against)
+            old, key = base.content, (_content(base), _content(ds))
+        diff = self._diffs.get(key, lambda: diff_manifests(old(), ds.content()))
         return _diff_page(ds.id, against, diff, _limit(limit))
 
     # ------------------------------------------------------------------ lineage
@@ -198,22 +201,39 @@ class Catalog:
         return ds, find_entry(self._manifest(ds), path)
 
     def _manifest(self, ds: Dataset) -> Manifest:
-        return self._open(_content(ds))
+        return ds.content()
 
-    def _open(self, content: Content) -> Manifest:
-        """A version's content: its manifest, with staged changes applied (Uploading)."""
-        return staged.view(self.registry.store, *content)
-
-    def _list_children(self, content: Content, folder: str) -> tuple[tuple[Child, ...], int, int]:
+    def _children(self, ds: Dataset, folder: str) -> tuple[tuple[Child, ...], int, int]:
         """(children, files below, bytes below) of ``folder``; one pass over its entries."""
-        return _children(self._open(content).iter_folder(folder), folder)
+        return self._listings.get(
+            (_content(ds), folder), lambda: _children(ds.content().iter_folder(folder), folder)
+        )
 
-    def _compute_diff(self, old: Content, new: Content) -> Diff:
-        return diff_manifests(self._open(old), self._open(new))
+
+class _Memo(Generic[_K, _V]):
+    """The last ``size`` results by key (least recently used out): for what never changes."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[_K, _V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: _K, compute: Callable[[], _V]) -> _V:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
 
 
 class Content(NamedTuple):
-    """What a version holds, by address: immutable, so listings and diffs of it are cached."""
+    """What a version holds, by address: immutable, so listings and diffs of it are cached
+    under it (the key only: the content itself is read through the public Dataset API)."""
 
     manifest: str | None
     staged: str | None

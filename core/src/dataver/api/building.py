@@ -1,0 +1,279 @@
+"""Building an Uploading version: add, remove, sync, upload, finalize; ending it; annotations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dataver.api.handle import VersionHandle
+from dataver.errors import ValidationError
+from dataver.gcpause import paused_gc
+from dataver.ops import change, lease, seal
+from dataver.ops import transition as tr
+from dataver.versions.records import check_metadata, check_tags
+from dataver.versions.state import State
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable
+
+    from dataver.scan import Symlinks
+    from dataver.versions.records import VersionRecord
+
+_UPLOADING = frozenset({State.UPLOADING})
+_EDITABLE = frozenset({State.UPLOADING, State.FINAL})
+
+
+class Building(VersionHandle):
+    """The operations that change a version (see :class:`~dataver.api.dataset.Dataset`)."""
+
+    # ------------------------------------------------------------------ building
+    def add_files(
+        self,
+        path: str | os.PathLike[str],
+        dataset_path: str = "",
+        wildcard: str | list[str] | None = None,
+        recursive: bool = True,
+        *,
+        symlinks: Symlinks = "refuse",
+    ) -> int:
+        """Add a file, or a folder's files, to this Uploading version.
+
+        A folder's contents are added relative to the folder, under ``dataset_path``; a file
+        is added by its name under ``dataset_path``. Unchanged files are detected by hash
+        (a stat cache avoids re-reading files whose size, mtime and inode did not change).
+
+        Symbolic links inside the folder that lead to files inside it are stored as those
+        files' content; links to folders inside it, dangling links and loops are left out.
+        A path named here is followed even if it is a link (docs/concepts.md, "Symbolic
+        links").
+
+        Args:
+            path: A local file or folder.
+            dataset_path: Folder inside the dataset ("" for the root).
+            wildcard: Glob(s) selecting files (matched at any depth, e.g. ``"*.jpg"``).
+            recursive: Descend into sub-folders.
+            symlinks: Links that lead outside the folder: ``"refuse"`` (the default: raise
+                before anything is added), ``"follow"`` (add what they lead to; a folder
+                is descended, loops are not) or ``"skip"`` (leave them out).
+
+        Returns:
+            How many files were added or changed.
+
+        Raises:
+            InvalidTransitionError: The version is not Uploading.
+            NotFoundError: ``path`` does not exist.
+            ValidationError: With ``symlinks="refuse"``, links lead outside the folder
+                (named in the message; all of them in the ``links`` field).
+            UnsafePathError: A resulting dataset path is unsafe.
+
+        Example:
+            >>> ds.add_files("data/", dataset_path="train")  # doctest: +SKIP
+            3
+        """
+        self._require(_UPLOADING, "add files to")
+        with paused_gc():  # NOTE: bulk tuples and lists, no cycles (see dataver.gcpause)
+            changes, count = change.add_files(
+                self._backend,
+                self._manifest(),
+                path,
+                dataset_path=dataset_path,
+                wildcard=wildcard,
+                recursive=recursive,
+                symlinks=symlinks,
+            )
+            self._apply(changes)
+        return count
+
+    def add_external_files(
+        self,
+        url: str,
+        dataset_path: str = "",
+        wildcard: str | list[str] | None = None,
+        recursive: bool = True,
+    ) -> int:
+        """Add links to files that stay where they are (any fsspec URL, e.g. ``file://``).
+
+        Nothing is uploaded; :meth:`get_local_copy` fetches them. Each link records its size,
+        and its hash when the bytes can be read cheaply (local files).
+
+        Returns:
+            How many links were added or changed.
+        """
+        self._require(_UPLOADING, "add links to")
+        changes, count = change.add_external_files(
+            self._manifest(), url, dataset_path=dataset_path, wildcard=wildcard, recursive=recursive
+        )
+        self._apply(changes)
+        return count
+
+    def remove_files(self, pattern: str, recursive: bool = True) -> int:
+        """Remove files matching a glob (a folder name removes the folder's files).
+
+        ``*.csv`` matches at any depth only with ``recursive=True``.
+
+        Returns:
+            How many files were removed (0 if nothing matched).
+        """
+        self._require(_UPLOADING, "remove files from")
+        changes = change.remove_files(self._manifest(), pattern, recursive=recursive)
+        self._apply(changes)
+        return len(changes)
+
+    def sync_folder(
+        self,
+        local_path: str | os.PathLike[str],
+        dataset_path: str = "",
+        *,
+        symlinks: Symlinks = "refuse",
+    ) -> tuple[int, int, int]:
+        """Make ``dataset_path`` mirror a local folder: remove, add and replace files.
+
+        External links under ``dataset_path`` are kept. Symbolic links are treated as by
+        :meth:`add_files`; a file the policy leaves out is removed like a missing one.
+
+        Args:
+            local_path: The local folder.
+            dataset_path: The part of the dataset that mirrors it ("" for the root).
+            symlinks: Links that lead outside the folder: ``"refuse"`` (default),
+                ``"follow"`` or ``"skip"`` (see :meth:`add_files`).
+
+        Returns:
+            ``(removed, added, modified)``.
+
+        Raises:
+            ValidationError: With ``symlinks="refuse"``, links lead outside the folder.
+        """
+        self._require(_UPLOADING, "sync")
+        found = self._compare_folder(local_path, dataset_path, symlinks)
+        self._apply_folder(found)
+        return found.counts.removed, found.counts.added, found.counts.modified
+
+    def _compare_folder(
+        self, local_path: str | os.PathLike[str], dataset_path: str, symlinks: Symlinks
+    ) -> change.SyncFound:
+        """What a sync of the folder would change in this version (any state); writes nothing."""
+        with paused_gc():  # NOTE: bulk tuples and lists, no cycles (see dataver.gcpause)
+            return change.sync_folder(
+                self._backend,
+                self._manifest(),
+                local_path,
+                dataset_path=dataset_path,
+                symlinks=symlinks,
+            )
+
+    def _apply_folder(self, found: change.SyncFound) -> None:
+        """Apply a sync found against this version's content (or its parent's, the same)."""
+        self._require(_UPLOADING, "sync")
+        with paused_gc():
+            self._apply(found.changes)
+        self._remember_folder(found)
+
+    def _remember_folder(self, found: change.SyncFound) -> None:
+        """Remember that this version mirrors the folder as scanned (the next no-change
+        sync then reads no entry)."""
+        if found.mark is not None:
+            change.remember_sync(self._backend, found.mark, self._manifest())
+
+    def upload(self, max_workers: int | None = None) -> int:
+        """Store the content added since the last upload; only bytes the registry lacks.
+
+        Resumable: after a crash, calling it again sends only what is missing.
+
+        Args:
+            max_workers: Parallel transfers (default ``DATAVER_MAX_WORKERS``).
+
+        Returns:
+            Bytes newly stored by this call.
+        """
+        self._require(_UPLOADING, "upload")
+        if max_workers is not None and max_workers < 1:
+            raise ValidationError(f"max_workers must be >= 1, got {max_workers}")
+        update, stored = self._store_pending(max_workers)
+        if update is not None:
+            self._swap(lambda r: tr.renew_record(self._backend, r).model_copy(update=update(r)))
+        return stored
+
+    def _store_pending(
+        self, max_workers: int | None
+    ) -> tuple[Callable[[VersionRecord], dict[str, Any]] | None, int]:
+        """Store pending content while the lease is kept alive; see :func:`seal.store_pending`."""
+
+        def renew() -> None:
+            self._swap(lambda r: tr.renew_record(self._backend, r))
+
+        interval = self._backend.settings.lease_seconds / 3
+        with lease.heartbeat(renew, interval, name=f"dataver-lease-{self.id[:8]}"):
+            return seal.store_pending(self._backend, self._record, max_workers)
+
+    def finalize(self, auto_upload: bool = False) -> None:
+        """Seal the version: state Final, content immutable, usable as a parent.
+
+        Args:
+            auto_upload: Upload pending content first instead of refusing.
+
+        Raises:
+            PendingUploadError: Content is pending and ``auto_upload`` is False.
+            InvalidTransitionError: The version is not Uploading.
+            ConflictError: Another writer changed (e.g. finalized) the version first.
+        """
+        self._require(_UPLOADING, "finalize")
+        backend = self._backend
+        update = None
+        if auto_upload and self._manifest().root.pending:
+            # NOTE: the upload's manifest and the Final state go in one record swap.
+            update, _ = self._store_pending(None)
+        elif self._record.staged is not None:
+            # NOTE: pending files among them: finalize_record refuses
+            update = seal.unstage(self._backend, self._record)
+        self._swap(
+            lambda r: tr.finalize_record(
+                backend, r.model_copy(update=update(r)) if update is not None else r
+            )
+        )
+        tr.after_final(backend, self._record)
+
+    def publish(self) -> None:
+        """Make a Final version Published: read-only for good.
+
+        Raises:
+            InvalidTransitionError: The version is not Final.
+        """
+        self._require(frozenset({State.FINAL}), "publish")
+        self._swap(tr.publish_record)
+
+    def abort(self, reason: str | None = None) -> None:
+        """Abort an Uploading version (yours, or a stale one left by a dead writer)."""
+        self._require(_UPLOADING, "abort")
+        self._swap(lambda r: tr.end_record(r, State.ABORTED, reason))
+        tr.after_final(self._backend, self._record)
+
+    def fail(self, reason: str) -> None:
+        """Mark an Uploading version Failed, recording why."""
+        self._require(_UPLOADING, "fail")
+        self._swap(lambda r: tr.end_record(r, State.FAILED, str(reason)))
+        tr.after_final(self._backend, self._record)
+
+    # ------------------------------------------------------------------ annotations
+    def set_metadata(self, metadata: dict[str, Any]) -> None:
+        """Replace the user metadata (Uploading or Final versions; Published are read-only)."""
+        clean = check_metadata(metadata)
+        self._require(_EDITABLE, "change metadata of")
+        self._swap(lambda r: r.model_copy(update={"metadata": clean}))
+
+    def add_tags(self, *tags: str) -> None:
+        """Add tags (Uploading or Final versions)."""
+        new = check_tags(tags)
+        self._require(_EDITABLE, "tag")
+        self._swap(lambda r: r.model_copy(update={"tags": check_tags([*r.tags, *new])}))
+
+    def remove_tags(self, *tags: str) -> None:
+        """Remove tags (Uploading or Final versions)."""
+        self._require(_EDITABLE, "untag")
+        self._swap(
+            lambda r: r.model_copy(update={"tags": tuple(t for t in r.tags if t not in tags)})
+        )
+
+    def set_description(self, description: str) -> None:
+        """Set the description (Uploading or Final versions)."""
+        self._require(_EDITABLE, "describe")
+        self._swap(lambda r: r.model_copy(update={"description": description}))
