@@ -139,8 +139,10 @@ def data(tmp_path: Path, write_tree: Callable[[Path, Mapping[str, bytes]], Path]
 
 
 def assert_shape(command: str, document: Any) -> None:
-    """``document`` has exactly the keys docs/cli.md documents for ``command``'s --json."""
+    """``document`` has exactly the keys docs/cli.md documents for ``command``'s --json, and
+    values of the types its model (dataver.cli.schema) says."""
     shape = SHAPES[command]
+    shape.validate(document)
     items = document if shape.kind in {"array", "versions"} else [document]
     assert isinstance(items, list)
     for item in items:

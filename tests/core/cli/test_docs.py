@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,3 +94,19 @@ def test_every_command_help_shows_examples(cli: Callable[..., Run]) -> None:
         text = cli(*path.split(), "--help").out
         assert "Examples" in text, path
         assert "--json" in text, path
+
+
+def test_help_does_not_import_the_json_models() -> None:
+    """Commands import dataver.cli.schema only to print JSON: --help (and every command without
+    --json) does not pay for building its models."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from dataver.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])\n"
+        "print(sorted(m for m in sys.modules if m in {'dataver.cli.schema', 'boto3'}))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert run.stdout.strip() == "[]", run.stdout

@@ -14,6 +14,10 @@
 ``<key>`` is the version id, or ``<id>~<digest of the patterns>`` for a subset get. A tree is
 built under ``tmp/`` and renamed into place, then the marker is written; a tree without a
 marker is never trusted. Content enters ``blobs/`` only after its hash matched.
+
+The blobs and their fetch locks are :mod:`dataver.cache.blobs`' (:class:`Cache` builds on
+:class:`~dataver.cache.blobs.BlobCache`); the materialised trees, their markers and leases are
+here, eviction in :mod:`dataver.cache.prune`.
 """
 
 from __future__ import annotations
@@ -26,23 +30,22 @@ import os
 import shutil
 import time
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from filelock import FileLock, Timeout
+from filelock import FileLock
 from pydantic import BaseModel, ByteSize, ConfigDict, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from dataver.cache import leases
-from dataver.cache.links import NO_LINKS, READ_ONLY, clone_or_copy, place
+from dataver.cache.blobs import BlobCache, blob_level, intact, link_cached
+from dataver.cache.links import place
 from dataver.errors import FormatError, ValidationError
-from dataver.hashing import hash_file
-from dataver.objects.fetch import fetch
 from dataver.paths import LayoutChecker, PathMatcher, any_match, long_name, too_long
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from pathlib import Path
 
     from dataver.cache.prune import CacheInfo, PrunePlan
     from dataver.manifest.entry import Entry
@@ -50,7 +53,6 @@ if TYPE_CHECKING:
     from dataver.settings import Settings
     from dataver.storage.base import Store
 
-_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# dataver cache: safe to delete.\n"
 # NOTE: a marker's mtime is its tree's last use; touching it at most once a minute keeps a
 # warm get to one stat in the common case.
 _TOUCH_EVERY = 60.0
@@ -86,7 +88,7 @@ def matchers_for(patterns: Iterable[str] | None) -> list[PathMatcher]:
     return [PathMatcher(p, recursive="/" not in p) for p in chosen]
 
 
-class Cache:
+class Cache(BlobCache):
     """A cache folder shared by every registry and process on the machine.
 
     Args:
@@ -100,25 +102,6 @@ class Cache:
         >>> cache.prune(plan).freed_bytes  # doctest: +SKIP
         0
     """
-
-    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        if root is None:
-            from dataver.settings import get_settings
-
-            root = get_settings().cache_dir
-        self.root = Path(root).expanduser().absolute()
-        self.blobs = self.root / "blobs"
-        self.versions = self.root / "versions"
-        self.locks = self.root / "locks"
-        self.tmp = self.root / "tmp"
-        self._blobs_str = str(self.blobs)
-
-    def _setup(self) -> None:
-        for folder in (self.blobs, self.versions, self.locks, self.tmp):
-            folder.mkdir(parents=True, exist_ok=True)
-        tag = self.root / "CACHEDIR.TAG"
-        if not tag.exists():
-            tag.write_text(_TAG)
 
     # ------------------------------------------------------------------ housekeeping
     def info(self) -> CacheInfo:
@@ -148,17 +131,7 @@ class Cache:
 
         return prune(self, plan if plan is not None else plan_prune(self, None))
 
-    # ------------------------------------------------------------------ paths
-    def blob_path(self, entry: Entry) -> Path:
-        """Where the content of ``entry`` lives in the cache."""
-        return Path(self._blob_str(entry))
-
-    def _blob_str(self, entry: Entry) -> str:
-        # NOTE: plain strings on this path: pathlib costs ~3 us a file, a third of the time
-        # of materialising a small file.
-        key = entry.hash or "url-" + hashlib.sha256((entry.url or "").encode()).hexdigest()
-        return f"{self._blobs_str}/{key[:2]}/{key}"
-
+    # ------------------------------------------------------------------ trees
     def tree_path(self, key: str) -> Path:
         """Where the tree with cache key ``key`` (see :func:`tree_key`) is materialised."""
         return self.versions / key
@@ -176,7 +149,6 @@ class Cache:
         """Whether the tree is fully materialised."""
         return self.marker_path(key).exists()
 
-    # ------------------------------------------------------------------ trees
     def materialize(
         self,
         store: Store,
@@ -245,7 +217,7 @@ class Cache:
         for entry in manifest:
             if matchers and not any_match(matchers, entry.path):
                 continue
-            if not _intact(f"{tree}/{entry.path}", entry, level, algorithm):
+            if not intact(f"{tree}/{entry.path}", entry, level, algorithm):
                 bad.append(entry.path)
         return bad
 
@@ -319,7 +291,7 @@ class Cache:
         root = str(building)
         made: set[str] = {root}
         layout = LayoutChecker()
-        level = _blob_level(settings)
+        level = blob_level(settings)
         algorithm = manifest.root.hash_algorithm
         fresh: dict[str, tuple[Entry, str]] = {}
         later: list[tuple[str, str]] = []
@@ -343,115 +315,13 @@ class Cache:
             blob = self._blob_str(entry)
             if blob in fresh:
                 later.append((blob, target))
-            elif not _link_cached(blob, target, entry, level, algorithm):
+            elif not link_cached(blob, target, entry, level, algorithm):
                 fresh[blob] = (entry, target)
         if fresh:
             self._fetch_fresh(store, settings, fresh, algorithm)
         for blob, target in later:
             place(blob, target)
         return files, size
-
-    # ------------------------------------------------------------------ fetching
-    def _fetch_fresh(
-        self,
-        store: Store,
-        settings: Settings,
-        fresh: dict[str, tuple[Entry, str]],
-        algorithm: str,
-    ) -> None:
-        """Fetch content into the tree and adopt it as blobs, at most once per cache.
-
-        Fetches are locked per stripe of pack/object hashes. Stripes free now are fetched at
-        once (in parallel); a stripe another process is fetching is waited for afterwards,
-        and only what that process did not bring is fetched then. No lock is waited for
-        while another is held, so processes cannot deadlock.
-        """
-        groups: dict[str, list[str]] = {}
-        for blob, (entry, _) in fresh.items():
-            groups.setdefault(_stripe(entry), []).append(blob)
-        pending = sorted(groups)
-        while pending:
-            held: list[FileLock] = []
-            deferred: list[str] = []
-            try:
-                for stripe in pending:
-                    lock = self._fetch_lock(stripe)
-                    try:
-                        lock.acquire(blocking=False)
-                    except Timeout:
-                        deferred.append(stripe)
-                        continue
-                    held.append(lock)
-                mine = [b for s in pending if s not in deferred for b in groups[s]]
-                self._fetch_missing(store, settings, {b: fresh[b] for b in mine}, algorithm)
-            finally:
-                for lock in held:
-                    lock.release()
-            if deferred:
-                with self._fetch_lock(deferred[0]):
-                    pass  # NOTE: wait for the other process's fetch, then look again
-            pending = deferred
-
-    def _fetch_lock(self, stripe: str) -> FileLock:
-        return FileLock(self.locks / f"fetch-{stripe}.lock")
-
-    def _fetch_missing(
-        self,
-        store: Store,
-        settings: Settings,
-        wanted: dict[str, tuple[Entry, str]],
-        algorithm: str,
-    ) -> None:
-        level = _blob_level(settings)
-        todo = {
-            blob: (entry, target)
-            for blob, (entry, target) in wanted.items()
-            if not _link_cached(blob, target, entry, level, algorithm)
-        }
-        if not todo:
-            return
-        destinations = {id(entry): target for entry, target in todo.values()}
-        fetch(
-            store,
-            settings,
-            [entry for entry, _ in todo.values()],
-            algorithm,
-            lambda entry: destinations[id(entry)],
-            mode=READ_ONLY,
-            atomic=False,
-        )
-        self._adopt(todo)
-
-    def _adopt(self, fresh: dict[str, tuple[Entry, str]]) -> None:
-        """Hard-link freshly written tree files into ``blobs/`` for every later version."""
-        for folder in {blob.rpartition("/")[0] for blob in fresh}:
-            os.makedirs(folder, exist_ok=True)
-        for blob, (entry, target) in fresh.items():
-            try:
-                os.link(target, blob)
-            except FileExistsError:
-                if not _intact(blob, entry, "size", ""):
-                    _replace_blob(target, blob)  # NOTE: a damaged blob: this one is verified
-            except OSError as exc:
-                if exc.errno not in NO_LINKS:
-                    raise
-                _replace_blob(target, blob)
-
-    def fetch_one(self, store: Store, settings: Settings, entry: Entry, algorithm: str) -> Path:
-        """Return the path of the verified blob of one entry, fetching it if needed.
-
-        Used by ``Dataset.open``: one file, without materialising the rest of its version.
-        """
-        blob = self._blob_str(entry)
-        level = _blob_level(settings)
-        if _intact(blob, entry, level, algorithm):
-            return Path(blob)
-        self._setup()
-        with self._fetch_lock(_stripe(entry)):
-            if not _intact(blob, entry, level, algorithm):
-                os.makedirs(os.path.dirname(blob), exist_ok=True)
-                fetch(store, settings, [entry], algorithm, lambda _: blob, mode=READ_ONLY)
-        return Path(blob)
 
     def drop(self, key: str) -> None:
         """Forget a tree (its blobs stay): the marker first, so nobody trusts what is left."""
@@ -503,11 +373,6 @@ class Cache:
         return loaded if isinstance(loaded, dict) else None
 
 
-def _blob_level(settings: Settings) -> str:
-    """How a cached blob is checked before it is used: at least its size, whatever the level."""
-    return "size" if settings.cache_verify == "marker" else settings.cache_verify
-
-
 def parse_size(value: int | str | None) -> int | None:
     """Bytes from ``50GB``, ``1.5GiB``, ``1000`` or an int; None stays None.
 
@@ -523,54 +388,6 @@ def parse_size(value: int | str | None) -> int | None:
     if size < 0:
         raise ValidationError(f"a size cannot be negative: {value!r}")
     return size
-
-
-def _stripe(entry: Entry) -> str:
-    """The fetch-lock stripe of an entry: 4,096 stripes by the hash of what holds it."""
-    holder = entry.pack or entry.hash or hashlib.sha256((entry.url or "").encode()).hexdigest()
-    return holder[:3]
-
-
-def _link_cached(blob: str, target: str, entry: Entry, level: str, algorithm: str) -> bool:
-    """Place a cached, intact blob at ``target``; False if there is none to place."""
-    if not _intact(blob, entry, level, algorithm):
-        return False
-    try:
-        place(blob, target)
-    except FileNotFoundError:
-        return False  # NOTE: evicted between the check and the link
-    return True
-
-
-def _intact(path: str, entry: Entry, level: str, algorithm: str) -> bool:
-    """Whether ``path`` holds the content of ``entry``: by size, or by hash for ``hash``."""
-    try:
-        if os.stat(path).st_size != entry.size:
-            return False
-    except FileNotFoundError:
-        return False
-    if level != "hash" or entry.hash is None:
-        return True
-    try:
-        return hash_file(Path(path), algorithm) == entry.hash
-    except OSError:
-        return False
-
-
-def _replace_blob(source: str, blob: str) -> None:
-    """Atomically replace ``blob`` with the verified content of ``source``."""
-    tmp = f"{blob}.{uuid.uuid4().hex[:12]}.tmp"
-    try:
-        try:
-            os.link(source, tmp)
-        except OSError as exc:
-            if exc.errno not in NO_LINKS:
-                raise
-            clone_or_copy(source, tmp, READ_ONLY)
-        os.replace(tmp, blob)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
 
 
 def _name_too_long(

@@ -7,6 +7,7 @@ line is wrong. A traceback is printed only with ``--verbose``.
 """
 
 import copy
+import importlib
 import logging
 import sys
 import traceback
@@ -16,7 +17,6 @@ from typing import Annotated, Any
 import typer
 
 import dataver
-from dataver.cli import admin, build, read, serve  # noqa: F401 - importing registers the commands
 from dataver.cli.base import BUILD, CACHE, GLOBAL, MANAGE, READ, Options, app, unwrap
 from dataver.cli.errors import FAILED, OK, USAGE, CliError, hint_for, one_line
 from dataver.cli.params import expand_multi_value
@@ -24,6 +24,32 @@ from dataver.errors import DataverError
 
 PROG = "dataver"
 PANELS = (BUILD, READ, MANAGE, CACHE)
+
+COMMAND_MODULES = (
+    # Build a version
+    "build",  # create, add, remove
+    "sync",  # sync
+    "seal",  # upload, close, finalize, publish, abort
+    # Read versions
+    "read",  # list, search, ls
+    "show",  # show
+    "get",  # get, verify
+    "history",  # diff, lineage
+    "serve",  # ui
+    # Manage datasets
+    "admin",  # squash, delete, rename, move
+    "upkeep",  # gc, fsck
+    "metadata",  # metadata get|set|unset, tag add|remove
+    # Local cache
+    "cache",  # cache info, cache prune
+)
+"""The modules of :mod:`dataver.cli` that define commands, one family each. Importing one
+registers its commands; within a panel of ``dataver --help`` (and docs/cli.md) they are listed
+in this order, so it is spelled out here rather than left to the sorting of an import line.
+NOTE: a command module imports no other one (what they share is in :mod:`.base`): importing
+one would register the other's commands first."""
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"dataver.cli.{_module}")
 
 
 def _show_version(value: bool) -> None:

@@ -1,7 +1,7 @@
 """What every command shares: the typer apps, the global options, version look-ups.
 
-The command modules (:mod:`.build`, :mod:`.read`, :mod:`.admin`) register their commands on
-the apps defined here; :mod:`.app` turns them into the ``dataver`` program.
+The command modules (:data:`dataver.cli.app.COMMAND_MODULES`) register their commands on the
+apps defined here; :mod:`.app` turns them into the ``dataver`` program.
 """
 
 import inspect
@@ -12,9 +12,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from dataver import Dataset, Registry, VersionNotFoundError
-from dataver.cli import state
+from dataver import Dataset, DataverError, Registry, State, VersionNotFoundError
+from dataver.cli import output, state
 from dataver.cli.errors import CliError, CliUsageError
+from dataver.cli.progress import shown
+from dataver.scan import Symlinks
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,6 +26,9 @@ READ = "Read versions"
 MANAGE = "Manage datasets"
 CACHE = "Local cache"
 GLOBAL = "Global options"
+
+READABLE = (State.FINAL, State.PUBLISHED)
+"""The states a version can be read (``get``) in."""
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -102,6 +107,34 @@ IdOption = Annotated[
 ProjectOption = Annotated[
     str, typer.Option("--project", "-p", metavar="PROJECT", help="Project of the dataset.")
 ]
+DatasetFolderOption = Annotated[
+    str,
+    typer.Option(
+        "--dataset-folder",
+        metavar="FOLDER",
+        help="Folder inside the dataset to put the files in (default: the root).",
+    ),
+]
+SymlinksOption = Annotated[
+    Symlinks,
+    typer.Option(
+        "--symlinks",
+        metavar="POLICY",
+        help="Symbolic links that lead outside the folder: refuse (fail, naming them, before "
+        "anything changes), follow (add what they lead to) or skip (leave them out). Links "
+        "inside it are stored as their target's content.",
+    ),
+]
+MaxWorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-workers",
+        min=1,
+        metavar="N",
+        help="Parallel transfers (default: DATAVER_MAX_WORKERS, 8).",
+        show_default=False,
+    ),
+]
 
 
 # ----------------------------------------------------------------------------- version ids
@@ -155,3 +188,21 @@ def load_version(opts: Options, value: str | None) -> Dataset:
             f"the current version {version_id} no longer exists in {opts.registry().url}",
             hint="pass --id ID (find one with 'dataver search')",
         ) from exc
+
+
+# ----------------------------------------------------------------------------- closing
+
+
+def close_version(opts: Options, ds: Dataset, max_workers: int | None) -> int:
+    """Upload and finalize; return the bytes newly stored. On failure, say how to resume."""
+    if ds.state is not State.UPLOADING:
+        ds.finalize()  # refused with the SDK's own words: "cannot finalize version ..."
+    try:
+        with shown(opts):
+            uploaded = ds.upload(max_workers)
+        ds.finalize()
+    except DataverError:
+        if ds.state is State.UPLOADING:
+            output.status(opts, f"{ds.id} is still uploading: 'dataver close --id {ds.id}' resumes")
+        raise
+    return uploaded

@@ -17,7 +17,10 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pydantic import BaseModel
 from rich.filesize import decimal
+
+from dataver.versions.state import State
 
 # NOTE: rich.console and rich.table are imported where used: they cost a tenth of a second at
 # start-up, which every command would pay, tables or not.
@@ -52,6 +55,17 @@ def console(stream: TextIO | None = None) -> Console:
     return Console(file=stream, width=width, highlight=False, soft_wrap=True)
 
 
+def emit(document: BaseModel | Sequence[BaseModel]) -> None:
+    """Print a command's ``--json`` document: a model of :mod:`dataver.cli.schema`, or a list.
+
+    The model decides the keys (documented in docs/cli.md), by their JSON names.
+    """
+    if isinstance(document, BaseModel):
+        emit_json(document.model_dump(mode="json", by_alias=True))
+    else:
+        emit_json([item.model_dump(mode="json", by_alias=True) for item in document])
+
+
 def emit_json(data: Any) -> None:
     """Print ``data`` as one JSON document on stdout."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_plain) + "\n")
@@ -67,7 +81,9 @@ def result(text: str) -> None:
 def new_current(opts: Options, ds: Dataset, text: str) -> None:
     """Print a version that just became the current one: its id (or JSON), then ``text``."""
     if opts.json:
-        emit_json(ds.to_dict())
+        from dataver.cli.schema import VersionObject
+
+        emit(VersionObject.of(ds))
     else:
         result(ds.id)
     status(opts, text)
@@ -134,6 +150,11 @@ def short(version_id: str) -> str:
 def label(ds: Dataset) -> str:
     """``project/name 1.0.2`` for messages."""
     return f"{ds.project}/{ds.name} {ds.version}"
+
+
+def state_of(ds: Dataset) -> str:
+    """A version's state for people: ``uploading (stale)`` once its writer stopped."""
+    return "uploading (stale)" if ds.state is State.UPLOADING and ds.is_stale else ds.state.value
 
 
 def _plain(value: object) -> object:

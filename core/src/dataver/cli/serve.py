@@ -69,6 +69,8 @@ def ui(
         ) from exc
     address = f"http://{f'[{host}]' if ':' in host else host}:{port}/"  # NOTE: IPv6 in brackets
     if opts.json:
-        output.emit_json({"url": address, "registry": registry.url})
+        from dataver.cli.schema import UiOutput
+
+        output.emit(UiOutput(url=address, registry=registry.url))
     output.status(opts, f"serving {registry.url} at {address} (Ctrl+C stops)")
     uvicorn.run(web, host=host, port=port, log_level="warning")
