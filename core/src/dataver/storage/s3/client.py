@@ -81,6 +81,31 @@ def _close_body(**kwargs: Any) -> None:
         body.close()
 
 
+_LOADERS: dict[str | None, Any] = {}
+_LOADERS_LOCK = threading.Lock()
+
+
+def _botocore_session() -> Any:
+    """A new botocore session that shares this process's loader of AWS's model files.
+
+    NOTE: every new session parses botocore's service and endpoint JSON again: 0.2 s per
+    client, which a long-lived process opening registries over and over (an Airflow
+    triggerer, a web server) paid for each one. The loader caches what it parsed (one per
+    AWS_DATA_PATH); the session (credentials, profile) stays per registry.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    session = botocore.session.Session()
+    data_path = session.get_config_variable("data_path")
+    with _LOADERS_LOCK:
+        loader = _LOADERS.get(data_path)
+        if loader is None:
+            loader = _LOADERS[data_path] = botocore.loaders.create_loader(data_path)
+    session.register_component("data_loader", loader)
+    return session
+
+
 def make_client(options: dict[str, Any], settings: Settings) -> tuple[Any, Any]:
     """A boto3 S3 client for the store's ``options``, and its transfer manager's config."""
     try:
@@ -93,6 +118,7 @@ def make_client(options: dict[str, Any], settings: Settings) -> tuple[Any, Any]:
             "S3 registries need boto3: pip install 'dataver[s3]'", missing="boto3"
         ) from exc
     session = boto3.session.Session(
+        botocore_session=_botocore_session(),
         aws_access_key_id=options.get("key"),
         aws_secret_access_key=options.get("secret"),
         aws_session_token=options.get("token"),
