@@ -72,6 +72,20 @@ def test_version_operator_emits_an_event_on_its_declared_asset(
     assert extra["stats"]["files"] == 1
 
 
+def test_a_reused_version_emits_no_asset_event(tmp_path: Path, registry_url: str) -> None:
+    folder = _folder(tmp_path / "d", {"a.txt": "1"})
+    dag = load_dag("dataver_assets", "static_dag")
+    before = len(_asset_events("dataver://tests/announced"))
+
+    first = _succeeded(dag.test(run_conf={"folder": str(folder)}))["version"]
+    built = len(_asset_events("dataver://tests/announced"))
+    again = _succeeded(dag.test(run_conf={"folder": str(folder)}))["version"]  # unchanged
+
+    assert again.xcom_pull(task_ids="version", key="outcome") == "reused"
+    assert again.xcom_pull(task_ids="version") == first.xcom_pull(task_ids="version")
+    assert (built - before, len(_asset_events("dataver://tests/announced")) - built) == (1, 0)
+
+
 def test_mapped_version_operators_each_announce_their_version(
     tmp_path: Path, registry_url: str
 ) -> None:

@@ -127,6 +127,30 @@ def test_the_timeout_kills_the_task_and_on_kill_aborts_its_version(
     assert run.state == DagRunState.FAILED
     (version,) = _versions(s3_registry_url, "killed")
     assert version.state is dataver.State.ABORTED
+    assert version.error == "interrupted (AirflowTaskTimeout)"  # the timeout, named
+
+
+def test_on_kill_aborts_the_uploading_version_of_the_task(
+    tmp_path: Path, registry_url: str
+) -> None:
+    from dataver_airflow.operators import DataverVersionOperator
+
+    folder = _folder(tmp_path / "data")
+    key = "airflow:dag/run/version/-1"
+    registry = dataver.Registry(registry_url)
+    with pytest.raises(dataver.ValidationError):  # a try that failed, leaving its version
+        registry.version_folder(
+            "stopped", folder, "tests", dataset_path="../x", resume_key=key, keep_on_error=True
+        )
+    operator = DataverVersionOperator(
+        task_id="version", name="stopped", project="tests", folder=str(folder)
+    )
+    operator._resume_key = key  # NOTE: what execute sets before it builds
+
+    operator.on_kill()  # e.g. the task was marked failed by hand: Airflow sends SIGTERM
+
+    (version,) = _versions(registry_url, "stopped")
+    assert version.state is dataver.State.ABORTED
     assert version.error == "task killed"
 
 
@@ -151,7 +175,7 @@ def _output(capfd: pytest.CaptureFixture[str]) -> str:
 @pytest.mark.parametrize(
     ("case", "conf", "message", "tries"),
     [
-        ("missing folder", {"folder": "MISSING"}, "does not exist or is not a folder", 3),
+        ("missing folder", {"folder": "MISSING"}, "does not exist: no version of tests/bad", 3),
         ("invalid name", {"name": "a/b"}, "invalid name 'a/b'", 1),
         ("unknown parent", {"parents": "f" * 32}, "cannot create a version of tests/", 1),
         ("non-final parent", {"parents": "UPLOADING"}, "is uploading", 1),
@@ -222,5 +246,5 @@ def test_an_unknown_sensor_state_fails_the_dag_file_naming_the_valid_states(
     bag = DagBag(dag_folder=str(tmp_path))
 
     (error,) = bag.import_errors.values()
-    assert "unknown dataver state 'finalized'" in error
-    assert "valid states: uploading, failed, aborted, final, published" in error
+    assert "unknown state 'finalized'" in error
+    assert "states are: uploading, failed, aborted, final, published" in error

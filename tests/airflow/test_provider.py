@@ -34,6 +34,12 @@ def test_provider_info_names_the_distribution_hook_operators_sensors_and_trigger
         for entry in info[group]:
             for module in entry["python-modules"]:
                 __import__(module)
+    # NOTE: the operators' first module path stays importable for DAGs written against it
+    from dataver_airflow import operators
+    from dataver_airflow.operators import dataver as first_path
+
+    assert set(operators.__all__) <= set(first_path.__all__)
+    assert all(getattr(first_path, n) is getattr(operators, n) for n in operators.__all__)
 
 
 def _airflow(*args: str) -> str:
@@ -55,7 +61,9 @@ def test_airflow_cli_lists_the_provider_and_all_it_brings() -> None:
     assert provider["package-name"] == "airflow-provider-dataver"
     assert provider["versions"] == [dataver_airflow.__version__]
     assert provider["hooks"][0]["python-modules"] == ["dataver_airflow.hooks.dataver"]
-    assert provider["operators"][0]["python-modules"] == ["dataver_airflow.operators.dataver"]
+    assert provider["operators"][0]["python-modules"] == [
+        f"dataver_airflow.operators.{family}" for family in ("build", "seal", "get", "version")
+    ]
     assert provider["sensors"][0]["python-modules"] == ["dataver_airflow.sensors.dataver"]
     assert provider["triggers"][0]["python-modules"] == ["dataver_airflow.triggers.dataver"]
     assert provider["connection-types"][0]["connection-type"] == "dataver"

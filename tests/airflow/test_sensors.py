@@ -17,6 +17,8 @@ from dataver_airflow.triggers import DataverStateTrigger
 from .conftest import load_dag
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow.sdk import Context
     from airflow.triggers.base import TriggerEvent
 
@@ -34,6 +36,29 @@ def _first_event(trigger: DataverStateTrigger) -> TriggerEvent:
 
 def _new(registry_url: str, name: str) -> dataver.Dataset:
     return dataver.Registry(registry_url).create(name, project="tests")
+
+
+def _record_checks(
+    monkeypatch: pytest.MonkeyPatch, after: int = 0, then: Callable[[], object] | None = None
+) -> list[str | None]:
+    """Record what each ``dataver.Watch.check`` (sensor poke or trigger check) found: the
+    version id, None (not yet) or ``"broken"``; call ``then`` once ``after`` checks."""
+    found: list[str | None] = []
+    check = dataver.Watch.check
+
+    def recording(watch: dataver.Watch, registry: dataver.Registry) -> dataver.Dataset | None:
+        try:
+            ds = check(watch, registry)
+        except dataver.VersionBrokenError:
+            found.append("broken")
+            raise
+        found.append(ds.id if ds else None)
+        if then is not None and len(found) == after:
+            then()
+        return ds
+
+    monkeypatch.setattr(dataver.Watch, "check", recording)
+    return found
 
 
 def test_trigger_serializes_to_a_round_trip() -> None:
@@ -55,10 +80,12 @@ def test_trigger_serializes_to_a_round_trip() -> None:
 
 
 def test_unknown_target_states_are_refused_naming_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="valid states: uploading, failed, aborted, final"):
+    with pytest.raises(ValueError, match="states are: uploading, failed, aborted, final"):
         DataverStateSensor(task_id="s", name="x", target_states=("done",))
-    with pytest.raises(ValueError, match="valid states"):
+    with pytest.raises(ValueError, match="states are"):
         DataverStateTrigger(name="x", target_states=["Finalised"])
+    with pytest.raises(ValueError, match="at least one target state"):
+        DataverStateSensor(task_id="s", name="x", target_states=())
 
 
 def test_trigger_fires_success_for_a_final_version(registry_url: str) -> None:
@@ -93,20 +120,36 @@ def test_sensor_succeeds_on_a_final_version_and_returns_its_id(registry_url: str
     assert ti.xcom_pull(task_ids="wait") == ds.id
 
 
-def test_sensor_fails_at_once_on_an_aborted_version(registry_url: str) -> None:
+def test_sensor_fails_at_once_on_an_aborted_version(
+    registry_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ds = _new(registry_url, "gone")
     ds.abort("cancelled upstream")
+    checks = _record_checks(monkeypatch)
     dag = load_dag("dataver_sensors", "id_dag")  # timeout 60s, 2 retries
 
-    started = time.monotonic()
     run = dag.test(run_conf={"version_id": ds.id})
-    took = time.monotonic() - started
 
     assert run.state == DagRunState.FAILED
     (ti,) = run.get_task_instances()
     assert ti.state == TaskInstanceState.FAILED
     assert ti.try_number == 1  # AirflowFailException: no retries
-    assert took < 20, f"the sensor waited {took:.1f}s for a version that can never be final"
+    assert checks == ["broken"]  # one poke, and no wait for a version that can never be final
+
+
+def test_sensor_fails_at_once_on_a_deleted_version(
+    registry_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = _new(registry_url, "deleted")
+    dataver.Registry(registry_url).delete(ds.id, force=True)  # Uploading: force
+    checks = _record_checks(monkeypatch)
+
+    run = load_dag("dataver_sensors", "id_dag").test(run_conf={"version_id": ds.id})
+
+    assert run.state == DagRunState.FAILED
+    (ti,) = run.get_task_instances()
+    assert ti.try_number == 1
+    assert checks == ["broken"]
 
 
 def test_deferrable_sensor_completes_through_the_trigger(
@@ -123,17 +166,17 @@ def test_deferrable_sensor_completes_through_the_trigger(
         return resume(self, context, event)
 
     monkeypatch.setattr(DataverStateSensor, "execute_complete", recording)
+    # NOTE: the sensor's poke is check 1; the trigger's first check, check 2, finalizes it.
+    checks = _record_checks(monkeypatch, after=2, then=new.finalize)
     dag = load_dag("dataver_sensors", "defer_dag")
-    finisher = threading.Timer(2.0, new.finalize)
-    finisher.start()
-    try:
-        run = dag.test(run_conf={"name": "next", "newer_than": old.id})
-    finally:
-        finisher.cancel()
+
+    run = dag.test(run_conf={"name": "next", "newer_than": old.id})
 
     assert run.state == DagRunState.SUCCESS
     (ti,) = run.get_task_instances()
     assert ti.state == TaskInstanceState.SUCCESS
+    assert checks[:2] == [None, None]  # neither the poke nor the trigger's first look found it
+    assert checks[-1] == new.id
     assert completions == [{"status": "success", "version_id": new.id}]
     assert ti.xcom_pull(task_ids="wait") == new.id
 

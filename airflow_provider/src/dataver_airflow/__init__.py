@@ -30,7 +30,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": _INTEGRATION,
-                "python-modules": ["dataver_airflow.operators.dataver"],
+                "python-modules": [
+                    f"dataver_airflow.operators.{family}"
+                    for family in ("build", "seal", "get", "version")
+                ],
             }
         ],
         "sensors": [

@@ -119,7 +119,7 @@ def convert_asset_to_openlineage(asset: Asset, lineage_context: Any) -> Any:
     """The OpenLineage dataset of a dataver asset (``asset-uris`` ``to_openlineage_converter``).
 
     Namespace ``dataver://<project>``, name ``<name>``: the same identity
-    :meth:`~dataver_airflow.operators.dataver.DataverVersionOperator.get_openlineage_facets_on_complete`
+    :meth:`~dataver_airflow.operators.version.DataverVersionOperator.get_openlineage_facets_on_complete`
     reports.
     """
     del lineage_context

@@ -4,7 +4,8 @@
 (``parents="latest"``), then fetch the child. Run with
 ``conf={"name": ..., "folder_a": <path>, "folder_b": <path>}``.
 
-``dataver_version_one``: version ``folder`` alone. Run with ``conf={"name": ..., "folder": ...}``.
+``dataver_version_one``: version ``folder`` alone. Run with ``conf={"name": ..., "folder": ...}``
+(and ``"unchanged"``: what an unchanged folder makes, default ``"reuse"``).
 
 ``dataver_steps``: create, add ``folder`` under data/, sync ``docs`` under docs/, drop ``*.tmp``,
 finalize, publish. Run with ``conf={"name": ..., "folder": ..., "docs": ...}``.
@@ -59,6 +60,7 @@ with DAG("dataver_version_one", schedule=None, start_date=_START, catchup=False)
         name="{{ dag_run.conf['name'] }}",
         project="tests",
         folder="{{ dag_run.conf['folder'] }}",
+        unchanged="{{ dag_run.conf.get('unchanged', 'reuse') }}",
     )
 
 with DAG("dataver_steps", schedule=None, start_date=_START, catchup=False) as steps_dag:

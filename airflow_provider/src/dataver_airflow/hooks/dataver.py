@@ -65,7 +65,11 @@ class DataverHook(BaseHook):
         return str(value) if value else None
 
     def get_registry(self) -> dataver.Registry:
-        """The connection's :class:`dataver.Registry` (built once per hook)."""
+        """The connection's :class:`dataver.Registry` (built once per hook).
+
+        Close it when done (``with hook.get_registry() as registry:``, or :meth:`close`):
+        it holds storage connections and the stat cache's database.
+        """
         if self._registry is None:
             url, options = self.registry_settings()
             self._registry = dataver.Registry(url, storage_options=options or None)
@@ -74,6 +78,12 @@ class DataverHook(BaseHook):
     def get_conn(self) -> dataver.Registry:
         return self.get_registry()
 
+    def close(self) -> None:
+        """Close the registry this hook opened; the next :meth:`get_registry` opens another."""
+        if self._registry is not None:
+            self._registry.close()
+            self._registry = None
+
     def test_connection(self) -> tuple[bool, str]:
         """Open the registry and list it; ``(True, message)`` or ``(False, error)``."""
         try:
@@ -81,4 +91,6 @@ class DataverHook(BaseHook):
             count = len(registry.list())
         except Exception as exc:  # noqa: BLE001 - reported to the user, not raised
             return False, f"{type(exc).__name__}: {exc}"
+        finally:
+            self.close()
         return True, f"Connected to {registry.url} ({count} versions)"

@@ -1,17 +1,17 @@
-"""Operators of the dataver provider."""
+"""Operators of the dataver provider, by family: ``build`` (create, add files, sync a folder,
+remove files), ``seal`` (finalize, publish), ``get`` and ``version`` (a folder in one step)."""
 
 from __future__ import annotations
 
-from dataver_airflow.operators.dataver import (
+from dataver_airflow.operators.build import (
     DataverAddFilesOperator,
     DataverCreateOperator,
-    DataverFinalizeOperator,
-    DataverGetOperator,
-    DataverPublishOperator,
     DataverRemoveFilesOperator,
     DataverSyncFolderOperator,
-    DataverVersionOperator,
 )
+from dataver_airflow.operators.get import DataverGetOperator
+from dataver_airflow.operators.seal import DataverFinalizeOperator, DataverPublishOperator
+from dataver_airflow.operators.version import DataverVersionOperator
 
 __all__ = [
     "DataverAddFilesOperator",

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowFailException
 
-from dataver_airflow._watch import VersionBrokenError, Watch, check_target_states
+import dataver
 from dataver_airflow.hooks.dataver import DataverHook
-from dataver_airflow.triggers.dataver import DataverStateTrigger
+from dataver_airflow.operators._base import VersionRef, version_id
+from dataver_airflow.triggers.dataver import DataverStateTrigger, check_target_states
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -27,8 +27,10 @@ class DataverStateSensor(BaseSensorOperator):
     meaning created after it, or a version string, meaning a higher semantic version). Until
     such a version exists the sensor keeps waiting.
 
-    A watched version that is Failed or Aborted (and not a target state) fails the task at once,
-    without retries, naming the version, its state and its error.
+    A watched version that is Failed or Aborted (and not a target state), or a watched
+    ``version_id`` that no longer exists (deleted), fails the task at once, without retries,
+    naming the version, its state and its error. Each poke is :meth:`dataver.Watch.check`
+    on a registry opened for the poke and closed after it.
 
     Args:
         name: Dataset name (not needed with ``version_id``).
@@ -51,7 +53,7 @@ class DataverStateSensor(BaseSensorOperator):
         name: str | None = None,
         project: str = "default",
         version: str | None = None,
-        version_id: str | Mapping[str, Any] | None = None,
+        version_id: VersionRef | None = None,
         target_states: Sequence[str] = ("final", "published"),
         newer_than: str | None = None,
         dataver_conn_id: str = DataverHook.default_conn_name,
@@ -72,33 +74,28 @@ class DataverStateSensor(BaseSensorOperator):
         self.dataver_conn_id = dataver_conn_id
         self.deferrable = deferrable
 
-    def _version_id(self) -> str | None:
-        """``version_id`` as an id (it may be an upstream dataver operator's summary)."""
-        if isinstance(self.version_id, Mapping):
-            return str(self.version_id["id"])
-        return self.version_id or None
-
-    def _watch(self) -> Watch:
-        return Watch(
+    def _trigger(self) -> DataverStateTrigger:
+        """The trigger the sensor defers to; its :meth:`~DataverStateTrigger.watch` is poked too."""
+        return DataverStateTrigger(
             name=self.name,
             project=self.project,
             version=self.version or None,
-            version_id=self._version_id(),
+            version_id=version_id(self.version_id) if self.version_id else None,
             target_states=self.target_states,
             newer_than=self.newer_than or None,
+            dataver_conn_id=self.dataver_conn_id,
+            poll_interval=self.poke_interval,
         )
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        watch = self._watch()
-        registry = DataverHook(dataver_conn_id=self.dataver_conn_id).get_registry()
-        try:
-            ds = watch.check(registry)
-        except VersionBrokenError as exc:
-            raise AirflowFailException(str(exc)) from exc
+        watch = self._trigger().watch()
+        with DataverHook(dataver_conn_id=self.dataver_conn_id).get_registry() as registry:
+            try:
+                ds = watch.check(registry)
+            except dataver.VersionBrokenError as exc:
+                raise AirflowFailException(str(exc)) from exc
         if ds is None:
-            self.log.info(
-                "Waiting for %s to be %s", watch.describe(), " or ".join(self.target_states)
-            )
+            self.log.info("Waiting for %s to be %s", watch.describe(), watch.wanted())
             return False
         self.log.info("%s: %s is %s", watch.describe(), ds.id, ds.state.value)
         return PokeReturnValue(is_done=True, xcom_value=ds.id)
@@ -110,16 +107,7 @@ class DataverStateSensor(BaseSensorOperator):
         if isinstance(done, PokeReturnValue):
             return done.xcom_value
         self.defer(
-            trigger=DataverStateTrigger(
-                name=self.name,
-                project=self.project,
-                version=self.version or None,
-                version_id=self._version_id(),
-                target_states=self.target_states,
-                newer_than=self.newer_than or None,
-                dataver_conn_id=self.dataver_conn_id,
-                poll_interval=self.poke_interval,
-            ),
+            trigger=self._trigger(),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
         )

@@ -9,23 +9,33 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
+import dataver
 from dataver.errors import StorageError
-from dataver_airflow._watch import VersionBrokenError, Watch, check_target_states
 from dataver_airflow.assets import asset_extra
 from dataver_airflow.hooks.dataver import DataverHook
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator, Iterable
 
-    import dataver
+
+def check_target_states(states: Iterable[str | dataver.State] | str) -> tuple[str, ...]:
+    """The state names, checked as :class:`dataver.Watch` checks them (when a DAG is parsed).
+
+    Raises:
+        ValueError: An unknown state (the message names the states), or none at all.
+    """
+    probe = dataver.Watch(name="-", states=(states,) if isinstance(states, str) else tuple(states))
+    return tuple(state.value for state in probe.states)
 
 
 class DataverStateTrigger(BaseTrigger):
     """Poll a dataver registry until the watched version is in one of ``target_states``.
 
     Fires ``{"status": "success", "version_id": <id>}`` when it is, or
-    ``{"status": "error", "message": ...}`` when the version is Failed or Aborted (or the
-    registry cannot be read). The blocking registry calls run in a worker thread.
+    ``{"status": "error", "message": ...}`` when the version Failed, was Aborted or deleted
+    (:class:`dataver.VersionBrokenError`), or the registry cannot be read. Each check is
+    :meth:`dataver.Watch.check`, run in a worker thread; the registry is closed when the
+    trigger ends (or is cancelled).
 
     Args: as :class:`~dataver_airflow.sensors.DataverStateSensor`, plus ``poll_interval``
     (seconds between checks).
@@ -38,7 +48,7 @@ class DataverStateTrigger(BaseTrigger):
         project: str = "default",
         version: str | None = None,
         version_id: str | None = None,
-        target_states: Sequence[str] = ("final", "published"),
+        target_states: Iterable[str] = ("final", "published"),
         newer_than: str | None = None,
         dataver_conn_id: str = DataverHook.default_conn_name,
         poll_interval: float = 60.0,
@@ -68,38 +78,34 @@ class DataverStateTrigger(BaseTrigger):
             },
         )
 
-    def _watch(self) -> Watch:
-        return Watch(
+    def watch(self) -> dataver.Watch:
+        """The :class:`dataver.Watch` this trigger (and the sensor that defers to it) checks."""
+        return dataver.Watch(
+            version_id=self.version_id or None,
             name=self.name,
             project=self.project,
-            version=self.version,
-            version_id=self.version_id,
-            target_states=self.target_states,
-            newer_than=self.newer_than,
+            version=self.version or None,
+            newer_than=self.newer_than or None,
+            states=self.target_states,  # type: ignore[arg-type]
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        watch = self._watch()
-        hook = DataverHook(dataver_conn_id=self.dataver_conn_id)
+        yield TriggerEvent(await self._outcome())
+
+    async def _outcome(self) -> dict[str, Any]:
         try:
-            registry = await asyncio.to_thread(hook.get_registry)
-            while True:
-                ds = await asyncio.to_thread(watch.check, registry)
-                if ds is not None:
-                    self.log.info("%s: %s is %s", watch.describe(), ds.id, ds.state.value)
-                    yield TriggerEvent({"status": "success", "version_id": ds.id})
-                    return
-                self.log.info(
-                    "%s is not %s yet; next check in %ss",
-                    watch.describe(),
-                    " or ".join(self.target_states),
-                    self.poll_interval,
-                )
-                await asyncio.sleep(self.poll_interval)
-        except VersionBrokenError as exc:
-            yield TriggerEvent({"status": "error", "message": str(exc)})
+            watch = self.watch()
+            hook = DataverHook(dataver_conn_id=self.dataver_conn_id)
+            with await asyncio.to_thread(hook.get_registry) as registry:
+                while (ds := await asyncio.to_thread(watch.check, registry)) is None:
+                    self.log.info("%s is not %s yet", watch.describe(), watch.wanted())
+                    await asyncio.sleep(self.poll_interval)
+        except dataver.VersionBrokenError as exc:
+            return {"status": "error", "message": str(exc)}
         except Exception as exc:  # noqa: BLE001 - reported to the task as an error event
-            yield TriggerEvent({"status": "error", "message": f"{type(exc).__name__}: {exc}"})
+            return {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
+        self.log.info("%s: %s is %s", watch.describe(), ds.id, ds.state.value)
+        return {"status": "success", "version_id": ds.id}
 
 
 class DataverPublishedTrigger(BaseEventTrigger):
@@ -165,25 +171,28 @@ class DataverPublishedTrigger(BaseEventTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = DataverHook(dataver_conn_id=self.dataver_conn_id)
         mark = _parse_time(self.since) if self.since else None
-        registry: dataver.Registry | None = None
         seen: set[str] | None = None
-        while True:
-            try:
-                if registry is None:
-                    registry = await asyncio.to_thread(hook.get_registry)
-                if seen is None:
-                    # NOTE: without `since`, what is published already is old news.
-                    seen = set() if mark else await asyncio.to_thread(self.published_ids, registry)
-                fresh = await asyncio.to_thread(self.newly_published, registry, seen, mark)
-            except StorageError as exc:
-                # NOTE: a watcher runs for months: a storage outage must not end it.
-                self.log.warning("Cannot read the dataver registry (%s); trying again", exc)
-                fresh = []
-            for ds in fresh:
-                seen = (seen or set()) | {ds.id}
-                self.log.info("%s was published", ds.uri)
-                yield TriggerEvent(published_payload(ds))
-            await asyncio.sleep(self.poll_interval)
+        try:
+            while True:
+                try:
+                    registry = await asyncio.to_thread(hook.get_registry)  # NOTE: opened once
+                    if seen is None:
+                        # NOTE: without `since`, what is published already is old news.
+                        seen = (
+                            set() if mark else await asyncio.to_thread(self.published_ids, registry)
+                        )
+                    fresh = await asyncio.to_thread(self.newly_published, registry, seen, mark)
+                except StorageError as exc:
+                    # NOTE: a watcher runs for months: a storage outage must not end it.
+                    self.log.warning("Cannot read the dataver registry (%s); trying again", exc)
+                    fresh = []
+                for ds in fresh:
+                    seen = (seen or set()) | {ds.id}
+                    self.log.info("%s was published", ds.uri)
+                    yield TriggerEvent(published_payload(ds))
+                await asyncio.sleep(self.poll_interval)
+        finally:
+            hook.close()  # NOTE: the watch's one registry, when the triggerer ends or cancels it
 
     def published_ids(self, registry: dataver.Registry) -> set[str]:
         """Ids of the dataset's versions published now."""
