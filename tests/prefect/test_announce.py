@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
 import dataver
@@ -194,3 +195,28 @@ def test_a_version_materialises_its_dataset_asset_with_other_datasets_upstream(
     assert {"prefect.asset.referenced"} <= {e.event for e in emitted()}
     registry = dataver.Registry(registry_url)
     assert registry.get(clean_v2.id).parents == (clean_v.id,)
+
+
+def test_a_reused_version_is_announced_only_when_the_call_publishes_it(
+    registry_url: str, source: Path, emitted: Any
+) -> None:
+    name = unique("reused")
+    rerun = version_folder.with_options(cache_policy=NO_CACHE)
+
+    @flow
+    def build() -> list[VersionInfo]:
+        first = version_folder(registry_url, name, "vision", str(source))
+        again = rerun(registry_url, name, "vision", str(source))
+        published = rerun(registry_url, name, "vision", str(source), publish=True)
+        return [first, again, published, rerun(registry_url, name, "vision", str(source))]
+
+    versions = build()
+
+    assert len({v.id for v in versions}) == 1
+    assert [v.state for v in versions] == ["final", "final", "published", "published"]
+
+    def about(event_name: str) -> list[Any]:
+        return [e for e in emitted(event_name) if e.resource["dataver.name"] == name]
+
+    assert len(about("dataver.version.finalized")) == 1
+    assert len(about("dataver.version.published")) == 1

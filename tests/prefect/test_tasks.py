@@ -14,19 +14,19 @@ import dataver
 from prefect import flow
 from prefect_dataver import (
     VersionInfo,
-    aadd_files,
-    acreate_version,
-    afinalize_version,
-    aget_local_copy,
-    apublish_version,
-    aremove_files,
-    async_folder,
+    add_files_async,
     create_version,
+    create_version_async,
     finalize_version,
+    finalize_version_async,
     get_local_copy,
+    get_local_copy_async,
     publish_version,
+    publish_version_async,
     remove_files,
+    remove_files_async,
     sync_folder,
+    sync_folder_async,
 )
 from prefect_dataver import add_files as add_files_task
 
@@ -87,13 +87,13 @@ def test_async_twins_do_the_same_in_an_async_flow(registry_url: str, source: Pat
 
     @flow
     async def build() -> tuple[VersionInfo, str]:
-        ds = await acreate_version(registry_url, name)
-        ds = await async_folder(registry_url, ds, str(source))
-        ds = await aadd_files(registry_url, ds, str(source / "b.csv"), dataset_path="copy")
-        ds = await aremove_files(registry_url, ds, "train")
-        ds = await afinalize_version(registry_url, ds)
-        ds = await apublish_version(registry_url, ds)
-        return ds, await aget_local_copy(registry_url, name=name)
+        ds = await create_version_async(registry_url, name)
+        ds = await sync_folder_async(registry_url, ds, str(source))
+        ds = await add_files_async(registry_url, ds, str(source / "b.csv"), dataset_path="copy")
+        ds = await remove_files_async(registry_url, ds, "train")
+        ds = await finalize_version_async(registry_url, ds)
+        ds = await publish_version_async(registry_url, ds)
+        return ds, await get_local_copy_async(registry_url, name=name)
 
     info, local = asyncio.run(build())
 

@@ -1,26 +1,29 @@
-"""``version_folder``: one step from a folder to a Final version; unchanged folders are reused."""
+"""``version_folder``: one step from a folder to a Final version; unchanged folders are reused
+(the SDK's answer), and a re-run on an untouched folder is Cached."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from typing import TYPE_CHECKING
+
+import pytest
 
 import dataver
 from prefect import flow
 from prefect_dataver import (
     DataverRegistry,
     VersionInfo,
-    aversion_folder,
-    create_version,
-    finalize_version,
     publish_version,
     version_folder,
+    version_folder_async,
 )
-from prefect_dataver.cache import folder_digest
+from prefect_dataver.cache import fingerprint
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from prefect.client.schemas.objects import State
@@ -44,6 +47,7 @@ def run_once(registry: str | DataverRegistry, name: str, folder: Path, **kwargs:
 
 def test_a_folder_becomes_a_final_version_with_its_parent(registry_url: str, source: Path) -> None:
     name = unique("vf")
+    settled = fingerprint(source)
     first = run_once(registry_url, name, source).result()
     (source / "b.csv").write_text("changed\n")
     second = run_once(
@@ -63,7 +67,7 @@ def test_a_folder_becomes_a_final_version_with_its_parent(registry_url: str, sou
         "data/train/a.csv",
         "train/a.csv",
     ]
-    assert ds.provenance["folder_key"]
+    assert registry.get(first.id).provenance["folder_fingerprint"] == settled
 
 
 def test_publish_and_explicit_version(registry_url: str, source: Path) -> None:
@@ -134,34 +138,75 @@ def test_a_reused_version_published_since_is_returned_as_published(
     assert (again.id, again.state) == (first.id, "published")
 
 
-def test_reuse_respects_explicit_parents_and_options(registry_url: str, source: Path) -> None:
+def test_unchanged_decides_and_explicit_parents_are_compared(
+    registry_url: str, source: Path
+) -> None:
     name = unique("options")
+    first = run_once(registry_url, name, source).result()
+    same = run_once(registry_url, name, source, parents=[first], tags=["x"]).result()
+    skipped = run_once(registry_url, name, source, unchanged="skip")
+    forced = run_once(registry_url, name, source, unchanged="new").result()
+    orphan = run_once(registry_url, name, source, parents=None).result()
 
-    @flow
-    def base() -> VersionInfo:
-        return finalize_version(registry_url, create_version(registry_url, unique("base")))
-
-    parent = base()
-    first = run_once(registry_url, name, source, parents=[parent.id]).result()
-    same = run_once(registry_url, name, source, parents=[parent.id]).result()
-    no_parents = run_once(registry_url, name, source, parents=None).result()
-    tagged = run_once(registry_url, name, source, parents=None, tags=["x"]).result()
-    forced = run_once(registry_url, name, source, parents=None, tags=["x"], reuse_unchanged=False)
-
-    assert same.id == first.id
-    assert len({first.id, no_parents.id, tagged.id, forced.result().id}) == 4
+    assert same == first  # tags are for new versions: the folder is what `first` holds
+    assert skipped.name == "Completed"
+    assert skipped.result() is None
+    assert len({first.id, forced.id, orphan.id}) == 3
+    registry = dataver.Registry(registry_url)
+    assert registry.get(forced.id).parents == (first.id,)
+    assert registry.get(orphan.id).parents == ()
 
 
-def test_folder_digest_follows_the_listing_not_the_content(tmp_path: Path) -> None:
+def test_reuse_unchanged_is_a_deprecated_alias_of_unchanged(
+    registry_url: str, source: Path
+) -> None:
+    name = unique("alias")
+    first = run_once(registry_url, name, source).result()
+
+    with pytest.warns(DeprecationWarning, match="unchanged='reuse' or 'new'"):
+        again = run_once(registry_url, name, source, reuse_unchanged=True).result()
+    with pytest.warns(DeprecationWarning, match="reuse_unchanged"):
+        forced = run_once(registry_url, name, source, reuse_unchanged=False).result()
+
+    assert again == first
+    assert forced.id != first.id
+
+
+def test_the_task_and_the_sdk_give_the_same_answer_for_an_unchanged_folder(
+    registry_url: str, source: Path
+) -> None:
+    name = unique("same")
+    built = run_once(registry_url, name, source).result()
+    with dataver.Registry(registry_url) as registry:
+        sdk = registry.version_folder(name, source, "vision")
+        sdk_skip = registry.version_folder(name, source, "vision", unchanged="skip")
+    task = run_once(registry_url, name, source).result()
+    task_skip = run_once(registry_url, name, source, unchanged="skip").result()
+
+    assert (sdk.outcome, sdk.dataset.id) == ("reused", built.id)  # type: ignore[union-attr]
+    assert task == built
+    assert (sdk_skip.outcome, sdk_skip.dataset, task_skip) == ("skipped", None, None)
+    assert len(dataver.Registry(registry_url).list(name=name, states=None)) == 1
+
+
+def test_the_fingerprint_follows_the_listing_and_vouches_only_for_settled_files(
+    tmp_path: Path, settle: Callable[[Path], Path]
+) -> None:
     folder = tmp_path / "f"
     folder.mkdir()
     (folder / "a").write_text("1")
     (folder / "dangling").symlink_to(tmp_path / "missing")
-    before = folder_digest(folder)
+    soon = time.time_ns() + 10**9
+    os.utime(folder / "a", ns=(soon, soon))
+    assert fingerprint(folder) is None  # NOTE: a file this fresh proves nothing by its stat
+    before = fingerprint(settle(folder))
     (folder / "a").write_text("2")
+    after = fingerprint(settle(folder))
 
-    assert folder_digest(folder) != before  # mtime (and here size) changed
-    assert folder_digest(folder) == folder_digest(folder)
+    assert None not in (before, after)
+    assert after != before
+    assert fingerprint(folder) == after
+    assert fingerprint(folder, dataset_path="data") != after
 
 
 def test_the_async_twin_versions_a_folder_on_s3(s3_block: DataverRegistry, source: Path) -> None:
@@ -169,10 +214,10 @@ def test_the_async_twin_versions_a_folder_on_s3(s3_block: DataverRegistry, sourc
 
     @flow
     async def build() -> list[VersionInfo]:
-        first = await aversion_folder(s3_block, name, "vision", str(source))
-        again = await aversion_folder(s3_block, name, "vision", str(source))
+        first = await version_folder_async(s3_block, name, "vision", str(source))
+        again = await version_folder_async(s3_block, name, "vision", str(source))
         (source / "z.csv").write_text("z\n")
-        child = await aversion_folder(s3_block, name, "vision", str(source), publish=True)
+        child = await version_folder_async(s3_block, name, "vision", str(source), publish=True)
         return [first, again, child]
 
     first, again, child = asyncio.run(build())

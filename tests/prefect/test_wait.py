@@ -12,7 +12,12 @@ import pytest
 
 import dataver
 from prefect import flow
-from prefect_dataver import VersionBrokenError, VersionInfo, await_for_version, wait_for_version
+from prefect_dataver import (
+    VersionBrokenError,
+    VersionInfo,
+    wait_for_version,
+    wait_for_version_async,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -72,7 +77,7 @@ def test_waits_for_a_dataset_that_does_not_exist_yet(
 
     @flow
     async def watch() -> VersionInfo:
-        return await await_for_version(
+        return await wait_for_version_async(
             registry_url, name=name, project="p", states=["published"], poll_seconds=0.1
         )
 
@@ -115,8 +120,25 @@ def test_times_out_while_the_version_stays_uploading(registry_url: str) -> None:
     def watch() -> VersionInfo:
         return wait_for_version(registry_url, ds.id, timeout_seconds=0.5, poll_seconds=0.1)
 
-    with pytest.raises(TimeoutError, match="did not reach final/published"):
+    with pytest.raises(dataver.WaitTimeoutError, match="did not become final or published"):
         watch()
+    assert issubclass(dataver.WaitTimeoutError, TimeoutError)  # NOTE: old handlers still catch it
+
+
+def test_a_deleted_version_fails_at_once_with_the_sdks_error(registry_url: str) -> None:
+    registry = dataver.Registry(registry_url)
+    ds = registry.create(unique("deleted"))
+    ds.abort("gone")
+    registry.delete(ds.id)
+
+    @flow
+    def watch() -> VersionInfo:
+        return wait_for_version(registry_url, ds.id, timeout_seconds=3600)
+
+    with pytest.raises(dataver.VersionBrokenError, match="does not exist"):
+        watch()
+    assert VersionBrokenError is dataver.VersionBrokenError
+    assert issubclass(VersionBrokenError, dataver.DataverError)
 
 
 def test_refuses_unknown_states_and_a_missing_target(registry_url: str) -> None:
@@ -128,7 +150,8 @@ def test_refuses_unknown_states_and_a_missing_target(registry_url: str) -> None:
     def no_target() -> VersionInfo:
         return wait_for_version(registry_url)
 
-    with pytest.raises(ValueError, match="states must be among"):
+    # NOTE: the SDK's errors, ValueErrors as before
+    with pytest.raises(ValueError, match="unknown state 'done'"):
         bad_state()
-    with pytest.raises(ValueError, match="needs version_id or name"):
+    with pytest.raises(ValueError, match="needs a version id, or a dataset name"):
         no_target()

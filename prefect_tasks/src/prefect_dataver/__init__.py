@@ -24,25 +24,36 @@ from prefect_dataver.hygiene import abort_flow_versions, dataver_flow_hooks, fai
 from prefect_dataver.models import VersionInfo
 from prefect_dataver.tasks import (
     VersionBrokenError,
-    aadd_files,
-    acreate_version,
     add_files,
-    afinalize_version,
-    aget_local_copy,
-    apublish_version,
-    aremove_files,
-    async_folder,
-    aversion_folder,
-    await_for_version,
+    add_files_async,
     create_version,
+    create_version_async,
     finalize_version,
+    finalize_version_async,
     get_local_copy,
+    get_local_copy_async,
     publish_version,
+    publish_version_async,
     remove_files,
+    remove_files_async,
     sync_folder,
+    sync_folder_async,
     version_folder,
+    version_folder_async,
     wait_for_version,
+    wait_for_version_async,
 )
+
+# NOTE: the deprecated old names of the async twins: importable, not listed in __all__.
+from prefect_dataver.tasks import aadd_files as aadd_files
+from prefect_dataver.tasks import acreate_version as acreate_version
+from prefect_dataver.tasks import afinalize_version as afinalize_version
+from prefect_dataver.tasks import aget_local_copy as aget_local_copy
+from prefect_dataver.tasks import apublish_version as apublish_version
+from prefect_dataver.tasks import aremove_files as aremove_files
+from prefect_dataver.tasks import async_folder as async_folder
+from prefect_dataver.tasks import aversion_folder as aversion_folder
+from prefect_dataver.tasks import await_for_version as await_for_version
 
 __version__ = "0.1.0"
 
@@ -54,28 +65,28 @@ __all__ = [
     "VersionFolderCache",
     "VersionInfo",
     "__version__",
-    "aadd_files",
     "abort_flow_versions",
-    "acreate_version",
     "add_files",
-    "afinalize_version",
-    "aget_local_copy",
-    "apublish_version",
-    "aremove_files",
+    "add_files_async",
     "artifact_keys",
-    "async_folder",
-    "aversion_folder",
-    "await_for_version",
     "create_version",
+    "create_version_async",
     "dataset_asset_key",
     "dataver_flow_hooks",
     "fail_task_versions",
     "finalize_version",
+    "finalize_version_async",
     "get_local_copy",
+    "get_local_copy_async",
     "publish_version",
+    "publish_version_async",
     "remove_files",
+    "remove_files_async",
     "sync_folder",
+    "sync_folder_async",
     "version_folder",
+    "version_folder_async",
     "version_resource_id",
     "wait_for_version",
+    "wait_for_version_async",
 ]

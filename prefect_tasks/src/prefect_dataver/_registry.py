@@ -1,5 +1,8 @@
 """Tasks take a registry as a ``DataverRegistry`` block or a URL string; this opens either.
 
+The caller closes what it opens (``with open_registry(registry) as reg:``): a long-lived
+worker must not keep a stat-cache database or an S3 client per task run.
+
 Every registry a task opens is remembered under its flow run (in this process), so that a
 crash hook can find the versions of the run without being told the registry.
 """
@@ -23,7 +26,7 @@ _MAX_RUNS = 1000
 
 
 def open_registry(registry: RegistryLike) -> dataver.Registry:
-    """Open the registry a task was given.
+    """Open the registry a task was given (the caller closes it).
 
     Args:
         registry: A block or a registry URL.

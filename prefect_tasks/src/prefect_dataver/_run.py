@@ -1,14 +1,11 @@
-"""What the current Prefect run is: provenance for version records, and the retry key."""
+"""What the current Prefect run is: provenance for version records, the retry key, retries left."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.utilities.urls import url_for
-
-if TYPE_CHECKING:
-    import dataver
 
 
 def provenance() -> dict[str, Any]:
@@ -58,28 +55,16 @@ def resume_key() -> str | None:
     return f"{run.flow_run_id or run.id}/{run.task_key}/{run.dynamic_key}"
 
 
-def find_resumable(
-    registry: dataver.Registry,
-    name: str,
-    project: str,
-    key: str | None,
-    states: tuple[str, ...] = ("uploading",),
-) -> dataver.Dataset | None:
-    """The version an earlier attempt of this task call created, if any.
+def retries_left() -> int:
+    """How many retries Prefect may still make of the current task run (0 outside one).
 
-    Args:
-        registry: Where to look.
-        name: Dataset name.
-        project: Dataset project.
-        key: :func:`resume_key` of the current task call.
-        states: The states a resumable version may be in.
-
-    Returns:
-        The version (with a fresh record), or None.
+    A task that fails with retries left leaves its version Uploading for the retry to
+    continue; with none left it marks the version Failed (``keep_on_error`` of
+    ``Registry.version_folder``). A ``retry_condition_fn`` that declines a retry is not
+    known here: the version then stays Uploading.
     """
-    if key is None:
-        return None
-    for ds in registry.list(project=project, name=name, states=states):
-        if ds.provenance.get("resume_key") == key:
-            return registry.get(ds.id, states=None)
-    return None
+    task_ctx = TaskRunContext.get()
+    if task_ctx is None:
+        return 0
+    # NOTE: run_count is 1 in the first attempt; Prefect counts every Running state.
+    return max(task_ctx.task.retries - task_ctx.task_run.run_count + 1, 0)

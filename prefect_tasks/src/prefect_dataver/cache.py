@@ -1,115 +1,75 @@
-"""Re-running ``version_folder`` on an unchanged folder reuses its version.
+"""The cache policy of ``version_folder``: Cached while the folder is what its version holds.
 
-The *folder key* of a call is a SHA-256 over the folder listing (every file's relative path,
-size and modification time in nanoseconds; contents are not read) together with
-``dataset_path``, ``version``, ``tags`` and ``metadata``. ``version_folder`` records it in
-the version's provenance (``folder_key``).
+``version_folder`` records the *fingerprint* of its call in the provenance of a version it
+creates (``folder_fingerprint``): ``dataver.scan.folder_fingerprint`` of the folder (every
+file's path, size, mtime and inode, no content read) with ``dataset_path``.
 
-A version is *reusable* for a call when it is the dataset's newest Final/Published version,
-carries the same folder key, and its parents match the call: any parents for
-``parents="latest"`` (it is the latest), the same ids for explicit parents, none for None.
-
-:class:`VersionFolderCache` is the Prefect cache policy of ``version_folder``: while a
-reusable version exists its key is ``folder key + version id + state``, so the task is
-Cached and returns that version without running; when none exists there is no key and the
-task runs (and itself reuses a version found then). A key includes the version's state, so
-a version published since is re-read rather than returned stale, and a deleted or superseded
-version never matches.
+:class:`VersionFolderCache` gives a call the key ``fingerprint + version id + state`` when
+the version the call compares the folder with (its one parent; for ``parents="latest"`` the
+dataset's newest Final/Published version) is a version of the same dataset that recorded
+the same fingerprint: the task is then Cached and returns that version without running.
+Otherwise there is no key and the task runs, and ``Registry.version_folder`` compares the
+folder's content itself (reusing the version when nothing changed). There is no key either
+for ``unchanged`` other than ``"reuse"``, an explicit ``version``, or a folder with a file
+changed too recently to trust its stat or that cannot be scanned (no fingerprint). A key
+names the version and its state, so a deleted or superseded version never matches and one
+published since is re-read.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prefect.cache_policies import CachePolicy
 
 import dataver
-from prefect_dataver._parents import Parents, parents_arg
+from dataver.scan import Symlinks, folder_fingerprint
 from prefect_dataver._registry import open_registry
+from prefect_dataver.models import parent_refs
 
 if TYPE_CHECKING:
+    import os
+
     from prefect.context import TaskRunContext
 
-
-def folder_digest(folder: str | os.PathLike[str]) -> str:
-    """SHA-256 of a folder's listing: relative path, size and mtime (ns) of every file.
-
-    Args:
-        folder: A local folder.
-
-    Returns:
-        The hex digest.
-
-    Raises:
-        FileNotFoundError: ``folder`` does not exist.
-    """
-    root = Path(folder)
-    if not root.is_dir():
-        raise FileNotFoundError(f"no folder {root}")
-    digest = hashlib.sha256()
-    for base, dirs, files in os.walk(root):
-        dirs.sort()  # NOTE: os.walk visits sub-folders in this list's order
-        for file_name in sorted(files):
-            path = Path(base, file_name)
-            if not path.is_file():
-                continue  # NOTE: like dataver's scan: regular files (or links to them) only
-            stat = path.stat()
-            rel = path.relative_to(root).as_posix()
-            digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+    from dataver.api.steps import Unchanged
 
 
-def folder_key(
-    folder: str | os.PathLike[str],
-    dataset_path: str = "",
-    version: str | None = None,
-    tags: list[str] | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> str:
-    """The folder key of a ``version_folder`` call (see the module docs)."""
-    what = {
-        "listing": folder_digest(folder),
-        "dataset_path": dataset_path.strip("/"),
-        "version": version,
-        "tags": sorted(tags or []),
-        "metadata": metadata or {},
-    }
-    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+def fingerprint(
+    folder: str | os.PathLike[str], dataset_path: str = "", symlinks: Symlinks = "refuse"
+) -> str | None:
+    """The fingerprint of a ``version_folder`` call; None when it cannot vouch for the folder.
 
-
-def find_reusable(
-    registry: dataver.Registry, name: str, project: str, parents: Parents, key: str
-) -> dataver.Dataset | None:
-    """The version a ``version_folder`` call with folder key ``key`` can return as is.
-
-    Returns:
-        The reusable version, or None.
+    None too when the folder cannot be scanned (missing, a refused link, an unsafe name):
+    ``Registry.version_folder`` then reports the error as the SDK always does.
     """
     try:
-        newest = registry.get(name=name, project=project)
-    except dataver.VersionNotFoundError:
+        listing = folder_fingerprint(folder, symlinks=symlinks)
+    except (OSError, dataver.DataverError):
         return None
-    if newest.provenance.get("folder_key") != key:
+    if listing is None:
         return None
-    if parents != "latest" and list(newest.parents) != parents_arg(parents):
-        return None
-    return newest
+    return hashlib.sha256(f"{dataset_path.strip('/')}\0{listing}".encode()).hexdigest()
+
+
+def unchanged_policy(unchanged: Unchanged, reuse_unchanged: bool | None) -> Unchanged:
+    """``unchanged``, or what the deprecated ``reuse_unchanged`` says when given."""
+    if reuse_unchanged is None:
+        return unchanged
+    return "reuse" if reuse_unchanged else "new"
 
 
 @dataclass
 class VersionFolderCache(CachePolicy):
-    """Cache policy of ``version_folder``: cached while a reusable version exists.
+    """Cache policy of ``version_folder``: cached while its version holds the folder as it is.
 
     Example:
         ```python
         from prefect.cache_policies import NO_CACHE
 
-        # always run the task (it still reuses an unchanged version itself)
+        # always run the task (it still reuses the version of an unchanged folder)
         version_folder.with_options(cache_policy=NO_CACHE)
         ```
     """
@@ -121,25 +81,28 @@ class VersionFolderCache(CachePolicy):
         flow_parameters: dict[str, Any],
         **kwargs: Any,
     ) -> str | None:
-        """The cache key, or None when no reusable version exists (then nothing is cached)."""
+        """The cache key, or None when no version can be returned as is (the task runs)."""
         del task_ctx, flow_parameters, kwargs
-        if not inputs.get("reuse_unchanged", True):
+        policy = unchanged_policy(inputs.get("unchanged", "reuse"), inputs.get("reuse_unchanged"))
+        if policy != "reuse" or inputs.get("version") is not None:
             return None
+        name, project = inputs.get("name"), inputs.get("project", "default")
         try:
-            registry = open_registry(inputs["registry"])
-            name, project = inputs["name"], inputs.get("project", "default")
-            key = folder_key(
-                inputs["folder"],
-                inputs.get("dataset_path", ""),
-                inputs.get("version"),
-                inputs.get("tags"),
-                inputs.get("metadata"),
+            key = fingerprint(
+                inputs["folder"], inputs.get("dataset_path", ""), inputs.get("symlinks", "refuse")
             )
-            found = find_reusable(registry, name, project, inputs.get("parents", "latest"), key)
-        except (OSError, dataver.DataverError, KeyError, TypeError):
+            if key is None:
+                return None
+            with open_registry(inputs["registry"]) as registry:
+                parents = parent_refs(inputs.get("parents", "latest"))
+                (parent,) = registry.resolve_parents(name, project, parents)  # type: ignore[arg-type]
+                found = registry.get(parent)
+        except (OSError, ValueError, KeyError, TypeError, dataver.DataverError):
             # NOTE: no key means "run the task"; the task reports the real error.
             return None
-        if found is None:
+        if (found.project, found.name) != (project, name):
+            return None
+        if found.provenance.get("folder_fingerprint") != key:
             return None
         publish = bool(inputs.get("publish", False))
         return f"dataver-{key[:32]}-{found.id}-{found.state.value}-{int(publish)}"

@@ -1,9 +1,9 @@
 """Failure hygiene: no Prefect run leaves a version stuck in Uploading.
 
-- A task that changes an Uploading version (add, sync, remove, finalize,
-  ``version_folder``) registers it while it works. If the task finally fails (after its
-  retries), its ``on_failure`` hook :func:`fail_task_versions` marks the version Failed with
-  the error. While retries remain the version stays Uploading and the retry resumes it.
+- A task that changes an Uploading version (add, sync, remove, finalize, ``version_folder``)
+  and fails with no retry left marks the version Failed with the error; while retries
+  remain the version stays Uploading and the retry continues it (:func:`building`, and
+  ``keep_on_error`` of ``Registry.version_folder``: one rule for both).
 - A flow that is cancelled or crashes runs :func:`abort_flow_versions` (attach it with
   :func:`dataver_flow_hooks`), which aborts every Uploading version its run created.
 """
@@ -11,14 +11,14 @@
 from __future__ import annotations
 
 import logging
-import threading
+import warnings
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from prefect.context import TaskRunContext
-
 import dataver
 from prefect_dataver._registry import RegistryLike, open_registry, registries_used
+from prefect_dataver._run import retries_left
+from prefect_dataver.models import VersionRef, version_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -27,50 +27,32 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("prefect_dataver")
 
-# task run id -> (registry, version id) of the version that task run is building.
-_BUILDING: dict[str, tuple[dataver.Registry, str]] = {}
-_LOCK = threading.Lock()
-
 
 @contextmanager
-def building(registry: dataver.Registry, ds: dataver.Dataset) -> Iterator[dataver.Dataset]:
-    """Mark ``ds`` as the version the current task run builds, until the block succeeds.
-
-    On an exception the mark stays, so the task's ``on_failure`` hook can fail the version
-    once Prefect has decided there is no retry left.
-    """
-    task_ctx = TaskRunContext.get()
-    key = str(task_ctx.task_run.id) if task_ctx is not None else None
-    if key is not None:
-        with _LOCK:
-            _BUILDING[key] = (registry, ds.id)
-    yield ds
-    # NOTE: deliberately not in a ``finally``: after an exception the mark must outlive the
-    # task body, for the hook (or the retry, which marks the same version again).
-    if key is not None:
-        with _LOCK:
-            _BUILDING.pop(key, None)
+def building(registry: dataver.Registry, version: VersionRef) -> Iterator[dataver.Dataset]:
+    """The version a task changes; if the block fails and no retry is left, it is Failed."""
+    ds = registry.get(version_id(version), states=None)
+    try:
+        yield ds
+    except Exception as exc:
+        if retries_left() == 0:
+            reason = str(exc) or type(exc).__name__
+            _end(ds, lambda d: d.fail(reason))
+        raise
 
 
 def fail_task_versions(task: Any, task_run: TaskRun, state: State[Any]) -> None:
-    """``on_failure`` hook: mark the version the failed task run was building Failed.
+    """Deprecated ``on_failure`` hook; it does nothing and goes in the next release.
 
-    Every prefect-dataver building task has it; keep it when you replace a task's hooks with
-    ``with_options(on_failure=[...])``.
-
-    Args:
-        task: The task (unused).
-        task_run: The failed task run.
-        state: Its Failed state; its message becomes the version's error.
+    The tasks mark their version Failed themselves when they fail with no retry left.
     """
-    del task
-    with _LOCK:
-        entry = _BUILDING.pop(str(task_run.id), None)
-    if entry is None:
-        return
-    registry, version_id = entry
-    reason = state.message or f"task run {task_run.name} failed"
-    _end(registry, version_id, lambda ds: ds.fail(reason))
+    del task, task_run, state
+    warnings.warn(
+        "prefect_dataver.fail_task_versions is deprecated and does nothing: the tasks fail "
+        "their versions themselves; remove it from on_failure",
+        DeprecationWarning,
+        stacklevel=2,
+    )
 
 
 def abort_flow_versions(
@@ -105,13 +87,13 @@ def abort_flow_versions(
             targets.append(registry)
         done: set[str] = set()
         for target in targets:
-            opened = open_registry(target)
-            if opened.url in done:
-                continue
-            done.add(opened.url)
-            for ds in opened.list(states=["uploading"]):
-                if ds.provenance.get("flow_run_id") == str(flow_run.id):
-                    _end(opened, ds.id, lambda d: d.abort(reason))
+            with open_registry(target) as opened:
+                if opened.url in done:
+                    continue
+                done.add(opened.url)
+                for ds in opened.list(states=["uploading"]):
+                    if ds.provenance.get("flow_run_id") == str(flow_run.id):
+                        _end(ds, lambda d: d.abort(reason))
 
     return abort_uploading_versions
 
@@ -136,14 +118,11 @@ def dataver_flow_hooks(registry: RegistryLike | None = None) -> dict[str, list[A
     return {"on_cancellation": [hook], "on_crashed": [hook]}
 
 
-def _end(
-    registry: dataver.Registry, version_id: str, end: Callable[[dataver.Dataset], None]
-) -> None:
-    """Apply ``end`` to the version if it is still Uploading; never raise from a hook."""
+def _end(ds: dataver.Dataset, end: Callable[[dataver.Dataset], None]) -> None:
+    """Apply ``end`` to the version if it is still Uploading; never raise instead of the error."""
     try:
-        ds = registry.get(version_id, states=None)
-        if ds.state is dataver.State.UPLOADING:
+        if ds.reload().state is dataver.State.UPLOADING:
             end(ds)
             logger.warning("dataver version %s (%s) is now %s", ds.id, ds.uri, ds.state.value)
     except dataver.DataverError as exc:
-        logger.warning("could not end dataver version %s: %s", version_id, exc)
+        logger.warning("could not end dataver version %s: %s", ds.id, exc)

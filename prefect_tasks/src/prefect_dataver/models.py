@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -80,3 +81,13 @@ def version_id(ref: VersionRef | dict[str, Any]) -> str:
     if not ref:
         raise ValueError("version id is empty")
     return str(ref)
+
+
+Parents = str | VersionInfo | Sequence[VersionInfo | str] | None
+"""``"latest"``, a version id or ``VersionInfo``, a list of versions (``VersionInfo`` or ids), or
+None; ``dataver.Registry.resolve_parents`` reads it."""
+
+
+def parent_refs(parents: Parents) -> Sequence[VersionInfo | str] | Literal["latest"] | str | None:
+    """``parents`` as the SDK takes it: a lone ``VersionInfo`` becomes a list of one."""
+    return [parents] if isinstance(parents, VersionInfo) else parents

@@ -2,46 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from prefect.logging import get_run_logger
 from prefect.tasks import task
 
-from prefect_dataver._parents import Parents, parents_arg
 from prefect_dataver._registry import RegistryLike, open_registry
-from prefect_dataver._run import find_resumable, provenance, resume_key
-from prefect_dataver.models import VersionInfo
-
-
-def _create_version(
-    registry: RegistryLike,
-    name: str,
-    project: str,
-    parents: Parents,
-    version: str | None,
-    tags: list[str] | None,
-    description: str | None,
-    metadata: dict[str, Any] | None,
-) -> VersionInfo:
-    reg = open_registry(registry)
-    # NOTE: a retry of this task call returns the version its earlier attempt created.
-    ds = find_resumable(reg, name, project, resume_key())
-    if ds is None:
-        ds = reg.create(
-            name,
-            project=project,
-            parents=parents_arg(parents),
-            version=version,
-            tags=tags,
-            description=description,
-            metadata=metadata,
-            provenance=provenance(),
-        )
-        get_run_logger().info("Created %s (%s)", ds.uri, ds.id)
-    else:
-        get_run_logger().info("Resuming %s (%s) created by an earlier attempt", ds.uri, ds.id)
-    return VersionInfo.from_dataset(ds)
+from prefect_dataver._run import provenance, resume_key
+from prefect_dataver._twins import async_twin
+from prefect_dataver.models import Parents, VersionInfo, parent_refs
 
 
 @task(name="dataver-create-version", task_run_name="create {project}/{name}")
@@ -83,21 +52,25 @@ def create_version(
         ds = create_version("/data/registry", "images", project="vision", parents="latest")
         ```
     """
-    return _create_version(registry, name, project, parents, version, tags, description, metadata)
+    key = resume_key()
+    with open_registry(registry) as reg:
+        # NOTE: a retry of this task call returns the version its earlier attempt created.
+        ds = reg.find_resumable(key, name=name, project=project) if key else None
+        if ds is not None:
+            get_run_logger().info("Resuming %s (%s) of an earlier attempt", ds.uri, ds.id)
+            return VersionInfo.from_dataset(ds)
+        ds = reg.create(
+            name,
+            project,
+            parent_refs(parents),  # type: ignore[arg-type]
+            version,
+            tags,
+            description,
+            metadata,
+            provenance=provenance(),
+        )
+        get_run_logger().info("Created %s (%s)", ds.uri, ds.id)
+        return VersionInfo.from_dataset(ds)
 
 
-@task(name="dataver-create-version-async", task_run_name="create {project}/{name}")
-async def acreate_version(
-    registry: RegistryLike,
-    name: str,
-    project: str = "default",
-    parents: Parents = None,
-    version: str | None = None,
-    tags: list[str] | None = None,
-    description: str | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> VersionInfo:
-    """Async twin of :func:`create_version` (the registry work runs in a worker thread)."""
-    return await asyncio.to_thread(
-        _create_version, registry, name, project, parents, version, tags, description, metadata
-    )
+create_version_async = async_twin(create_version, task_run_name="create {project}/{name}")

@@ -1,62 +1,24 @@
 """``add_files``, ``sync_folder``, ``remove_files``: change the files of an Uploading version.
 
-A task that finally fails marks the version Failed (see :mod:`prefect_dataver.hygiene`).
+A task that fails with no retry left marks the version Failed (see
+:mod:`prefect_dataver.hygiene`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os  # noqa: TC003 - Prefect reads task annotations at runtime
 
 from prefect.logging import get_run_logger
 from prefect.tasks import task
 
+from dataver.scan import Symlinks  # noqa: TC001 - Prefect reads task annotations at runtime
 from prefect_dataver._registry import RegistryLike, open_registry
-from prefect_dataver.hygiene import building, fail_task_versions
-from prefect_dataver.models import VersionInfo, VersionRef, version_id
+from prefect_dataver._twins import async_twin
+from prefect_dataver.hygiene import building
+from prefect_dataver.models import VersionInfo, VersionRef
 
 
-def _add_files(
-    registry: RegistryLike,
-    version: VersionRef,
-    path: str | os.PathLike[str],
-    dataset_path: str,
-    wildcard: str | list[str] | None,
-    recursive: bool,
-) -> VersionInfo:
-    reg = open_registry(registry)
-    ds = reg.get(version_id(version), states=None)
-    with building(reg, ds):
-        count = ds.add_files(path, dataset_path, wildcard=wildcard, recursive=recursive)
-    get_run_logger().info("Added %d files to %s", count, ds.uri)
-    return VersionInfo.from_dataset(ds)
-
-
-def _sync_folder(
-    registry: RegistryLike, version: VersionRef, folder: str | os.PathLike[str], dataset_path: str
-) -> VersionInfo:
-    reg = open_registry(registry)
-    ds = reg.get(version_id(version), states=None)
-    with building(reg, ds):
-        removed, added, modified = ds.sync_folder(folder, dataset_path)
-    get_run_logger().info(
-        "Synced %s: %d removed, %d added, %d modified", ds.uri, removed, added, modified
-    )
-    return VersionInfo.from_dataset(ds)
-
-
-def _remove_files(
-    registry: RegistryLike, version: VersionRef, pattern: str, recursive: bool
-) -> VersionInfo:
-    reg = open_registry(registry)
-    ds = reg.get(version_id(version), states=None)
-    with building(reg, ds):
-        count = ds.remove_files(pattern, recursive=recursive)
-    get_run_logger().info("Removed %d files from %s", count, ds.uri)
-    return VersionInfo.from_dataset(ds)
-
-
-@task(name="dataver-add-files", on_failure=[fail_task_versions])
+@task(name="dataver-add-files")
 def add_files(
     registry: RegistryLike,
     version_id: VersionRef,
@@ -64,6 +26,7 @@ def add_files(
     dataset_path: str = "",
     wildcard: str | list[str] | None = None,
     recursive: bool = True,
+    symlinks: Symlinks = "refuse",
 ) -> VersionInfo:
     """Add a local file, or a folder's files, to an Uploading version.
 
@@ -74,6 +37,9 @@ def add_files(
         dataset_path: Folder inside the dataset ("" for the root).
         wildcard: Glob(s) selecting files (matched at any depth).
         recursive: Descend into sub-folders.
+        symlinks: Symbolic links that lead outside the folder: ``"refuse"`` (default: the
+            task fails, naming them, before anything is added), ``"follow"`` or ``"skip"``
+            (see ``dataver.Dataset.add_files``).
 
     Returns:
         The version.
@@ -81,36 +47,28 @@ def add_files(
     Raises:
         dataver.InvalidTransitionError: The version is not Uploading.
         dataver.NotFoundError: ``path`` does not exist.
+        dataver.ValidationError: Links lead outside the folder (``symlinks="refuse"``).
 
     Example:
         ```python
         ds = add_files(registry, ds, "/data/new", dataset_path="train")
         ```
     """
-    return _add_files(registry, version_id, path, dataset_path, wildcard, recursive)
+    with open_registry(registry) as reg, building(reg, version_id) as ds:
+        count = ds.add_files(
+            path, dataset_path, wildcard=wildcard, recursive=recursive, symlinks=symlinks
+        )
+        get_run_logger().info("Added %d files to %s", count, ds.uri)
+        return VersionInfo.from_dataset(ds)
 
 
-@task(name="dataver-add-files-async", on_failure=[fail_task_versions])
-async def aadd_files(
-    registry: RegistryLike,
-    version_id: VersionRef,
-    path: str | os.PathLike[str],
-    dataset_path: str = "",
-    wildcard: str | list[str] | None = None,
-    recursive: bool = True,
-) -> VersionInfo:
-    """Async twin of :func:`add_files`."""
-    return await asyncio.to_thread(
-        _add_files, registry, version_id, path, dataset_path, wildcard, recursive
-    )
-
-
-@task(name="dataver-sync-folder", on_failure=[fail_task_versions])
+@task(name="dataver-sync-folder")
 def sync_folder(
     registry: RegistryLike,
     version_id: VersionRef,
     folder: str | os.PathLike[str],
     dataset_path: str = "",
+    symlinks: Symlinks = "refuse",
 ) -> VersionInfo:
     """Make ``dataset_path`` of an Uploading version mirror a local folder.
 
@@ -122,6 +80,8 @@ def sync_folder(
         version_id: The version (``VersionInfo`` or id).
         folder: The local folder.
         dataset_path: Folder inside the dataset ("" for the root).
+        symlinks: Symbolic links that lead outside the folder: ``"refuse"`` (default),
+            ``"follow"`` or ``"skip"`` (see ``dataver.Dataset.add_files``).
 
     Returns:
         The version.
@@ -134,21 +94,15 @@ def sync_folder(
         ds = sync_folder(registry, ds, "/data/export")
         ```
     """
-    return _sync_folder(registry, version_id, folder, dataset_path)
+    with open_registry(registry) as reg, building(reg, version_id) as ds:
+        removed, added, modified = ds.sync_folder(folder, dataset_path, symlinks=symlinks)
+        get_run_logger().info(
+            "Synced %s: %d removed, %d added, %d modified", ds.uri, removed, added, modified
+        )
+        return VersionInfo.from_dataset(ds)
 
 
-@task(name="dataver-sync-folder-async", on_failure=[fail_task_versions])
-async def async_folder(
-    registry: RegistryLike,
-    version_id: VersionRef,
-    folder: str | os.PathLike[str],
-    dataset_path: str = "",
-) -> VersionInfo:
-    """Async twin of :func:`sync_folder` (``a`` + ``sync_folder``)."""
-    return await asyncio.to_thread(_sync_folder, registry, version_id, folder, dataset_path)
-
-
-@task(name="dataver-remove-files", on_failure=[fail_task_versions])
+@task(name="dataver-remove-files")
 def remove_files(
     registry: RegistryLike, version_id: VersionRef, pattern: str, recursive: bool = True
 ) -> VersionInfo:
@@ -171,12 +125,12 @@ def remove_files(
         ds = remove_files(registry, ds, "*.tmp")
         ```
     """
-    return _remove_files(registry, version_id, pattern, recursive)
+    with open_registry(registry) as reg, building(reg, version_id) as ds:
+        count = ds.remove_files(pattern, recursive=recursive)
+        get_run_logger().info("Removed %d files from %s", count, ds.uri)
+        return VersionInfo.from_dataset(ds)
 
 
-@task(name="dataver-remove-files-async", on_failure=[fail_task_versions])
-async def aremove_files(
-    registry: RegistryLike, version_id: VersionRef, pattern: str, recursive: bool = True
-) -> VersionInfo:
-    """Async twin of :func:`remove_files`."""
-    return await asyncio.to_thread(_remove_files, registry, version_id, pattern, recursive)
+add_files_async = async_twin(add_files)
+sync_folder_async = async_twin(sync_folder)
+remove_files_async = async_twin(remove_files)

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from prefect.logging import get_run_logger
 from prefect.tasks import task
 
 from prefect_dataver._announce import announce
 from prefect_dataver._registry import RegistryLike, open_registry
-from prefect_dataver.hygiene import building, fail_task_versions
-from prefect_dataver.models import VersionInfo, VersionRef, version_id
+from prefect_dataver._twins import async_twin
+from prefect_dataver.hygiene import building
+from prefect_dataver.models import VersionInfo, VersionRef
 
 
-def _finalize_version(
-    registry: RegistryLike, version: VersionRef, auto_upload: bool
-) -> VersionInfo:
-    reg = open_registry(registry)
-    ds = reg.get(version_id(version), states=None)
-    with building(reg, ds):
-        ds.finalize(auto_upload=auto_upload)
-    get_run_logger().info("Finalized %s (%s)", ds.uri, ds.id)
-    announce(registry, ds, finalized=True, published=False)
-    return VersionInfo.from_dataset(ds)
-
-
-@task(name="dataver-finalize-version", on_failure=[fail_task_versions])
+@task(name="dataver-finalize-version")
 def finalize_version(
     registry: RegistryLike, version_id: VersionRef, auto_upload: bool = True
 ) -> VersionInfo:
@@ -51,12 +38,12 @@ def finalize_version(
         ds = finalize_version(registry, ds)
         ```
     """
-    return _finalize_version(registry, version_id, auto_upload)
+    with open_registry(registry) as reg:
+        with building(reg, version_id) as ds:
+            ds.finalize(auto_upload=auto_upload)
+        get_run_logger().info("Finalized %s (%s)", ds.uri, ds.id)
+        announce(registry, ds, finalized=True, published=False)
+        return VersionInfo.from_dataset(ds)
 
 
-@task(name="dataver-finalize-version-async", on_failure=[fail_task_versions])
-async def afinalize_version(
-    registry: RegistryLike, version_id: VersionRef, auto_upload: bool = True
-) -> VersionInfo:
-    """Async twin of :func:`finalize_version`."""
-    return await asyncio.to_thread(_finalize_version, registry, version_id, auto_upload)
+finalize_version_async = async_twin(finalize_version)

@@ -2,46 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING
-
 from prefect.logging import get_run_logger
 from prefect.tasks import task
 
 from prefect_dataver._registry import RegistryLike, open_registry
-from prefect_dataver.models import VersionRef, version_id
-
-if TYPE_CHECKING:
-    import dataver
-
-
-def _get_local_copy(
-    registry: RegistryLike,
-    version: VersionRef | None,
-    name: str | None,
-    project: str,
-    version_string: str | None,
-    paths: list[str] | None,
-) -> str:
-    reg = open_registry(registry)
-    ds = _find(reg, version, name, project, version_string)
-    local = ds.get_local_copy(paths)
-    get_run_logger().info("Local copy of %s at %s", ds.uri, local)
-    return str(local)
-
-
-def _find(
-    reg: dataver.Registry,
-    version: VersionRef | None,
-    name: str | None,
-    project: str,
-    version_string: str | None,
-) -> dataver.Dataset:
-    if version is not None:
-        return reg.get(version_id(version))
-    if name is None:
-        raise ValueError("get_local_copy needs version_id or name")
-    return reg.get(name=name, project=project, version=version_string)
+from prefect_dataver._twins import async_twin
+from prefect_dataver.models import VersionRef
+from prefect_dataver.models import version_id as id_of
 
 
 @task(name="dataver-get-local-copy")
@@ -78,19 +45,16 @@ def get_local_copy(
         folder = get_local_copy(registry, name="images", project="vision")
         ```
     """
-    return _get_local_copy(registry, version_id, name, project, version, paths)
+    if version_id is None and name is None:
+        raise ValueError("get_local_copy needs version_id or name")
+    with open_registry(registry) as reg:
+        if version_id is not None:
+            ds = reg.get(id_of(version_id))
+        else:
+            ds = reg.get(name=name, project=project, version=version)
+        local = ds.get_local_copy(paths)
+    get_run_logger().info("Local copy of %s at %s", ds.uri, local)
+    return str(local)
 
 
-@task(name="dataver-get-local-copy-async")
-async def aget_local_copy(
-    registry: RegistryLike,
-    version_id: VersionRef | None = None,
-    name: str | None = None,
-    project: str = "default",
-    version: str | None = None,
-    paths: list[str] | None = None,
-) -> str:
-    """Async twin of :func:`get_local_copy`."""
-    return await asyncio.to_thread(
-        _get_local_copy, registry, version_id, name, project, version, paths
-    )
+get_local_copy_async = async_twin(get_local_copy)

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from prefect.logging import get_run_logger
 from prefect.tasks import task
 
 from prefect_dataver._announce import announce
 from prefect_dataver._registry import RegistryLike, open_registry
-from prefect_dataver.models import VersionInfo, VersionRef, version_id
-
-
-def _publish_version(registry: RegistryLike, version: VersionRef) -> VersionInfo:
-    reg = open_registry(registry)
-    ds = reg.get(version_id(version), states=None)
-    ds.publish()
-    get_run_logger().info("Published %s (%s)", ds.uri, ds.id)
-    announce(registry, ds, finalized=False, published=True)
-    return VersionInfo.from_dataset(ds)
+from prefect_dataver._twins import async_twin
+from prefect_dataver.models import VersionInfo, VersionRef
+from prefect_dataver.models import version_id as id_of
 
 
 @task(name="dataver-publish-version")
@@ -42,10 +33,12 @@ def publish_version(registry: RegistryLike, version_id: VersionRef) -> VersionIn
         ds = publish_version(registry, ds)
         ```
     """
-    return _publish_version(registry, version_id)
+    with open_registry(registry) as reg:
+        ds = reg.get(id_of(version_id), states=None)
+        ds.publish()
+        get_run_logger().info("Published %s (%s)", ds.uri, ds.id)
+        announce(registry, ds, finalized=False, published=True)
+        return VersionInfo.from_dataset(ds)
 
 
-@task(name="dataver-publish-version-async")
-async def apublish_version(registry: RegistryLike, version_id: VersionRef) -> VersionInfo:
-    """Async twin of :func:`publish_version`."""
-    return await asyncio.to_thread(_publish_version, registry, version_id)
+publish_version_async = async_twin(publish_version)

@@ -1,91 +1,28 @@
-"""``wait_for_version``: poll until a version is Final/Published; fail at once if it broke."""
+"""``wait_for_version``: until a version is Final/Published; fail at once if it broke.
+
+Over ``dataver.Registry.wait_for`` (and ``wait_for_async``): the rule of ``dataver.Watch``,
+the same as the SDK's, the CLI's and Airflow's sensor.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from prefect.logging import get_run_logger
 from prefect.tasks import task
 
-import dataver
+from dataver import VersionBrokenError
 from prefect_dataver._registry import RegistryLike, open_registry
-from prefect_dataver.models import VersionInfo, VersionRef, version_id
+from prefect_dataver.models import VersionInfo, VersionRef
+from prefect_dataver.models import version_id as id_of
 
-_BROKEN = frozenset({dataver.State.FAILED, dataver.State.ABORTED})
+if TYPE_CHECKING:
+    import dataver
+
+__all__ = ["TARGET_STATES", "VersionBrokenError", "wait_for_version", "wait_for_version_async"]
+
 TARGET_STATES = ("final", "published")
-
-
-class VersionBrokenError(RuntimeError):
-    """The watched version is Failed or Aborted, so it will never reach a target state."""
-
-
-@dataclass(frozen=True)
-class _Watch:
-    """The version a wait is about: an id, ``project/name@version``, or the newest of a dataset."""
-
-    version_id: str | None
-    name: str | None
-    project: str
-    version: str | None
-    states: tuple[str, ...]
-
-    def describe(self) -> str:
-        if self.version_id:
-            return f"version {self.version_id}"
-        what = f"{self.project}/{self.name}"
-        return f"{what}@{self.version}" if self.version else f"newest version of {what}"
-
-    def current(self, reg: dataver.Registry) -> dataver.Dataset | None:
-        try:
-            if self.version_id:
-                return reg.get(self.version_id, states=None)
-            if self.version:
-                return reg.get(
-                    name=self.name, project=self.project, version=self.version, states=None
-                )
-        except dataver.VersionNotFoundError:
-            return None
-        found = reg.list(project=self.project, name=self.name, states=None)
-        return found[0] if found else None
-
-    def check(self, reg: dataver.Registry) -> dataver.Dataset | None:
-        """The version once in a target state; None while not yet; raises if it broke."""
-        ds = self.current(reg)
-        if ds is None:
-            return None
-        if ds.state.value in self.states:
-            return ds
-        if ds.state in _BROKEN:
-            raise VersionBrokenError(
-                f"{self.describe()}: {ds.id} ({ds.uri}) is {ds.state.value}"
-                + (f": {ds.error}" if ds.error else "")
-            )
-        return None
-
-
-def _watch(
-    version: VersionRef | None,
-    name: str | None,
-    project: str,
-    version_string: str | None,
-    states: tuple[str, ...] | list[str],
-) -> _Watch:
-    if version is None and name is None:
-        raise ValueError("wait_for_version needs version_id or name")
-    valid = {s.value for s in dataver.State}
-    wanted = tuple(str(s).lower() for s in states)
-    if not wanted or set(wanted) - valid:
-        raise ValueError(f"states must be among {sorted(valid)}, got {list(states)}")
-    vid = version_id(version) if version is not None else None
-    return _Watch(vid, name, project, version_string, wanted)
-
-
-def _timed_out(watch: _Watch, timeout_seconds: float) -> TimeoutError:
-    return TimeoutError(
-        f"{watch.describe()} did not reach {'/'.join(watch.states)} in {timeout_seconds:g}s"
-    )
 
 
 @task(name="dataver-wait-for-version")
@@ -118,27 +55,22 @@ def wait_for_version(
         The version, in a target state.
 
     Raises:
-        VersionBrokenError: The version is Failed or Aborted (raised at once).
-        TimeoutError: It did not get there in time.
+        dataver.VersionBrokenError: The version is Failed, Aborted or deleted (raised at once).
+        dataver.WaitTimeoutError: It did not get there in time (a ``TimeoutError``).
+        ValueError: Neither ``version_id`` nor ``name``, or an unknown state.
 
     Example:
         ```python
         ready = wait_for_version(registry, ds, timeout_seconds=600)
         ```
     """
-    watch = _watch(version_id, name, project, version, states)
-    reg = open_registry(registry)
-    deadline = time.monotonic() + timeout_seconds
-    while (ds := watch.check(reg)) is None:
-        if time.monotonic() >= deadline:
-            raise _timed_out(watch, timeout_seconds)
-        time.sleep(poll_seconds)
-    get_run_logger().info("%s is %s", ds.uri, ds.state.value)
-    return VersionInfo.from_dataset(ds)
+    watch = _watch(version_id, name, project, version, states, timeout_seconds, poll_seconds)
+    with open_registry(registry) as reg:
+        return _ready(reg.wait_for(**watch))
 
 
 @task(name="dataver-wait-for-version-async")
-async def await_for_version(
+async def wait_for_version_async(
     registry: RegistryLike,
     version_id: VersionRef | None = None,
     name: str | None = None,
@@ -149,12 +81,34 @@ async def await_for_version(
     poll_seconds: float = 5.0,
 ) -> VersionInfo:
     """Async twin of :func:`wait_for_version`: sleeps without blocking the event loop."""
-    watch = _watch(version_id, name, project, version, states)
+    watch = _watch(version_id, name, project, version, states, timeout_seconds, poll_seconds)
     reg = await asyncio.to_thread(open_registry, registry)
-    deadline = time.monotonic() + timeout_seconds
-    while (ds := await asyncio.to_thread(watch.check, reg)) is None:
-        if time.monotonic() >= deadline:
-            raise _timed_out(watch, timeout_seconds)
-        await asyncio.sleep(poll_seconds)
+    try:
+        return _ready(await reg.wait_for_async(**watch))
+    finally:
+        reg.close()
+
+
+def _watch(
+    version_id: VersionRef | None,
+    name: str | None,
+    project: str,
+    version: str | None,
+    states: tuple[str, ...] | list[str],
+    timeout_seconds: float,
+    poll_seconds: float,
+) -> dict[str, Any]:
+    return {
+        "version_id": None if version_id is None else id_of(version_id),
+        "name": name,
+        "project": project,
+        "version": version,
+        "states": states,
+        "timeout": timeout_seconds,
+        "poll_interval": poll_seconds,
+    }
+
+
+def _ready(ds: dataver.Dataset) -> VersionInfo:
     get_run_logger().info("%s is %s", ds.uri, ds.state.value)
     return VersionInfo.from_dataset(ds)
