@@ -5,6 +5,9 @@ One policy everywhere, default ``unchanged="reuse"``: no new version, the parent
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from typing import TYPE_CHECKING, Any
 
 from airflow.utils.state import DagRunState, TaskInstanceState
@@ -57,6 +60,14 @@ def test_the_operator_and_the_sdk_reuse_the_version_of_an_unchanged_folder(
         assert sdk.dataset.id == built["id"]
         (only,) = registry.list(project="tests", name="same", states=None)  # nothing new
     assert only.id == built["id"]
+    # NOTE: the third front end, the command line, gives the same answer.
+    cli = subprocess.run(
+        [sys.executable, "-m", "dataver.cli", "--registry", registry_url, "--json", "sync",
+         "--folder", str(folder), "--name", "same", "--project", "tests"],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    answer = json.loads(cli.stdout)
+    assert (answer["outcome"], answer["id"], answer["created"]) == ("reused", built["id"], False)
 
 
 def test_a_folder_versioned_by_the_sdk_is_reused_by_the_operator(
