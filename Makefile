@@ -22,7 +22,8 @@ PREFECT_SPEC ?= prefect>=3.4.5,<3.9
 # requires fastapi>=0.139, so without this cap prefect_test_harness cannot start its server.
 PREFECT_CONSTRAINTS ?= fastapi<0.155
 TEST_TOOLS   := pytest hypothesis pytest-timeout "moto[server]"
-DEV_TOOLS    := $(TEST_TOOLS) mypy ruff
+# NOTE: ruff pinned: a new release brings new rules and formatting, which must not turn CI red.
+DEV_TOOLS    := $(TEST_TOOLS) mypy ruff==0.17.6
 # The web page's tests: Selenium drives Debian's Chromium; pyarrow writes the Parquet fixtures.
 UI_TEST_TOOLS := selenium pyarrow httpx
 # The documentation site (`make docs`; the test suite builds it too).

@@ -155,9 +155,7 @@ def folder(tmp_path: Path) -> Path:
     return src
 
 
-def test_publish_against_delete_never_deletes_a_published_version(
-    url: str, folder: Path
-) -> None:
+def test_publish_against_delete_never_deletes_a_published_version(url: str, folder: Path) -> None:
     registry = dataver.Registry(url)
     outcomes = set()
     for trial in range(TRIALS):
@@ -224,9 +222,7 @@ def test_many_writers_on_one_version(url: str, folder: Path) -> None:
         assert len(ends) <= 1, ends  # NOTE: Uploading is left once
 
 
-def test_deleted_record_never_comes_back_and_strings_stay_unique(
-    url: str, folder: Path
-) -> None:
+def test_deleted_record_never_comes_back_and_strings_stay_unique(url: str, folder: Path) -> None:
     registry = dataver.Registry(url)
     for trial in range(2 * TRIALS):  # NOTE: the window is narrow: more tries find it
         vid = _version(registry, folder)

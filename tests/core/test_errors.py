@@ -45,6 +45,8 @@ EXPECTED_BUILTINS: dict[str, tuple[type[BaseException], ...]] = {
     "FormatError": (ValueError,),
     "StorageError": (OSError,),
     "TransientStorageError": (OSError,),
+    "VersionBrokenError": (RuntimeError,),
+    "WaitTimeoutError": (TimeoutError,),
 }
 
 FIELDS = {

@@ -47,7 +47,9 @@ def test_delete_a_parent_with_live_children_is_refused(
 def test_delete_published_needs_force(finalized: Finalized, registry: dataver.Registry) -> None:
     ds = finalized({"a": b"a"})
     ds.publish()
-    with pytest.raises(InvalidTransitionError, match=r"it is published \(read-only\); pass force=True") as info:
+    with pytest.raises(
+        InvalidTransitionError, match=r"it is published \(read-only\); pass force=True"
+    ) as info:
         registry.delete(ds.id)
     assert info.value.state == "published"
     assert registry.get(ds.id).state is State.PUBLISHED

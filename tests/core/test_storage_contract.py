@@ -100,7 +100,12 @@ def test_racing_swap_and_delete_one_wins(store: Store) -> None:
         barrier = threading.Barrier(2)
         outcome: dict[str, bool] = {}
 
-        def swap(key: str = key, token: str = token) -> None:
+        def swap(
+            key: str = key,
+            token: str = token,
+            barrier: threading.Barrier = barrier,
+            outcome: dict[str, bool] = outcome,
+        ) -> None:
             barrier.wait()
             try:
                 store.replace(key, b"v1", token)
@@ -109,7 +114,12 @@ def test_racing_swap_and_delete_one_wins(store: Store) -> None:
             else:
                 outcome["swap"] = True
 
-        def delete(key: str = key, token: str = token) -> None:
+        def delete(
+            key: str = key,
+            token: str = token,
+            barrier: threading.Barrier = barrier,
+            outcome: dict[str, bool] = outcome,
+        ) -> None:
             barrier.wait()
             try:
                 store.delete_if(key, token)
