@@ -7,8 +7,9 @@ import logging
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -115,8 +116,9 @@ def test_upload_resumed_after_a_kill_sends_only_what_is_missing(
     proc.wait(timeout=30)
     s3_proxy.reset()
     store = dataver.Registry(s3_url).store
-    present = {i.key for i in store.list("objects/")}
-    # A PUT counted by the proxy may still have been in flight when the process died.
+    # NOTE: a PUT the proxy had fully received when the process died still reaches moto:
+    # wait until what is stored stops changing before taking stock.
+    present = _settled({i.key for i in store.list("objects/")}, lambda: store.list("objects/"))
     assert 1 <= len(present) < len(files)
 
     ds = dataver.Registry(s3_url).get(version_id, states=None)
@@ -128,6 +130,18 @@ def test_upload_resumed_after_a_kill_sends_only_what_is_missing(
     assert not sent & present
     assert len(sent) == len(files) - len(present)
     assert read_tree(ds.get_local_copy()) == files
+
+
+def _settled(first: set[str], listing: Callable[[], Iterable[Any]]) -> set[str]:
+    """The keys ``listing`` gives once two listings 0.5 s apart agree."""
+    seen = first
+    for _ in range(120):
+        time.sleep(0.5)
+        now = {i.key for i in listing()}
+        if now == seen:
+            return now
+        seen = now
+    raise AssertionError("the stored objects never stopped changing")
 
 
 # ------------------------------------------------------------- 5. transient faults
