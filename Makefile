@@ -52,7 +52,7 @@ PREFECT_STAMP := $(VENV)/prefect/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help ensure-uv venv-core venv-airflow venv-prefect venvs browser \
-        test test-core test-airflow test-prefect lint docs demo bench clean distclean
+        test test-core test-core-pure test-airflow test-prefect lint docs demo bench clean distclean
 
 help:
 	@echo "targets:"
@@ -60,7 +60,8 @@ help:
 	@echo "  browser       install Debian's chromium + chromium-driver if missing (web page tests)"
 	@echo "  venv-airflow  create/update .venv/airflow (core + airflow_provider + $(AIRFLOW_SPEC))"
 	@echo "  venv-prefect  create/update .venv/prefect (core + prefect_tasks + $(PREFECT_SPEC))"
-	@echo "  test          test-core, test-airflow, test-prefect"
+	@echo "  test          test-core, test-core-pure, test-airflow, test-prefect"
+	@echo "  test-core-pure  tests/core again without the C extension (DATAVER_NATIVE=0)"
 	@echo "  lint          ruff check, ruff format --check, mypy --strict (core)"
 	@echo "  docs          build the documentation site into site/ (mkdocs --strict)"
 	@echo "  demo          the example pipeline end to end: Airflow DAG, Prefect flow, report (.demo/)"
@@ -113,12 +114,21 @@ browser:
 
 # ------------------------------------------------------------------------------------- tests
 
-test: test-core test-airflow test-prefect
+test: test-core test-core-pure test-airflow test-prefect
 
 # Strict everywhere: "no tests collected" (pytest exit 5) fails a suite.
 test-core: $(CORE_STAMP) browser
 	@echo "==> test-core: pytest tests (without tests/airflow, tests/prefect) in $(VENV)/core"
 	$(CORE_PY) -m pytest tests --ignore=tests/airflow --ignore=tests/prefect $(call junit,core) $(PYTEST_ARGS)
+
+# The core suite once more with the optional C extension turned off (DATAVER_NATIVE=0, read by
+# dataver.native): the pure-Python walk must give the same answers, as it does wherever the
+# extension is not installed (`pip install dataver` never installs it). The documentation's
+# code blocks too: they are what such a user runs first. tests/native runs to show it skips.
+test-core-pure: $(CORE_STAMP) browser
+	@echo "==> test-core-pure: tests/core, tests/native, the docs' code blocks; DATAVER_NATIVE=0"
+	DATAVER_NATIVE=0 $(CORE_PY) -m pytest tests/core tests/native tests/docs/test_code_blocks.py \
+	    $(call junit,core-pure) $(PYTEST_ARGS)
 
 test-airflow: $(AIRFLOW_STAMP)
 	@echo "==> test-airflow: pytest tests/airflow in $(VENV)/airflow"

@@ -31,6 +31,9 @@ class Sizes:
     mixed_min: int
     mixed_max: int
     manifest_entries: int  # the synthetic manifest of the "manifest" scenario
+    childmix_count: int  # the "childmix" tree: a realistic mix of sizes, 1% of it changed
+    childmix_min: int
+    childmix_max: int
     files_per_dir: int = 100
 
     @property
@@ -39,16 +42,23 @@ class Sizes:
 
     def describe(self) -> list[str]:
         return [
-            f"small: {self.small_count:,} files x {_human(self.small_size)}",
-            f"large: {self.large_count} files x {_human(self.large_size)}",
+            f"small: {self.small_count:,} files x {human(self.small_size)}",
+            f"large: {self.large_count} files x {human(self.large_size)}",
             f"child: {self.changed_count:,} of the small files changed "
             f"({self.changed_fraction:.0%})",
-            f"many (no-change sync): {self.many_count:,} files x {_human(self.many_size)}",
-            f"small at scale: {self.huge_count:,} files x {_human(self.small_size)}",
-            f"mixed: {self.mixed_count:,} files from {_human(self.mixed_min)} to "
-            f"{_human(self.mixed_max)} (seeded, log-skewed)",
+            f"many (no-change sync): {self.many_count:,} files x {human(self.many_size)}",
+            f"small at scale: {self.huge_count:,} files x {human(self.small_size)}",
+            f"mixed: {self.mixed_count:,} files from {human(self.mixed_min)} to "
+            f"{human(self.mixed_max)} (seeded, log-skewed)",
             f"manifest: {self.manifest_entries:,} synthetic entries",
+            f"child of mixed sizes: {self.childmix_changed:,} of {self.childmix_count:,} files "
+            f"from {human(self.childmix_min)} to {human(self.childmix_max)} changed "
+            "(seeded, log-skewed)",
         ]
+
+    @property
+    def childmix_changed(self) -> int:
+        return max(1, round(self.childmix_count * self.changed_fraction))
 
 
 FULL = Sizes(
@@ -65,6 +75,9 @@ FULL = Sizes(
     mixed_min=1 * KIB,
     mixed_max=64 * MIB,
     manifest_entries=1_000_000,
+    childmix_count=10_000,
+    childmix_min=1 * KIB,
+    childmix_max=1 * MIB,
 )
 
 # Large files stay above dataver's 1 MiB pack threshold so the single-object path runs too.
@@ -82,10 +95,14 @@ QUICK = Sizes(
     mixed_min=1 * KIB,
     mixed_max=4 * MIB,
     manifest_entries=20_000,
+    childmix_count=500,
+    childmix_min=1 * KIB,
+    childmix_max=256 * KIB,
 )
 
 
-def _human(size: int) -> str:
+def human(size: int) -> str:
+    """A size in whole KiB or MiB, e.g. "4 KiB"."""
     if size >= MIB:
         return f"{size // MIB} MiB"
     return f"{size // KIB} KiB"

@@ -62,6 +62,8 @@ class Data:
     many: Path
     huge: Path  # the small files at scale (100,000 x 4 KiB)
     mixed: Path
+    childmix: Path  # 10,000 files of a realistic mix of sizes (1 KiB to 1 MiB, log-skewed)
+    childmix_changed: tuple[str, ...]  # relative paths of the files its 1% child rewrites
 
 
 def ensure_data(root: Path, sizes: Sizes, log: Callable[[str], None]) -> Data:
@@ -82,6 +84,15 @@ def ensure_data(root: Path, sizes: Sizes, log: Callable[[str], None]) -> Data:
     _ensure(root / "large", large, log, _write_large)
     _ensure(root / "huge", huge, log, _write_small)
     _ensure(root / "mixed", mixed, log, _write_mixed)
+    childmix = TreeSpec(
+        sizes.childmix_count,
+        sizes.childmix_min,
+        sizes.files_per_dir,
+        SEED + 6,
+        sizes.childmix_changed,
+        max_size=sizes.childmix_max,
+    )
+    _ensure(root / "childmix", childmix, log, _write_mixed)
     return Data(
         small=root / "small",
         child=root / "child",
@@ -90,6 +101,8 @@ def ensure_data(root: Path, sizes: Sizes, log: Callable[[str], None]) -> Data:
         many=root / "many",
         huge=root / "huge",
         mixed=root / "mixed",
+        childmix=root / "childmix",
+        childmix_changed=tuple(childmix.relpath(i) for i in changed_indices(childmix)),
     )
 
 

@@ -26,6 +26,12 @@ class Target:
     With ``rate``, the goal is on files per second instead: the numerator row's file count
     (``Row.files``) divided by its median (``denominator`` is None then). With ``rss``, the
     goal is on the numerator row's peak RSS in MiB (the largest of its runs, for both values).
+
+    With ``floor``, the goal is on a cost per file over a floor: how many times what a file
+    costs the denominator (``(denominator - floor) / denominator files``) each file of the
+    numerator costs (``(numerator - floor) / numerator files``). For the 1% child: its time
+    is the scan floor of the folder plus that many times a full version's cost per file for
+    each changed file (issue 19).
     """
 
     title: str
@@ -38,6 +44,7 @@ class Target:
     rate: bool = False
     issue: int = 2  # the issue the target comes from, a key of ISSUES
     rss: bool = False
+    floor: str | None = None  # a row both times are taken over (see above)
 
     def evaluate(self, results: dict[str, ScenarioResult]) -> tuple[float | None, str]:
         """Return (value from the medians or None, "PASS" / "FAIL" / why not measured)."""
@@ -54,26 +61,38 @@ class Target:
             return None
         return self._value(*rows, lambda row: row.minimum)
 
-    def _value(self, top: Row, bottom: Row | None, seconds: Callable[[Row], float]) -> float:
+    def _value(
+        self, top: Row, bottom: Row | None, floor: Row | None, seconds: Callable[[Row], float]
+    ) -> float:
         if self.rss:
             return top.peak_rss_mib or 0.0
         if self.rate:
             return (top.files or 0) / seconds(top)
+        if floor is not None and bottom is not None:
+            each = (seconds(top) - seconds(floor)) / (top.files or 1)
+            return each / ((seconds(bottom) - seconds(floor)) / (bottom.files or 1))
         return seconds(top) / seconds(bottom) if bottom is not None else seconds(top)
 
-    def _rows(self, results: dict[str, ScenarioResult]) -> tuple[Row, Row | None] | str:
+    def _rows(self, results: dict[str, ScenarioResult]) -> tuple[Row, Row | None, Row | None] | str:
         scenario = results.get(self.scenario)
         if scenario is None:
             return "not run"
         top = scenario.rows.get(self.numerator)
         bottom = scenario.rows.get(self.denominator) if self.denominator else None
-        if top is None or (self.denominator is not None and bottom is None):
+        floor = scenario.rows.get(self.floor) if self.floor else None
+        if (
+            top is None
+            or (self.denominator is not None and bottom is None)
+            or (self.floor is not None and floor is None)
+        ):
             return "not measured"
-        if self.rate and top.files is None:
+        if (self.rate or self.floor) and top.files is None:
+            return "no file count"
+        if self.floor and (bottom is None or bottom.files is None):
             return "no file count"
         if self.rss and top.peak_rss_mib is None:
             return "no peak RSS"
-        return top, bottom
+        return top, bottom, floor
 
     def _met(self, value: float) -> bool:
         if self.comparison == "at_least":
@@ -114,14 +133,47 @@ TARGETS = (
         2,
         "dataver / cp -r",
     ),
+    # NOTE: issue 19 restated the 1% child's target (it was "at most 10% of the full
+    # version's time", met at 0.083x with three per-file loops in C): the C keeps only the
+    # scan, the ratio may reach 12%, and the child must cost the scan floor of its folder
+    # plus a bounded cost per changed file, for 4 KiB files and for a realistic mix of sizes.
     Target(
-        "1% child (edited in place) in at most 10% of the full version's time",
+        "1% child of 4 KiB files (edited in place) in at most 12% of the full version's time",
         "child",
         "inplace",
         "full",
         "at_most",
-        0.10,
+        0.12,
         "child / full version",
+    ),
+    Target(
+        "1% child of 4 KiB files: scan floor + at most 5x a full version's cost per changed file",
+        "child",
+        "inplace",
+        "full",
+        "at_most",
+        5,
+        "(child - floor) / changed files, per (full - floor) / files",
+        floor="stat",
+    ),
+    Target(
+        "1% child of mixed sizes (edited in place) in at most 12% of the full version's time",
+        "childmix",
+        "inplace",
+        "full",
+        "at_most",
+        0.12,
+        "child / full version",
+    ),
+    Target(
+        "1% child of mixed sizes: scan floor + at most 5x a full version's cost per changed file",
+        "childmix",
+        "inplace",
+        "full",
+        "at_most",
+        5,
+        "(child - floor) / changed files, per (full - floor) / files",
+        floor="stat",
     ),
     Target(
         "No-change sync_folder of 100,000 files in under 1 s",

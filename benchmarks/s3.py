@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 THREADS = 8  # dataver's default max_workers: the floors use as many threads
-# dataver's own multipart settings (dataver.storage.s3._MULTIPART_THRESHOLD / _MULTIPART_CHUNK),
-# for the informative floor rows that transfer in parts of the same size.
+# dataver's own multipart settings (dataver.storage.s3.client: _MULTIPART_THRESHOLD and
+# _MULTIPART_CHUNK), for the informative floor rows that transfer in parts of the same size.
 DATAVER_PARTS = (64 << 20, 16 << 20)
 _REGION = "us-east-1"
 _START_TIMEOUT = 60.0

@@ -12,6 +12,7 @@ tool ran next.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import time
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmarks.config import human
 from benchmarks.peers import copy_tree, ensure_clearml, hash_tree, probe_clearml
 from benchmarks.s3 import DATAVER_PARTS, THREADS, Boto3Floor, MotoServer, bucket_name
 from benchmarks.s3 import missing_modules as s3_missing_modules
@@ -232,27 +234,17 @@ def child(ctx: Context) -> ScenarioResult:
         "parent = the full version"
     )
     result = ScenarioResult("child", title, reference="full")
+
+    def edit(tree: Path) -> None:
+        for rel in data.changed:
+            shutil.copyfile(data.child / rel, tree / rel)
+
     for index in range(ctx.runs):
         with ctx.fresh("child", index) as root:
-            registry = _fresh_registry(root)
-            tree = root / "tree"
-            run(["cp", "-r", str(data.small), str(tree)])
-            parent = registry.build(tree, "child")
-            result.row("full", "dataver: full version (the parent)").add(
-                parent.seconds, parent.peak_rss_kib
+            registry, parent = _child_in_place(
+                result, root, data.small, "child", data.changed, edit
             )
-            for rel in data.changed:
-                shutil.copyfile(data.child / rel, tree / rel)
-            edited = registry.build(tree, "child", parents=[parent.data["id"]])
-            _check_changed(edited, len(data.changed))
-            result.row("inplace", "dataver: 1% child, files edited in place").add(
-                edited.seconds, edited.peak_rss_kib
-            )
-            floor = registry.stat_tree(tree)
-            result.row("stat", "floor: Python scandir + stat of every file").add(
-                floor.seconds, floor.peak_rss_kib
-            )
-            separate = registry.build(data.child, "child", parents=[parent.data["id"]])
+            separate = registry.build(data.child, "child", parents=[parent])
             _check_changed(separate, len(data.changed))
             result.row("separate", "dataver: 1% child from a separate tree").add(
                 separate.seconds, separate.peak_rss_kib
@@ -270,7 +262,87 @@ def child(ctx: Context) -> ScenarioResult:
         "add + push. 'floor: Python scandir + stat': only listing the tree and stat-ing each "
         "file in a fresh interpreter, what any Python tool must do to find the 1% that changed."
     )
+    result.notes.append(_per_file_note(result))
     return result
+
+
+def childmix(ctx: Context) -> ScenarioResult:
+    """The 1% child of :func:`child` on a tree of realistic sizes (most files a few KiB,
+    a tail up to 1 MiB): the changed files cost their bytes as well."""
+    s, data = ctx.sizes, ctx.data
+    title = (
+        f"1% child, mixed sizes: {s.childmix_changed:,} of {s.childmix_count:,} files from "
+        f"{human(s.childmix_min)} to {human(s.childmix_max)} changed, parent = the full version"
+    )
+    result = ScenarioResult("childmix", title, reference="full")
+    sizes = {rel: (data.childmix / rel).stat().st_size for rel in data.childmix_changed}
+
+    seeds = iter(range(ctx.runs))  # NOTE: other new bytes in every run, the same every time
+
+    def edit(tree: Path) -> None:
+        rng = random.Random(next(seeds))  # noqa: S311 - test data, not secrets
+        for rel, size in sizes.items():
+            (tree / rel).write_bytes(rng.randbytes(size))  # NOTE: in place, the same size
+
+    for index in range(ctx.runs):
+        with ctx.fresh("childmix", index) as root:
+            _child_in_place(result, root, data.childmix, "childmix", data.childmix_changed, edit)
+    tree = [entry.stat().st_size for entry in data.childmix.rglob("*") if entry.is_file()]
+    result.notes.append(
+        f"The tree: {len(tree):,} files, {sum(tree) / (1 << 20):,.0f} MiB (median "
+        f"{sorted(tree)[len(tree) // 2]:,} B; sizes size_min * (max/min) ** (u ** 3), u "
+        f"uniform, seeded: small files common, large ones rare); its 1% child rewrites "
+        f"{len(sizes):,} files in place, {sum(sizes.values()) / (1 << 20):.1f} MiB, with new "
+        "bytes of the same sizes. Rows as in the 1% child of small files."
+    )
+    result.notes.append(_per_file_note(result))
+    return result
+
+
+def _child_in_place(
+    result: ScenarioResult,
+    root: Path,
+    source: Path,
+    name: str,
+    changed: tuple[str, ...],
+    edit: Callable[[Path], None],
+) -> tuple[Registry, str]:
+    """Rows ``full`` (the parent, from a copy of ``source``), ``inplace`` (its child once
+    ``edit`` rewrote the ``changed`` files in place) and ``stat`` (the scan floor of the
+    copy); the registry and the parent's id. The ``full`` row counts the tree's files, the
+    ``inplace`` row the changed ones (for the per-file targets of report.py)."""
+    registry = _fresh_registry(root)
+    tree = root / "tree"
+    run(["cp", "-r", str(source), str(tree)])
+    parent = registry.build(tree, name)
+    result.row("full", "dataver: full version (the parent)", files=parent.data["files"]).add(
+        parent.seconds, parent.peak_rss_kib
+    )
+    edit(tree)
+    edited = registry.build(tree, name, parents=[parent.data["id"]])
+    _check_changed(edited, len(changed))
+    result.row("inplace", "dataver: 1% child, files edited in place", files=len(changed)).add(
+        edited.seconds, edited.peak_rss_kib
+    )
+    floor = registry.stat_tree(tree)
+    result.row("stat", "floor: Python scandir + stat of every file").add(
+        floor.seconds, floor.peak_rss_kib
+    )
+    return registry, parent.data["id"]
+
+
+def _per_file_note(result: ScenarioResult) -> str:
+    """The child's time as the scan floor plus a cost per changed file (medians)."""
+    full, child, floor = (result.rows[k] for k in ("full", "inplace", "stat"))
+    changed, files = child.files or 1, full.files or 1
+    each = (child.median - floor.median) / changed
+    in_full = (full.median - floor.median) / files
+    return (
+        f"Per changed file: the child is the scan floor ({floor.median:.3f} s) plus "
+        f"{each * 1e3:.2f} ms for each of its {changed:,} changed files; a file costs "
+        f"{in_full * 1e3:.3f} ms in the full version beyond the same floor, so a changed "
+        f"file costs {each / in_full:.1f}x that (the per-file targets below)."
+    )
 
 
 def _check_changed(op: OpResult, expected: int) -> None:
@@ -807,6 +879,7 @@ SCENARIOS: dict[str, Callable[[Context], ScenarioResult]] = {
     "large": large,
     "mixed": mixed,
     "child": child,
+    "childmix": childmix,
     "rename": rename,
     "sync": sync,
     "get": get,

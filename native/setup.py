@@ -1,9 +1,16 @@
-"""Build of the optional C extension ``dataver_native`` (metadata lives in pyproject.toml)."""
+"""Build of the optional C extension ``dataver_native`` (metadata lives in pyproject.toml).
+
+Nothing is compiled on Windows: the scan is POSIX (dataver uses its Python walk there).
+"""
+
+import sys
 
 from setuptools import Extension, setup
 
 setup(
-    ext_modules=[
+    ext_modules=[]
+    if sys.platform == "win32"
+    else [
         Extension(
             "dataver_native",
             ["src/dataver_native.c"],

@@ -122,3 +122,44 @@ def test_clearml_verdict_names_the_refused_steps() -> None:
     assert "`Dataset.get`" in verdict
     assert "`Dataset.create`" not in verdict
     assert _clearml_verdict([("Dataset.create", "ok", 1.0)]).startswith("Every step")
+
+
+def _child_result(child: float, floor: float, full: float) -> dict[str, ScenarioResult]:
+    result = ScenarioResult("child", "1% child")
+    result.row("full", "full version", files=10_000).add(full)
+    result.row("inplace", "child", files=100).add(child)
+    result.row("stat", "scan floor").add(floor)
+    return {"child": result}
+
+
+@pytest.mark.parametrize(("child", "verdict"), [(0.07, "PASS"), (0.09, "FAIL")])
+def test_the_child_is_judged_as_its_scan_floor_plus_a_cost_per_changed_file(
+    child: float, verdict: str
+) -> None:
+    """0.04 s of floor, a 0.74 s full version of 10,000 files: 0.07 ms a file over the floor;
+    the child's 100 changed files may cost 5x that, so the child at most 0.075 s."""
+    target = _target(
+        "1% child of 4 KiB files: scan floor + at most 5x a full version's cost per changed file"
+    )
+    value, got = target.evaluate(_child_result(child, 0.04, 0.74))
+    assert value == pytest.approx(((child - 0.04) / 100) / (0.70 / 10_000))
+    assert got == verdict
+    ratio = _target(
+        "1% child of 4 KiB files (edited in place) in at most 12% of the full version's time"
+    )
+    assert ratio.evaluate(_child_result(child, 0.04, 0.74)) == (
+        pytest.approx(child / 0.74),
+        "PASS" if child / 0.74 <= 0.12 else "FAIL",
+    )
+
+
+def test_a_per_file_target_needs_the_file_counts() -> None:
+    result = ScenarioResult("child", "1% child")
+    result.row("full", "full version").add(0.74)
+    result.row("inplace", "child", files=100).add(0.07)
+    result.row("stat", "scan floor").add(0.04)
+    target = _target(
+        "1% child of 4 KiB files: scan floor + at most 5x a full version's cost per changed file"
+    )
+    assert target.evaluate({"child": result}) == (None, "no file count")
+    assert target.evaluate({}) == (None, "not run")

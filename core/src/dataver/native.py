@@ -1,24 +1,56 @@
-"""The optional C loops of ``dataver_native`` (the package in ``native/``), when installed.
+"""The optional C extension ``dataver_native`` (the package in ``native/``), when usable.
 
-Each is the twin of a Python loop that stays the reference and the fallback; tests/native
-checks every pair on the same inputs.
+It holds one function, the folder walk of :mod:`dataver.scan` on several threads without
+the GIL (``dataver_native.scan``). The Python walk stays the reference and the fallback:
+tests/native checks the two on the same trees. ``pip install dataver`` never installs the
+extension; see native/README.md for how to build it.
+
+``DATAVER_NATIVE=0`` (or ``false``, ``no``, ``off``) makes dataver ignore an installed
+extension, as if it were missing: CI runs the core suite that way too. The variable is
+read when this module is first imported, since it picks the scanner for the process.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+API_VERSION = 2
+"""The extension's interface this dataver uses: ``scan`` returns columns and reports
+symbolic links. A build of another version (an older ``dataver-native`` left installed) is
+not used."""
+
+_OFF = frozenset({"0", "false", "no", "off"})
 
 
-def function(name: str) -> Any:
-    """``dataver_native.<name>``, or None when the extension (or that function) is missing.
+def disabled() -> bool:
+    """Whether ``DATAVER_NATIVE`` turns the extension off."""
+    return os.environ.get("DATAVER_NATIVE", "").strip().lower() in _OFF
 
-    Example:
-        >>> function("no_such_loop") is None
-        True
-    """
+
+def _load() -> ModuleType | None:
+    if disabled():
+        return None
     try:
         module = importlib.import_module("dataver_native")
     except ImportError:
         return None
-    return getattr(module, name, None)
+    return module if getattr(module, "API_VERSION", None) == API_VERSION else None
+
+
+MODULE: ModuleType | None = _load()
+"""``dataver_native`` when it is installed, enabled and of :data:`API_VERSION`, else None."""
+
+
+def function(name: str) -> Any:
+    """``dataver_native.<name>``, or None when the extension is not usable (see :data:`MODULE`).
+
+    Example:
+        >>> function("no_such_function") is None
+        True
+    """
+    return getattr(MODULE, name, None)

@@ -19,7 +19,7 @@ from dataver.manifest.entry import Entry
 from dataver.paths import PathMatcher, any_match, check_new_paths, join, normalize_prefix
 from dataver.scan import (
     SCAN_RELEASES_GIL,
-    FolderWalk,
+    Listing,
     LocalFile,
     check_symlinks,
     compare,
@@ -178,7 +178,7 @@ def _scan(
     recursive: bool,
     is_folder: bool,
     symlinks: Symlinks,
-) -> tuple[list[LocalFile] | FolderWalk, dict[str, dict[str, list[Any]]] | None]:
+) -> tuple[list[LocalFile] | Listing, dict[str, dict[str, list[Any]]] | None]:
     """Scan local files and load the stat cache's rows for the folder in one query.
 
     With the native scanner, the scan runs on a thread while this one loads the stat cache's
