@@ -68,6 +68,15 @@ class DatasetNotFoundError(NotFoundError):
     """No dataset of that project and name exists."""
 
 
+class RegistryNotFoundError(NotFoundError):
+    """No registry at a location: it holds no registry marker (``dataver.json``).
+
+    A typo in the registry URL, or a location nothing was versioned in yet (the first
+    version created there writes the marker). Raised where a registry must exist
+    (``Registry(url, must_exist=True)``, the command line's reading commands).
+    """
+
+
 class ObjectNotFoundError(NotFoundError, FileNotFoundError):
     """A stored object (record, manifest shard, content) is missing from the registry."""
 

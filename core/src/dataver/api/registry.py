@@ -15,6 +15,7 @@ from dataver.errors import (
     DatasetNotFoundError,
     FormatError,
     ObjectNotFoundError,
+    RegistryNotFoundError,
     ValidationError,
     VersionNotFoundError,
 )
@@ -48,20 +49,34 @@ DEFAULT_STATES = ("final", "published")
 class Registry(PipelineSteps):
     """A dataset registry: a local folder, or (with the right store) a bucket.
 
+    A location is a registry once it holds the registry marker (``dataver.json``), which
+    the first version created there writes: opening one creates nothing. By default a
+    location without the marker reads as an empty registry (a consumer may start before the
+    first producer ever wrote there); ``must_exist=True`` refuses it instead, as the command
+    line's reading commands do, so a typo in the URL is an error rather than "nothing
+    there". :meth:`exists` tells which it is.
+
     Args:
         url: A local path or ``file://`` URL. Defaults to ``DATAVER_REGISTRY``.
         storage_options: Options for the storage backend.
         settings: Settings to use instead of the environment's.
+        must_exist: Raise :class:`~dataver.RegistryNotFoundError` if no registry is there.
 
     Raises:
         ConfigurationError: The URL is not supported.
         FormatError: The registry was written by an incompatible dataver.
+        RegistryNotFoundError: With ``must_exist``, the location holds no registry.
 
     Example:
         >>> import dataver, tempfile
         >>> reg = dataver.Registry(tempfile.mkdtemp())
-        >>> reg.list()
-        []
+        >>> reg.list(), reg.exists()
+        ([], False)
+        >>> try:
+        ...     dataver.Registry(reg.url, must_exist=True)
+        ... except dataver.RegistryNotFoundError as exc:
+        ...     print(str(exc).rsplit(": ", 1)[1])
+        the folder is empty
     """
 
     def __init__(
@@ -70,14 +85,30 @@ class Registry(PipelineSteps):
         *,
         storage_options: dict[str, Any] | None = None,
         settings: Settings | None = None,
+        must_exist: bool = False,
     ) -> None:
         self.settings = settings or get_settings()
         target = url if url is not None else self.settings.registry
         if not str(target):
             raise ConfigurationError("empty registry URL")
         store = open_store(target, storage_options=storage_options, settings=self.settings)
-        _check_marker(store)
+        self._exists = _check_marker(store)
+        if must_exist and not self._exists:
+            store.close()
+            raise RegistryNotFoundError(
+                f"no dataver registry at {store.url}: {_what_is_there(store)}", url=store.url
+            )
         self.backend = Backend.build(store, self.settings)
+
+    def exists(self) -> bool:
+        """Whether a registry is at this URL: it holds the marker (``dataver.json``).
+
+        False for a location nothing was created in yet (the first :meth:`create` writes
+        the marker), or the wrong URL.
+        """
+        if not self._exists:
+            self._exists = self.store.exists(MARKER)
+        return self._exists
 
     @property
     def url(self) -> str:
@@ -398,6 +429,7 @@ class Registry(PipelineSteps):
                 f"a dataset named {to_name!r} already exists in project {to_project!r}",
                 project=to_project,
                 name=to_name,
+                reason="exists",
             )
         repo.rename_dataset(self.store, dataset, to_project, to_name)
 
@@ -425,11 +457,27 @@ def _matches(record: VersionRecord, states: frozenset[State] | None, tags: tuple
     return (states is None or record.state in states) and all(t in record.tags for t in tags)
 
 
-def _check_marker(store: Store) -> None:
+def _what_is_there(store: Store) -> str:
+    """What a location without a marker holds, in words: ``the folder does not exist``..."""
+    marker = store.local_path(MARKER)
+    if marker is None:
+        return f"it holds no {MARKER}"
+    folder = marker.parent
+    if not folder.exists():
+        return "the folder does not exist"
+    if not folder.is_dir():
+        return "it is not a folder"
+    if not any(folder.iterdir()):
+        return "the folder is empty"
+    return f"the folder holds no {MARKER}"
+
+
+def _check_marker(store: Store) -> bool:
+    """Whether ``store`` holds a registry marker; refuse one of another format."""
     try:
         raw = store.read(MARKER)
     except ObjectNotFoundError:
-        return
+        return False
     try:
         fmt = json.loads(raw).get("format")
     except (ValueError, AttributeError) as exc:
@@ -439,3 +487,4 @@ def _check_marker(store: Store) -> None:
             f"registry {store.url} has format {fmt!r}; this dataver reads format {FORMAT}",
             format=fmt,
         )
+    return True
