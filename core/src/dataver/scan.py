@@ -192,7 +192,7 @@ def scan(
         UnsafePathError: A file name would make an unsafe dataset path.
     """
     policy = check_symlinks(symlinks)
-    root = _local_root(source)
+    root = local_root(source)
     matchers = [PathMatcher(w, recursive=True) for w in wildcards or []]
     if root.is_file():
         if not any_match(matchers, root.name):
@@ -224,7 +224,7 @@ def scan_folder(
         NotFoundError, ValidationError, UnsafePathError: As :func:`scan`.
     """
     policy = check_symlinks(symlinks)
-    root = _local_root(source)
+    root = local_root(source)
     if root.is_file():
         rows = scan(source, prefix, wildcards=None, recursive=recursive, symlinks=policy)
         return Listing.of_rows(rows)
@@ -241,7 +241,7 @@ def scan_folder(
     return listing.in_order()
 
 
-def _local_root(source: str | os.PathLike[str]) -> Path:
+def local_root(source: str | os.PathLike[str]) -> Path:
     """``source`` as an absolute path, refused (naming it) if it cannot exist here.
 
     NOTE: a name longer than the file system allows makes ``stat`` fail with

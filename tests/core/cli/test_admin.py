@@ -135,4 +135,4 @@ def test_cache_info_and_prune(
     pruned = cli("cache", "prune", "--max-size", "0B", "--json").json()
     assert pruned["freed_bytes"] > 0
     assert cli("cache", "info", "--json").json()["trees"] == []
-    assert "freed 0 bytes" in cli("cache", "prune").out
+    assert "freed 0 B" in cli("cache", "prune").out

@@ -53,7 +53,7 @@ def test_unknown_id_and_wrong_state(dv: Callable[..., Run], versions: dict[str, 
     assert "dataver close" in unfinished.hint()
 
     pending = dv("finalize", "--id", versions["uploading"], code=1)
-    assert "has 1 files not uploaded" in pending.error()
+    assert "has 1 file not uploaded" in pending.error()  # not "1 files"
     assert "upload()" not in pending.error()  # the SDK's advice, reworded for the CLI
     assert "dataver upload" in pending.hint()
 
@@ -132,6 +132,9 @@ def test_usage_errors(dv: Callable[..., Run], tmp_path: Path) -> None:
     assert option.hint() == "hint: see 'dataver search --help'"
     missing = dv("create", code=2)
     assert "Missing option '--name'" in missing.error()
+    no_registry = dv("close", code=1)  # nothing was ever created in the default registry
+    assert no_registry.error().startswith("error: no dataver registry at file://")
+    dataver.Registry(os.environ["DATAVER_REGISTRY"]).create("other")
     nothing = dv("close", code=2)
     assert "no current version" in nothing.error()
     assert "--id" in nothing.hint()

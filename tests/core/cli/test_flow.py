@@ -119,7 +119,7 @@ def test_read_commands(
     assert [(f["path"], f["change"]) for f in changed["files"]] == [("extra.bin", "added")]
     table = dv("list", "--id", second).out.splitlines()
     assert table[0].split() == ["SIZE", "HASH", "PATH"]
-    assert table[2].split() == ["1.0", "kB", files["files"][1]["hash"][:16], "extra.bin"]
+    assert table[2].split() == ["1000", "B", files["files"][1]["hash"][:16], "extra.bin"]
     changes = dv("list", "--id", second, "--modified").out.splitlines()
     assert changes[0].split() == ["SIZE", "HASH", "CHANGE", "PATH"]
     assert changes[1].split()[-2:] == ["added", "extra.bin"]

@@ -31,18 +31,18 @@ def big(tmp_path: Path, write_tree: Callable[..., Path]) -> Path:
 def test_log_lines_when_stderr_is_not_a_terminal(dv: Callable[..., Run], big: Path) -> None:
     every_time = {"DATAVER_PROGRESS_INTERVAL": "0"}
     synced = dv("sync", "--folder", big, "--name", "big", env=every_time).err.splitlines()
-    assert "dataver: hashing 3.1 MB of 3.1 MB (100%), " in "\n".join(synced)
-    assert any(line.startswith("dataver: hashing done: 3.1 MB in ") for line in synced)
-    assert any(line.startswith("dataver: uploading 3.1 MB of 3.1 MB (100%)") for line in synced)
-    assert any(line.startswith("dataver: uploading done: 3.1 MB in ") for line in synced)
+    assert "dataver: hashing 3.0 MiB of 3.0 MiB (100%), " in "\n".join(synced)
+    assert any(line.startswith("dataver: hashing done: 3.0 MiB in ") for line in synced)
+    assert any(line.startswith("dataver: uploading 3.0 MiB of 3.0 MiB (100%)") for line in synced)
+    assert any(line.startswith("dataver: uploading done: 3.0 MiB in ") for line in synced)
     got = dv("get", env=every_time).err.splitlines()
-    assert any(line.startswith("dataver: downloading done: 3.1 MB in ") for line in got)
+    assert any(line.startswith("dataver: downloading done: 3.0 MiB in ") for line in got)
     # the default interval (5 s) prints only the closing line of such a short task
     (big / "more.bin").write_bytes(b"m" * (2 << 20))
     default = dv("sync", "--folder", big, "--name", "big").err.splitlines()
     hashing = [line for line in default if line.startswith("dataver: hashing")]
     assert len(hashing) == 1
-    assert hashing[0].startswith("dataver: hashing done: 2.1 MB in ")
+    assert hashing[0].startswith("dataver: hashing done: 2.0 MiB in ")
 
 
 def test_bars_when_stderr_is_a_terminal(big: Path, tmp_path: Path) -> None:
@@ -86,38 +86,42 @@ def test_quiet_draws_nothing(
     monkeypatch.setenv("DATAVER_STAT_CACHE", "false")
     err = cli("sync", "--folder", big, "--name", "q2").err
     assert "dataver: hashing" in err
-    assert "dataver: uploading done: 3.1 MB" in err  # already stored content counts as done
+    assert "dataver: uploading done: 3.0 MiB" in err  # already stored content counts as done
 
 
 def test_log_reporter_prints_every_interval_and_at_the_end() -> None:
     lines: list[str] = []
     now = [100.0]
     reporter = LogReporter(lines.append, interval=5.0, clock=lambda: now[0], ticker=False)
-    task = reporter.start("upload", 10_000_000, "B")
-    reporter.advance(task, 1_000_000)
+    task = reporter.start("upload", 10 << 20, "B")
+    reporter.advance(task, 1 << 20)
     assert lines == []
     now[0] = 105.0
-    reporter.advance(task, 1_000_000)
-    assert lines == ["dataver: uploading 2.0 MB of 10.0 MB (20%), 400.0 kB/s"]
+    reporter.advance(task, 1 << 20)
+    assert lines == ["dataver: uploading 2.0 MiB of 10 MiB (20%), 410 KiB/s"]
     now[0] = 107.0
-    reporter.advance(task, 8_000_000)
+    reporter.advance(task, 8 << 20)
     assert len(lines) == 1
     reporter.finish(task)
-    assert lines[-1] == "dataver: uploading done: 10.0 MB in 7.0 s (1.4 MB/s)"
+    assert lines[-1] == "dataver: uploading done: 10 MiB in 7.0 s (1.4 MiB/s)"
 
     nothing = reporter.start("hash", 0, "B")
     reporter.finish(nothing)
     unknown = reporter.start("download", None, "B")
     now[0] = 120.0
     reporter.advance(unknown, 500)
-    assert lines[-1] == "dataver: downloading 500 bytes, 38 bytes/s"
+    assert lines[-1] == "dataver: downloading 500 B, 38 B/s"
     cut = reporter.start("hash", 1000, "B")
     reporter.advance(cut, 10)
     reporter.finish(cut)
-    assert lines[-1] == "dataver: hashing ended at 10 bytes of 1.0 kB after 0.0 s"
+    assert lines[-1] == "dataver: hashing ended at 10 B of 1000 B after 0.0 s"
     reporter.finish(unknown)
-    assert lines[-1] == "dataver: downloading done: 500 bytes in 13.0 s (38 bytes/s)"
-    assert len(lines) == 5
+    assert lines[-1] == "dataver: downloading done: 500 B in 13.0 s (38 B/s)"
+    stopped = reporter.start("upload", 4 << 20, "B")
+    reporter.advance(stopped, 1 << 20)
+    reporter.finish(stopped, ok=False)  # Ctrl-C or an error: never "done"
+    assert lines[-1] == "dataver: uploading stopped at 1.0 MiB of 4.0 MiB after 0.0 s"
+    assert len(lines) == 6
     reporter.close()
 
 
@@ -130,6 +134,6 @@ def test_log_reporter_speaks_up_without_advances() -> None:
         time.sleep(0.01)
     reporter.finish(task)
     reporter.close()
-    assert lines[0].startswith("dataver: hashing 0 bytes of 50.0 GB (0%), ")
+    assert lines[0].startswith("dataver: hashing 0 B of 47 GiB (0%), ")
     assert len(lines) >= 3
-    assert lines[-1].startswith("dataver: hashing ended at 0 bytes of 50.0 GB after ")
+    assert lines[-1].startswith("dataver: hashing ended at 0 B of 47 GiB after ")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+import dataver
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,4 +28,6 @@ def test_sync_get_and_search_on_s3(cli: Callable[..., Run], data: Path, s3_url: 
     assert [v["id"] for v in found] == [second, first["id"]]
     changes = cli("diff", "--registry", s3_url, "--json").json()
     assert changes["added"] == ["new.txt"]
+    # the current version is per registry: the default one has none
+    dataver.Registry(os.environ["DATAVER_REGISTRY"]).create("elsewhere")
     assert cli("show", code=2).error().startswith("error: no version given")

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import TYPE_CHECKING, Any
 
 from dataver.api.handle import VersionHandle
-from dataver.errors import ValidationError
+from dataver.errors import NotFoundError, ValidationError
 from dataver.gcpause import paused_gc
 from dataver.ops import change, lease, seal
 from dataver.ops import transition as tr
+from dataver.scan import local_root
 from dataver.versions.records import check_metadata, check_tags
 from dataver.versions.state import State
 
 if TYPE_CHECKING:
-    import os
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator, Sequence
 
+    from dataver.manifest.entry import Entry
     from dataver.scan import Symlinks
     from dataver.versions.records import VersionRecord
 
@@ -27,20 +30,52 @@ class Building(VersionHandle):
     """The operations that change a version (see :class:`~dataver.api.dataset.Dataset`)."""
 
     # ------------------------------------------------------------------ building
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Stage the changes made inside the block together, when it ends: all or nothing.
+
+        :meth:`add_files`, :meth:`add_external_files`, :meth:`remove_files` and
+        :meth:`sync_folder` called inside see each other's changes, but the version records
+        none of them until the block ends without an error. An error (or Ctrl-C) inside
+        leaves the version exactly as it was. Upload and finalize after the block.
+
+        Example:
+            >>> with ds.batch():  # doctest: +SKIP
+            ...     ds.add_files(["data/", "labels.csv"])
+            ...     ds.add_external_files("s3://bucket/raw/", dataset_path="raw")
+        """
+        self._require(_UPLOADING, "add files to")
+        if self._batch is not None:
+            yield  # NOTE: nested: the outer block stages everything
+            return
+        self._batch = {}
+        try:
+            yield
+            changes = self._batch
+        finally:
+            self._batch = None
+        with paused_gc():
+            self._apply(changes)
+
     def add_files(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         dataset_path: str = "",
         wildcard: str | list[str] | None = None,
         recursive: bool = True,
         *,
         symlinks: Symlinks = "refuse",
     ) -> int:
-        """Add a file, or a folder's files, to this Uploading version.
+        """Add files, or folders' files, to this Uploading version: all of them, or none.
 
         A folder's contents are added relative to the folder, under ``dataset_path``; a file
         is added by its name under ``dataset_path``. Unchanged files are detected by hash
         (a stat cache avoids re-reading files whose size, mtime and inode did not change).
+
+        Several paths are one change: every one is checked to exist before a file is read,
+        and all are scanned and hashed before anything is staged, so a missing, unreadable
+        or refused input adds nothing at all. Where two of them give the same dataset path,
+        the later one wins.
 
         Symbolic links inside the folder that lead to files inside it are stored as those
         files' content; links to folders inside it, dangling links and loops are left out.
@@ -48,7 +83,7 @@ class Building(VersionHandle):
         links").
 
         Args:
-            path: A local file or folder.
+            path: A local file or folder, or a list of them.
             dataset_path: Folder inside the dataset ("" for the root).
             wildcard: Glob(s) selecting files (matched at any depth, e.g. ``"*.jpg"``).
             recursive: Descend into sub-folders.
@@ -61,7 +96,7 @@ class Building(VersionHandle):
 
         Raises:
             InvalidTransitionError: The version is not Uploading.
-            NotFoundError: ``path`` does not exist.
+            NotFoundError: A path does not exist (all missing ones are named).
             ValidationError: With ``symlinks="refuse"``, links lead outside the folder
                 (named in the message; all of them in the ``links`` field).
             UnsafePathError: A resulting dataset path is unsafe.
@@ -69,24 +104,40 @@ class Building(VersionHandle):
         Example:
             >>> ds.add_files("data/", dataset_path="train")  # doctest: +SKIP
             3
+            >>> ds.add_files(["photos/", "labels.csv"])  # doctest: +SKIP
+            42
         """
         self._require(_UPLOADING, "add files to")
-        with paused_gc():  # NOTE: bulk tuples and lists, no cycles (see dataver.gcpause)
-            changes, count = change.add_files(
-                self._backend,
-                self._manifest(),
-                path,
-                dataset_path=dataset_path,
-                wildcard=wildcard,
-                recursive=recursive,
-                symlinks=symlinks,
+        paths = _inputs(path, "path")
+        # NOTE: local_root refuses a path with a name too long to exist (naming it) first.
+        missing = [os.fspath(p) for p in paths if not local_root(p).exists()]
+        if missing:
+            # NOTE: every input is checked before a single file is read.
+            raise NotFoundError(
+                f"no such file or folder: {', '.join(missing)}"
+                + ("; nothing was added" if len(paths) > 1 else ""),
+                path=missing[0],
+                missing=missing,
             )
-            self._apply(changes)
-        return count
+        added: dict[str, Entry | None] = {}
+        with paused_gc(), self.batch():  # NOTE: bulk tuples and lists (see dataver.gcpause)
+            for one in paths:
+                changes, _ = change.add_files(
+                    self._backend,
+                    self._manifest(),
+                    one,
+                    dataset_path=dataset_path,
+                    wildcard=wildcard,
+                    recursive=recursive,
+                    symlinks=symlinks,
+                )
+                added.update(changes)
+                self._apply(changes)
+        return len(added)
 
     def add_external_files(
         self,
-        url: str,
+        url: str | Sequence[str],
         dataset_path: str = "",
         wildcard: str | list[str] | None = None,
         recursive: bool = True,
@@ -94,17 +145,26 @@ class Building(VersionHandle):
         """Add links to files that stay where they are (any fsspec URL, e.g. ``file://``).
 
         Nothing is uploaded; :meth:`get_local_copy` fetches them. Each link records its size,
-        and its hash when the bytes can be read cheaply (local files).
+        and its hash when the bytes can be read cheaply (local files). Several URLs are one
+        change, as in :meth:`add_files`: one that is not found adds nothing.
 
         Returns:
             How many links were added or changed.
         """
         self._require(_UPLOADING, "add links to")
-        changes, count = change.add_external_files(
-            self._manifest(), url, dataset_path=dataset_path, wildcard=wildcard, recursive=recursive
-        )
-        self._apply(changes)
-        return count
+        added: dict[str, Entry | None] = {}
+        with self.batch():
+            for one in _inputs(url, "url"):
+                changes, _ = change.add_external_files(
+                    self._manifest(),
+                    os.fspath(one),
+                    dataset_path=dataset_path,
+                    wildcard=wildcard,
+                    recursive=recursive,
+                )
+                added.update(changes)
+                self._apply(changes)
+        return len(added)
 
     def remove_files(self, pattern: str, recursive: bool = True) -> int:
         """Remove files matching a glob (a folder name removes the folder's files).
@@ -174,6 +234,14 @@ class Building(VersionHandle):
         if found.mark is not None:
             change.remember_sync(self._backend, found.mark, self._manifest())
 
+    def _outside_batch(self, action: str) -> None:
+        if self._batch is not None:
+            raise ValidationError(
+                f"cannot {action} version {self.id} inside batch(): its changes are not "
+                f"staged yet; {action} after the block",
+                version_id=self.id,
+            )
+
     def upload(self, max_workers: int | None = None) -> int:
         """Store the content added since the last upload; only bytes the registry lacks.
 
@@ -184,8 +252,12 @@ class Building(VersionHandle):
 
         Returns:
             Bytes newly stored by this call.
+
+        Raises:
+            ValidationError: Called inside :meth:`batch` (its changes are not staged yet).
         """
         self._require(_UPLOADING, "upload")
+        self._outside_batch("upload")
         if max_workers is not None and max_workers < 1:
             raise ValidationError(f"max_workers must be >= 1, got {max_workers}")
         update, stored = self._store_pending(max_workers)
@@ -217,6 +289,7 @@ class Building(VersionHandle):
             ConflictError: Another writer changed (e.g. finalized) the version first.
         """
         self._require(_UPLOADING, "finalize")
+        self._outside_batch("finalize")
         backend = self._backend
         update = None
         if auto_upload and self._manifest().root.pending:
@@ -277,3 +350,13 @@ class Building(VersionHandle):
         """Set the description (Uploading or Final versions)."""
         self._require(_EDITABLE, "describe")
         self._swap(lambda r: r.model_copy(update={"description": description}))
+
+
+def _inputs(value: Any, what: str) -> list[Any]:
+    """One path (or URL), or a list of them, as a non-empty list."""
+    if isinstance(value, (str, os.PathLike)):
+        return [value]
+    items = list(value)
+    if not items:
+        raise ValidationError(f"no {what} given: pass at least one")
+    return items

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from dataver.errors import ConflictError, VersionNotFoundError
 from dataver.manifest import staged
+from dataver.manifest.merge import apply_changes
 from dataver.manifest.reader import Manifest
 from dataver.ops import transition as tr
+from dataver.storage.overlay import MemoryOverlay
 from dataver.versions import repo
 from dataver.versions.state import State, require
 
@@ -45,6 +47,7 @@ class VersionHandle:
         self._token = token
         self._dataset = dataset
         self._lock = threading.RLock()
+        self._batch: dict[str, Entry | None] | None = None
 
     # ------------------------------------------------------------------ identity
     @property
@@ -193,11 +196,17 @@ class VersionHandle:
         require(self.state, allowed, action, version_id=self.id)
 
     def _manifest(self) -> Manifest:
-        """This version's content (staged changes applied, in memory)."""
+        """This version's content (staged changes applied, in memory; and, inside
+        :meth:`~dataver.api.building.Building.batch`, the batch's changes too)."""
         record = self._record
-        return staged.view(
-            self._backend.store, record.manifest, record.staged, record.hash_algorithm
-        )
+        store = self._backend.store
+        if not self._batch:
+            return staged.view(store, record.manifest, record.staged, record.hash_algorithm)
+        overlay = MemoryOverlay(store)
+        changes = staged.read_changes(store, record.staged)
+        changes.update(self._batch)
+        ref = apply_changes(Manifest(overlay, record.manifest, record.hash_algorithm), changes)
+        return Manifest(overlay, ref, record.hash_algorithm)
 
     def _base(self) -> Manifest:
         return Manifest(
@@ -205,11 +214,27 @@ class VersionHandle:
         )
 
     def _apply(self, changes: dict[str, Entry | None]) -> None:
+        """Stage ``changes`` (inside a batch: keep them for its end)."""
         if not changes:
             return
+        if self._batch is not None:
+            self._batch.update(changes)
+            return
         record = self._record
+        store = self._backend.store
         manifest, staged_ref = staged.stage(
-            self._backend.store, record.manifest, record.staged, record.hash_algorithm, changes
+            store, record.manifest, record.staged, record.hash_algorithm, changes
         )
-        update = {"manifest": manifest, "staged": staged_ref}
-        self._swap(lambda r: tr.renew_record(self._backend, r).model_copy(update=update))
+        # NOTE: what the version holds so far, so that lists and tables show an Uploading
+        # version's files and size (finalize computes every figure again).
+        root = staged.view(store, manifest, staged_ref, record.hash_algorithm).root
+        held = {"files": root.files, "logical_bytes": root.bytes, "links": root.links}
+
+        def update(r: VersionRecord) -> VersionRecord:
+            renewed = tr.renew_record(self._backend, r)
+            stats = renewed.stats.model_copy(update=held)
+            return renewed.model_copy(
+                update={"manifest": manifest, "staged": staged_ref, "stats": stats}
+            )
+
+        self._swap(update)

@@ -46,6 +46,7 @@ class PipelineSteps:
         symlinks: Symlinks = "refuse",
         keep_on_error: bool = False,
         max_workers: int | None = None,
+        allow_empty: bool = False,
     ) -> FolderVersion:
         """Version a local folder in one step: create, sync, upload, finalize (and publish).
 
@@ -61,6 +62,9 @@ class PipelineSteps:
         * **Retries**: with a ``resume_key`` (stable across retries of one pipeline step,
           e.g. ``airflow:<dag>/<run>/<task>/<map index>``), a version an earlier try left is
           found (:meth:`find_resumable`) and finished instead of starting another.
+        * **Empty folder** (no file below it): refused before anything is created, unless
+          ``allow_empty`` — an export that produced nothing would otherwise become a
+          version without files (removing every file of the parent).
         * **Failures**: the version is marked Failed with the error, unless
           ``keep_on_error`` (a retry will resume it): then it stays Uploading. An interrupt
           (Ctrl-C) aborts it. The error is raised either way.
@@ -83,6 +87,7 @@ class PipelineSteps:
             symlinks: Links leading outside the folder: ``"refuse"``, ``"follow"``, ``"skip"``.
             keep_on_error: Leave the version Uploading on failure (for a retry).
             max_workers: Parallel transfers for the upload.
+            allow_empty: Version a folder holding no file (default: refuse it).
 
         Returns:
             A :class:`~dataver.api.steps.FolderVersion`: the version, what happened
@@ -90,7 +95,8 @@ class PipelineSteps:
 
         Raises:
             NotFoundError: ``folder`` is not a folder (nothing was created).
-            ValidationError: An argument is invalid (nothing was created).
+            ValidationError: An argument is invalid, or the folder holds no file and
+                ``allow_empty`` is False (nothing was created).
 
         Example:
             >>> done = reg.version_folder("images", "/exports/images", "vision")  # doctest: +SKIP
@@ -116,6 +122,7 @@ class PipelineSteps:
             symlinks=symlinks,
             keep_on_error=keep_on_error,
             max_workers=max_workers,
+            allow_empty=allow_empty,
         )
 
     def find_resumable(

@@ -85,13 +85,15 @@ class _Request:
     finalize: bool
     keep_on_error: bool
     max_workers: int | None
+    allow_empty: bool
     create_args: dict[str, Any]
 
     def checked(self) -> _Request:
         """Refuse what no retry can fix, before a version exists to be left behind.
 
         Raises:
-            ValidationError: An unknown policy, publish without finalize, bad max_workers.
+            ValidationError: An unknown policy, publish without finalize, bad max_workers,
+                an empty folder (unless ``allow_empty``).
             NotFoundError: The folder is not a folder.
         """
         if self.unchanged not in UNCHANGED_POLICIES:
@@ -111,7 +113,21 @@ class _Request:
                 f"{self.folder} {what}: no version of {self.project}/{self.name} was created",
                 path=self.folder,
             )
+        if not self.allow_empty and not holds_a_file(self.folder):
+            # NOTE: an export that produced nothing is a failed export far more often than an
+            # empty dataset; versioned, it would also remove every file of the parent.
+            raise ValidationError(
+                f"{self.folder} holds no files: no version of {self.project}/{self.name} was "
+                "created; pass allow_empty=True to version an empty folder",
+                path=self.folder,
+                empty=True,
+            )
         return self
+
+
+def holds_a_file(folder: str | os.PathLike[str]) -> bool:
+    """Whether anything but folders is below ``folder`` (stops at the first file found)."""
+    return any(files for _, _, files in os.walk(folder))
 
 
 def version_folder(
@@ -134,6 +150,7 @@ def version_folder(
     symlinks: Symlinks,
     keep_on_error: bool,
     max_workers: int | None,
+    allow_empty: bool = False,
 ) -> FolderVersion:
     """See :meth:`dataver.Registry.version_folder`."""
     made_by = dict(provenance or {})
@@ -151,6 +168,7 @@ def version_folder(
         finalize=finalize,
         keep_on_error=keep_on_error,
         max_workers=max_workers,
+        allow_empty=allow_empty,
         create_args={
             "tags": tags,
             "description": description,

@@ -1,9 +1,10 @@
 """The ``dataver`` program: global options, the command tree, and exit codes scripts can trust.
 
-:func:`main` is the console script. It expands multi-value options, runs the command tree
-built by :func:`build_cli`, and turns every failure into one ``error:`` line (plus a
+:func:`main` runs the program (the console script starts it through ``_dataver_cli``, which
+catches a Ctrl-C while Python imports it). It expands multi-value options, runs the command
+tree built by :func:`build_cli`, and turns every failure into one ``error:`` line (plus a
 ``hint:`` line) on stderr and an exit code: 0 success, 1 the operation failed, 2 the command
-line is wrong. A traceback is printed only with ``--verbose``.
+line is wrong, 130 interrupted. A traceback is printed only with ``--verbose``.
 """
 
 import copy
@@ -17,8 +18,8 @@ from typing import Annotated, Any
 import typer
 
 import dataver
-from dataver.cli.base import BUILD, CACHE, GLOBAL, MANAGE, READ, Options, app, unwrap
-from dataver.cli.errors import FAILED, OK, USAGE, CliError, hint_for, one_line
+from dataver.cli.base import AGAIN, BUILD, CACHE, GLOBAL, MANAGE, READ, Options, app, unwrap
+from dataver.cli.errors import FAILED, INTERRUPTED, OK, USAGE, CliError, hint_for, one_line
 from dataver.cli.params import expand_multi_value
 from dataver.errors import DataverError
 
@@ -169,12 +170,13 @@ def _leaves(command: Any) -> Iterator[Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``dataver`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
-    args = expand_multi_value(list(sys.argv[1:] if argv is None else argv))
     opts = Options()
-    verbose = _asks_verbose(args)
-    if verbose:
-        _debug_logging()
+    verbose = False
     try:
+        args = expand_multi_value(list(sys.argv[1:] if argv is None else argv))
+        verbose = _asks_verbose(args)
+        if verbose:
+            _debug_logging()
         code = build_cli().main(args=args, prog_name=PROG, standalone_mode=False, obj=opts)
     except typer.TyperException as exc:
         return _usage_error(exc)
@@ -185,10 +187,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataverError as exc:
         return _fail(one_line(str(exc)), hint_for(exc), opts.verbose or verbose)
     except KeyboardInterrupt:
-        return _fail("interrupted", None, opts.verbose or verbose, 130)
+        return _fail("interrupted", AGAIN, opts.verbose or verbose, INTERRUPTED)
     except Exception as exc:  # noqa: BLE001 - every failure must end as one line and exit 1
         text = f"{type(exc).__name__}: {one_line(str(exc))}"
         return _fail(text, "run again with --verbose for the traceback", opts.verbose or verbose)
+    if code == INTERRUPTED:
+        # NOTE: typer turns a KeyboardInterrupt outside a command's body (parsing the
+        # options) into a quiet exit code 130: say it, as for one inside.
+        return _fail("interrupted", AGAIN, False, INTERRUPTED)
     return code if isinstance(code, int) else OK
 
 

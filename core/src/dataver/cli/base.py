@@ -4,6 +4,7 @@ The command modules (:data:`dataver.cli.app.COMMAND_MODULES`) register their com
 apps defined here; :mod:`.app` turns them into the ``dataver`` program.
 """
 
+import functools
 import inspect
 import re
 from collections.abc import Callable, Sequence
@@ -14,9 +15,10 @@ import typer
 
 from dataver import Dataset, DataverError, Registry, State, VersionNotFoundError
 from dataver.cli import output, state
-from dataver.cli.errors import CliError, CliUsageError
+from dataver.cli.errors import CliError, CliInterruptedError, CliUsageError
 from dataver.cli.progress import shown
 from dataver.scan import Symlinks
+from dataver.versions.records import VersionRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,6 +56,7 @@ class Options:
     quiet: bool = False
     verbose: bool = False
     _registry: Registry | None = field(default=None, repr=False)
+    _was_new: bool = field(default=False, repr=False)
 
     @classmethod
     def of(cls, ctx: typer.Context) -> "Options":
@@ -61,11 +64,23 @@ class Options:
         found = ctx.find_object(Options)
         return found if found is not None else ctx.ensure_object(Options)
 
-    def registry(self) -> Registry:
-        """The registry of ``--registry`` (default: ``DATAVER_REGISTRY``, else the embedded one)."""
+    def registry(self, *, creating: bool = False) -> Registry:
+        """The registry of ``--registry`` (default: ``DATAVER_REGISTRY``, else the embedded one).
+
+        It must exist (``RegistryNotFoundError`` names the location: a typo'd URL is an error,
+        not an empty registry) unless the command is ``creating`` a version: then a location
+        without a registry becomes one, and :func:`created_registry` says so.
+        """
         if self._registry is None:
-            self._registry = Registry(self.registry_url)
+            self._registry = Registry(self.registry_url, must_exist=not creating)
+            self._was_new = not self._registry.exists()
         return self._registry
+
+    def created_registry(self) -> None:
+        """Say, once, that this command's write made the location a registry."""
+        if self._registry is not None and self._was_new and self._registry.exists():
+            self._was_new = False
+            output.status(self, f"created a new registry at {self._registry.url}")
 
 
 def command(
@@ -76,10 +91,23 @@ def command(
 
     def register(func: F) -> F:
         text = unwrap(inspect.getdoc(func) or "")
-        registered: F = parent.command(name, help=text, rich_help_panel=panel, epilog=epilog)(func)
-        return registered
+
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except KeyboardInterrupt:
+                # NOTE: commands that leave a version behind say which state it is in
+                # (CliInterruptedError); anything else changed nothing half-way.
+                raise CliInterruptedError("interrupted", hint=AGAIN) from None
+
+        parent.command(name, help=text, rich_help_panel=panel, epilog=epilog)(run)
+        return func
 
     return register
+
+
+AGAIN = "every write of dataver is atomic: run the command again to do the rest"
 
 
 def unwrap(doc: str) -> str:
@@ -205,4 +233,54 @@ def close_version(opts: Options, ds: Dataset, max_workers: int | None) -> int:
         if ds.state is State.UPLOADING:
             output.status(opts, f"{ds.id} is still uploading: 'dataver close --id {ds.id}' resumes")
         raise
+    except KeyboardInterrupt:
+        raise interrupted_upload(ds, "close") from None
+    warn_if_empty(ds)
     return uploaded
+
+
+def interrupted_upload(ds: Dataset, command: str) -> CliInterruptedError:
+    """What Ctrl-C during ``upload`` or ``close`` left: the version's state, and what next."""
+    state = _state_now(ds)
+    if state is State.UPLOADING:
+        return CliInterruptedError(
+            f"interrupted: {output.label(ds)} ({ds.id}) is still uploading; the content "
+            "stored so far is kept",
+            hint=f"'dataver {command} --id {ds.id}' resumes (only what is missing is sent)",
+        )
+    return CliInterruptedError(
+        f"interrupted, but {output.label(ds)} ({ds.id}) is already "
+        f"{state.value if state else 'gone'}",
+        hint=f"see 'dataver show --id {ds.id}'",
+    )
+
+
+def interrupted_change(ds: Dataset, before: VersionRecord, what: str) -> CliInterruptedError:
+    """What Ctrl-C while ``what`` (adding files, syncing...) to an uploading version left."""
+    label = f"{output.label(ds)} ({ds.id})"
+    try:
+        now = ds.reload().record
+    except DataverError:
+        now = before
+    if (now.manifest, now.staged) == (before.manifest, before.staged):
+        return CliInterruptedError(
+            f"interrupted {what}: nothing changed in {label}, which is still uploading",
+            hint="run the same command again",
+        )
+    return CliInterruptedError(
+        f"interrupted after {what}: the changes are in {label} (uploading)",
+        hint=f"check them with 'dataver list --id {ds.id} --modified'",
+    )
+
+
+def _state_now(ds: Dataset) -> State | None:
+    try:
+        return ds.reload().state
+    except DataverError:
+        return None
+
+
+def warn_if_empty(ds: Dataset) -> None:
+    """Warn when a version was sealed holding no file at all (see docs/cli.md)."""
+    if ds.state in READABLE and ds.stats.files == 0:
+        output.warn(f"{output.label(ds)} ({ds.id}) holds no files")

@@ -19,6 +19,7 @@ from dataver.cli.base import (
     SymlinksOption,
     app,
     command,
+    interrupted_change,
     load_version,
     resolve_id,
 )
@@ -76,7 +77,7 @@ def create(
     Commands given no --id work on it until the next create.
     """
     opts = Options.of(ctx)
-    registry = opts.registry()
+    registry = opts.registry(creating=True)
     parent_ids = [resolve_id(registry, p) for p in parents or []]
     ds = registry.create(
         name,
@@ -87,6 +88,7 @@ def create(
         description=description,
     )
     state.remember(registry.url, ds.id)
+    opts.created_registry()
     output.new_current(
         opts, ds, f"created {output.label(ds)} (uploading); it is the current version"
     )
@@ -142,10 +144,11 @@ def add(
         ),
     ] = None,
 ) -> None:
-    """Add files (or links) to an uploading version.
+    """Add files (or links) to an uploading version: all of them, or nothing.
 
-    Unchanged files are recognised by hash and cost nothing; a stat cache avoids
-    re-reading files whose size, time and inode did not change.
+    Every path is checked, scanned and hashed before the version changes: a missing or
+    unreadable one adds nothing. Unchanged files are recognised by hash and cost nothing;
+    a stat cache avoids re-reading files whose size, time and inode did not change.
     """
     opts = Options.of(ctx)
     if not files and not links:
@@ -153,17 +156,17 @@ def add(
     ds = load_version(opts, id)
     recursive = not non_recursive
     added = linked = 0
-    with shown(opts):
-        for path in files or []:
-            added += ds.add_files(
-                path,
-                dataset_folder,
-                wildcard or None,
-                recursive,
-                symlinks=symlinks,
-            )
-    for url in links or []:
-        linked += ds.add_external_files(url, dataset_folder, wildcard or None, recursive)
+    before = ds.record
+    try:
+        with shown(opts), ds.batch():
+            if files:
+                added = ds.add_files(
+                    files, dataset_folder, wildcard or None, recursive, symlinks=symlinks
+                )
+            if links:
+                linked = ds.add_external_files(links, dataset_folder, wildcard or None, recursive)
+    except KeyboardInterrupt:
+        raise interrupted_change(ds, before, "adding files") from None
     if opts.json:
         from dataver.cli.schema import AddOutput
 
@@ -217,11 +220,16 @@ def remove(
     ds = load_version(opts, id)
     removed = 0
     unmatched = []
-    for pattern in files:
-        count = ds.remove_files(pattern, recursive=not non_recursive)
-        removed += count
-        if not count:
-            unmatched.append(pattern)
+    before = ds.record
+    try:
+        with ds.batch():
+            for pattern in files:
+                count = ds.remove_files(pattern, recursive=not non_recursive)
+                removed += count
+                if not count:
+                    unmatched.append(pattern)
+    except KeyboardInterrupt:
+        raise interrupted_change(ds, before, "removing files") from None
     for pattern in unmatched:
         output.warn(f"{pattern!r} matched no file in {output.label(ds)}")
     if opts.json:

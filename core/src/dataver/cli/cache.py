@@ -56,7 +56,7 @@ def cache_info(ctx: typer.Context) -> None:
 @command(
     cache_app,
     "prune",
-    examples=["dataver cache prune --max-size 50GB", "dataver cache prune --max-size 0 --dry-run"],
+    examples=["dataver cache prune --max-size 50GiB", "dataver cache prune --max-size 0 --dry-run"],
 )
 def cache_prune(
     ctx: typer.Context,
@@ -65,7 +65,8 @@ def cache_prune(
         typer.Option(
             "--max-size",
             metavar="SIZE",
-            help="Evict least recently used content down to SIZE (e.g. 50GB, 1.5GiB, 0). "
+            help="Evict least recently used content down to SIZE (e.g. 50GiB, 500MiB, 0; "
+            "decimal units such as 50GB are read too). "
             "Without it, only leftovers of killed processes are removed.",
             callback=byte_size,
             show_default=False,

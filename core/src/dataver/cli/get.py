@@ -8,7 +8,7 @@ import typer
 
 from dataver.cli import output
 from dataver.cli.base import READ, READABLE, IdOption, Options, app, command, load_version
-from dataver.cli.errors import CliError, CliUsageError
+from dataver.cli.errors import CliError, CliInterruptedError, CliUsageError
 from dataver.cli.params import glob_list
 from dataver.cli.progress import shown
 
@@ -99,11 +99,25 @@ def get(
         ds = registry.get(name=name, project=project, version=version, states=READABLE)
     else:
         ds = load_version(opts, id)
-    with shown(opts):
+    try:
+        with shown(opts):
+            if copy is not None:
+                path = ds.get_mutable_local_copy(copy, overwrite=overwrite, paths=files)
+            else:
+                path = ds.get_local_copy(files)
+    except KeyboardInterrupt:
         if copy is not None:
-            path = ds.get_mutable_local_copy(copy, overwrite=overwrite, paths=files)
-        else:
-            path = ds.get_local_copy(files)
+            raise CliInterruptedError(
+                f"interrupted: the copy of {output.label(ds)} ({ds.id}) in {copy} may be "
+                "incomplete; the files downloaded so far stay in the local cache",
+                hint="run the same 'dataver get' again with --overwrite: only what is "
+                "missing is downloaded",
+            ) from None
+        raise CliInterruptedError(
+            f"interrupted: {output.label(ds)} ({ds.id}) is not in the local cache yet; the "
+            "files downloaded so far are kept",
+            hint="run the same 'dataver get' again: it fetches only what is missing",
+        ) from None
     if link is not None:
         path = _symlink(link, path)
     if opts.json:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pydantic import BaseModel
-from rich.filesize import decimal
 
 from dataver.versions.state import State
 
@@ -132,9 +131,25 @@ def table(
     return out
 
 
-def size(n: int | None) -> str:
-    """``1234567`` -> ``1.2 MB`` (decimal units, as file managers show)."""
-    return "-" if n is None else decimal(n)
+_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def size(n: int | float | None) -> str:
+    """``1234567`` -> ``1.2 MiB``: binary (IEC) units, as the web page shows them.
+
+    Below 1024 the exact count (``512 B``); above, one decimal under 10 and none from 10
+    on (``3.0 MiB``, ``671 MiB``): the page's ``bytes()`` (``dataver/ui/static/app.js``).
+    """
+    if n is None:
+        return "-"
+    if n < 1024:
+        return f"{int(n)} B"
+    value = float(n)
+    unit = -1
+    while value >= 1024 and unit < len(_UNITS) - 1:
+        value /= 1024
+        unit += 1
+    return f"{value:.{1 if value < 10 else 0}f} {_UNITS[unit]}"
 
 
 def when(moment: datetime | None) -> str:

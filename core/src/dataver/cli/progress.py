@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from rich.console import Console
-    from rich.progress import TaskID
+    from rich.progress import ProgressColumn, Task, TaskID
 
     from dataver.cli.base import Options
 
@@ -113,13 +113,19 @@ class LogReporter:
             line = self._running(current, now)
         self._write(line)
 
-    def finish(self, task: int) -> None:
+    def finish(self, task: int, ok: bool = True) -> None:
         with self._lock:
             current = self._tasks.pop(task, None)
         if current is None or not (current.total or current.done):
             return
         elapsed = max(self._clock() - current.started, 1e-9)
         what = LABELS.get(current.name, current.name)
+        if not ok:
+            of = f" of {size(current.total)}" if current.total is not None else ""
+            self._write(
+                f"dataver: {what} stopped at {size(current.done)}{of} after {elapsed:.1f} s"
+            )
+            return
         if current.total is not None and current.done < current.total:
             self._write(
                 f"dataver: {what} ended at {size(current.done)} of {size(current.total)} "
@@ -147,20 +153,12 @@ class BarReporter:
     """Rich progress bars on stderr; the display starts with the first task."""
 
     def __init__(self, console: Console) -> None:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._progress = Progress(
             TextColumn("{task.description:<12}"),
             BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
+            *_byte_columns(),
             TimeRemainingColumn(),
             console=console,
         )
@@ -180,18 +178,42 @@ class BarReporter:
     def advance(self, task: int, amount: int) -> None:
         self._progress.advance(cast("TaskID", task), amount)
 
-    def finish(self, task: int) -> None:
+    def finish(self, task: int, ok: bool = True) -> None:
         found = next((t for t in self._progress.tasks if t.id == task), None)
-        if found is not None and found.total is not None:
+        if found is None:
+            return
+        if not ok:
+            # NOTE: an interrupted or failed task keeps the bar where it stopped, and says so.
+            self._progress.update(found.id, description=f"{found.description} (stopped)")
+        elif found.total is not None:
             self._progress.update(found.id, completed=found.total)
-        if found is not None:
-            self._progress.stop_task(found.id)
+        self._progress.stop_task(found.id)
 
     def close(self) -> None:
         with self._lock:
             if self._started:
                 self._progress.stop()
                 self._started = False
+
+
+def _byte_columns() -> tuple[ProgressColumn, ProgressColumn]:
+    """Bytes done of the total, and the speed, in the units of :func:`output.size` (rich's own
+    columns print decimal units: kB, MB)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class Done(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            total = "?" if task.total is None else size(int(task.total))
+            return Text(f"{size(int(task.completed))}/{total}", style="progress.download")
+
+    class Speed(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            shown = "?" if speed is None else f"{size(int(speed))}/s"
+            return Text(shown, style="progress.data.speed")
+
+    return Done(), Speed()
 
 
 def interval() -> float:

@@ -49,13 +49,13 @@ def keys_of(model: type[Output]) -> Mapping[str, str]:
 class StatsObject(Output):
     """The ``stats`` of a version object."""
 
-    files: int = Field(description="files in the version")
+    files: int = Field(description="files in the version (while uploading: so far)")
     logical_bytes: int = Field(description="their bytes")
     stored_bytes: int = Field(description="bytes it cost to store (content new to the registry)")
-    added: int = Field(description="files added against the parents")
-    modified: int = Field(description="files modified against the parents")
-    removed: int = Field(description="files removed against the parents")
-    renamed: int = Field(description="files renamed against the parents")
+    added: int = Field(description="files added against the parents (counted at finalize)")
+    modified: int = Field(description="files modified against the parents (at finalize)")
+    removed: int = Field(description="files removed against the parents (at finalize)")
+    renamed: int = Field(description="files renamed against the parents (at finalize)")
     links: int = Field(description="external links among the files")
 
 

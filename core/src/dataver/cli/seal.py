@@ -19,7 +19,9 @@ from dataver.cli.base import (
     app,
     close_version,
     command,
+    interrupted_upload,
     load_version,
+    warn_if_empty,
 )
 from dataver.cli.progress import shown
 
@@ -34,8 +36,11 @@ def upload(ctx: typer.Context, id: IdOption = None, max_workers: MaxWorkersOptio
     """Store the content added so far (only bytes the registry lacks); resumable."""
     opts = Options.of(ctx)
     ds = load_version(opts, id)
-    with shown(opts):
-        stored = ds.upload(max_workers)
+    try:
+        with shown(opts):
+            stored = ds.upload(max_workers)
+    except KeyboardInterrupt:
+        raise interrupted_upload(ds, "upload") from None
     if opts.json:
         from dataver.cli.schema import UploadOutput
 
@@ -59,6 +64,7 @@ def finalize(ctx: typer.Context, id: IdOption = None) -> None:
     opts = Options.of(ctx)
     ds = load_version(opts, id)
     ds.finalize()
+    warn_if_empty(ds)
     _print_version(opts, ds, "finalized")
 
 

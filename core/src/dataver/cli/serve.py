@@ -1,5 +1,7 @@
 """``dataver ui``: serve the read-only Dataset Versions page of a registry."""
 
+import errno
+import socket
 from typing import Annotated
 
 import typer
@@ -53,24 +55,65 @@ def ui(
         import uvicorn
 
         from dataver.ui import create_app
-        from dataver.ui.hosts import served_names
+        from dataver.ui.hosts import HostPolicy, served_names
     except ImportError as exc:
         raise CliError(
             f"the web page needs its extra packages ({exc.name} is missing)",
             hint='pip install "dataver[ui]"',
         ) from exc
     opts = Options.of(ctx)
-    registry = opts.registry()
+    allowed = [*served_names(host), *(allowed_host or ())]
     try:
-        web = create_app(registry, allowed_hosts=[*served_names(host), *(allowed_host or ())])
+        HostPolicy.of(allowed)  # NOTE: a wrong option is reported before the registry is read
+        web = create_app(opts.registry(), allowed_hosts=allowed)
     except ValidationError as exc:
         raise CliUsageError(
             str(exc), hint="fix --allowed-host or DATAVER_UI_ALLOWED_HOSTS"
         ) from exc
+    registry = opts.registry()
+    # NOTE: the port is taken before the URL is printed, and handed to uvicorn: a busy port
+    # is one error line here, not a URL nobody serves followed by uvicorn's own exit code 3.
+    sock = _listen(host, port)
+    port = int(sock.getsockname()[1])  # NOTE: --port 0 takes a free port: print which
     address = f"http://{f'[{host}]' if ':' in host else host}:{port}/"  # NOTE: IPv6 in brackets
     if opts.json:
         from dataver.cli.schema import UiOutput
 
         output.emit(UiOutput(url=address, registry=registry.url))
     output.status(opts, f"serving {registry.url} at {address} (Ctrl+C stops)")
-    uvicorn.run(web, host=host, port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(web, log_level="warning"))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # NOTE: Ctrl+C is how the page is stopped: uvicorn shuts down, then raises it again.
+        output.status(opts, "stopped")
+        return
+    finally:
+        sock.close()
+    if not server.started:
+        raise CliError(f"the web server did not start at {address}", hint=VERBOSE)
+
+
+VERBOSE = "run again with --verbose for details"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, as uvicorn binds it; a CliError if it cannot be."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        what = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            raise CliError(
+                f"cannot serve on {host}:{port}: the port is in use",
+                hint="pass another --port (or --port 0 for any free one), or stop what uses it",
+            ) from None
+        raise CliError(
+            f"cannot serve on {host}:{port}: {what.lower()}", hint="check --host and --port"
+        ) from None
+    sock.set_inheritable(True)
+    return sock

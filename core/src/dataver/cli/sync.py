@@ -1,12 +1,13 @@
 """``dataver sync``: make a version mirror a local folder, in one step."""
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from dataver import Dataset, FolderVersion
-from dataver.api.steps import Unchanged
+from dataver import Dataset, FolderVersion, Registry, State
+from dataver.api.steps import Unchanged, holds_a_file
 from dataver.cli import output, state
 from dataver.cli.base import (
     BUILD,
@@ -17,12 +18,14 @@ from dataver.cli.base import (
     app,
     close_version,
     command,
+    interrupted_change,
     load_version,
     resolve_id,
 )
-from dataver.cli.errors import CliError, CliUsageError
+from dataver.cli.errors import CliError, CliInterruptedError, CliUsageError
 from dataver.cli.progress import shown
 from dataver.scan import Symlinks
+from dataver.versions.records import utcnow
 
 
 @command(
@@ -102,6 +105,14 @@ def sync(
         ),
     ] = False,
     max_workers: MaxWorkersOption = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Version an empty folder (no file below it): refused by default, as an "
+            "export that produced nothing would remove every file of the version.",
+        ),
+    ] = False,
 ) -> None:
     """Make a version mirror a local folder: create, sync, upload and finalize in one step.
 
@@ -109,7 +120,8 @@ def sync(
     --parents); if the folder holds exactly what that parent holds, --unchanged decides
     (default: reuse the parent, create nothing, print its id). With --id (or neither: the
     current version), that uploading version is synced and closed. Prints the id of the
-    version that mirrors the folder and makes it the current version.
+    version that mirrors the folder and makes it the current version. An empty folder is
+    refused unless --allow-empty.
     """
     opts = Options.of(ctx)
     if id is not None and name is not None:
@@ -119,24 +131,54 @@ def sync(
     if not folder.is_dir():
         what = "not a folder" if folder.exists() else "no such folder"
         raise CliError(f"{what}: {folder}", hint="pass an existing local folder to --folder")
-    registry = opts.registry()
     if name is None:
+        if not allow_empty and not holds_a_file(folder):
+            raise CliError(f"{folder} holds no files: nothing was synced", hint=EMPTY_HINT)
         _sync_into(opts, load_version(opts, id), folder, dataset_folder, symlinks, skip_close,
                    max_workers)  # fmt: skip
         return
-    with shown(opts):
-        done = registry.version_folder(
-            name,
-            folder,
-            project or "default",
-            dataset_path=dataset_folder,
-            parents=[resolve_id(registry, p) for p in parents] if parents else "latest",
-            unchanged="new" if skip_close else unchanged,
-            finalize=not skip_close,
-            symlinks=symlinks,
-            max_workers=max_workers,
-        )
+    registry = opts.registry(creating=True)
+    started = utcnow()
+    try:
+        with shown(opts):
+            done = registry.version_folder(
+                name,
+                folder,
+                project or "default",
+                dataset_path=dataset_folder,
+                parents=[resolve_id(registry, p) for p in parents] if parents else "latest",
+                unchanged="new" if skip_close else unchanged,
+                finalize=not skip_close,
+                symlinks=symlinks,
+                max_workers=max_workers,
+                allow_empty=allow_empty,
+            )
+    except KeyboardInterrupt:
+        raise _interrupted(registry, project or "default", name, started) from None
+    opts.created_registry()
     _report_folder(opts, folder, done)
+
+
+EMPTY_HINT = "pass --allow-empty to version an empty folder, or check the folder"
+
+
+def _interrupted(registry: Registry, project: str, name: str, started: datetime) -> CliError:
+    """What Ctrl-C left: the version ``version_folder`` built was aborted, if it got that far."""
+    mine = [
+        ds
+        for ds in registry.list(project=project, name=name, states=[State.ABORTED])
+        if ds.created_at >= started and (ds.error or "").startswith("interrupted")
+    ]
+    if not mine:
+        return CliInterruptedError(
+            "interrupted before a version was created: nothing changed",
+            hint="run the same 'dataver sync' again",
+        )
+    ds = mine[0]
+    return CliInterruptedError(
+        f"interrupted: {output.label(ds)} ({ds.id}) was aborted; nothing else changed",
+        hint="run the same 'dataver sync' again (content already stored is not sent twice)",
+    )
 
 
 def _sync_into(
@@ -149,8 +191,12 @@ def _sync_into(
     max_workers: int | None,
 ) -> None:
     """Sync an existing uploading version, then (unless --skip-close) close it."""
-    with shown(opts):
-        counts = ds.sync_folder(folder, dataset_folder, symlinks=symlinks)
+    before = ds.record
+    try:
+        with shown(opts):
+            counts = ds.sync_folder(folder, dataset_folder, symlinks=symlinks)
+    except KeyboardInterrupt:
+        raise interrupted_change(ds, before, f"syncing {folder}") from None
     output.status(
         opts, f"synced {folder}: {counts[0]} removed, {counts[1]} added, {counts[2]} modified"
     )

@@ -10,10 +10,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import shutil
 import uuid
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +21,7 @@ from dataver import progress
 from dataver.errors import IntegrityError, NotFoundError
 from dataver.hashing import hash_bytes, hash_file
 from dataver.layout import object_key, pack_key
+from dataver.workers import stopping_pool
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,7 +75,7 @@ def fetch(
     )
     with (
         progress.task("download", sum(e.size for e in entries)) as advance,
-        ThreadPoolExecutor(max_workers=settings.max_workers) as pool,
+        stopping_pool(settings.max_workers, "dataver-fetch") as pool,
     ):
         report = progress.chain(on_bytes, advance)
         for future in [pool.submit(job, report) for job in jobs]:
@@ -134,22 +133,31 @@ def _fetch_single(
     target = Path(dest(entry))
     tmp = _tmp_for(target)
     try:
-        if entry.url is not None:
-            _download_link(entry.url, tmp)
-        else:
-            store.get_file(object_key(entry.hash or ""), tmp)
+        # NOTE: the store reports the bytes as they move: a large file's bar moves.
+        with progress.transfer(entry.size, on_bytes):
+            if entry.url is not None:
+                _download_link(entry.url, tmp)
+            else:
+                store.get_file(object_key(entry.hash or ""), tmp)
         verify_file(entry, tmp, algorithm)
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    on_bytes(entry.size)
+
+
+_CHUNK = 1 << 20
 
 
 def _download_link(url: str, target: Path) -> None:
+    """Stream an external file into ``target``, reporting each chunk as it arrives."""
+    report = progress.transfer_callback()
     try:
         with fsspec.open(url, "rb") as src, open(target, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
+            while chunk := src.read(_CHUNK):
+                out.write(chunk)
+                if report is not None:
+                    report(len(chunk))
     except FileNotFoundError as exc:
         raise NotFoundError(f"external file {url} no longer exists", url=url) from exc
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import operator
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,9 +24,11 @@ from dataver.errors import IntegrityError, NotFoundError, ObjectNotFoundError
 from dataver.hashing import hash_bytes, hash_file
 from dataver.layout import journal_prefix, object_key, pack_key
 from dataver.statcache import FileStat
+from dataver.workers import stopping_pool
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
+    from concurrent.futures import Future, ThreadPoolExecutor
 
     from dataver.manifest.entry import Entry
     from dataver.manifest.reader import Manifest
@@ -200,7 +201,7 @@ class _Uploader:
         """
         small = sorted((e for e in entries if e.size < self.settings.pack_threshold), key=_by_path)
         large = [e for e in entries if e.size >= self.settings.pack_threshold]
-        with ThreadPoolExecutor(max_workers=self.settings.max_workers) as pool:
+        with stopping_pool(self.settings.max_workers, "dataver-upload") as pool:
             futures: list[Future[None]] = [pool.submit(self._put_object, e) for e in large]
             where: dict[str | None, _Location] = {e.hash: _Location(None, 0) for e in large}
             futures.extend(self._submit_packs(pool, small, where))
@@ -268,17 +269,20 @@ class _Uploader:
         digest = entry.hash or ""
         key = object_key(digest)
         stored = 0
-        if not self.store.exists(key):
+        if self.store.exists(key):
+            self._done(entry.size)
+        else:
             source = _source(entry)
             before = FileStat.of(source.stat())
             self._check_unchanged(entry, source, before)
-            self.store.put_file(source, key)
-            if FileStat.of(source.stat()) != before:
-                self.store.delete(key)
-                raise self._changed(entry, source)
+            # NOTE: the store reports the bytes as they move: a large file's bar moves.
+            with progress.transfer(entry.size, self.on_bytes):
+                self.store.put_file(source, key)
+                if FileStat.of(source.stat()) != before:
+                    self.store.delete(key)
+                    raise self._changed(entry, source)
             stored = entry.size
             self._count(stored)
-        self._done(entry.size)
         journal = {"object": digest, "stored": stored}
         name = f"{journal_prefix(self.version_id)}object-{digest}.json"
         self.store.write(name, orjson.dumps(journal))

@@ -12,6 +12,7 @@ from dataver.ops.transition import is_being_deleted, make_lease, tombstone_recor
 from dataver.versions import repo
 from dataver.versions import semver as semver_
 from dataver.versions.records import (
+    Stats,
     VersionRecord,
     check_metadata,
     check_name,
@@ -80,10 +81,19 @@ def create_version(
         hash_algorithm=algorithm,
         manifest=base,
         base_manifest=base,
+        stats=_held(store, base, algorithm),
     )
     token = repo.create(store, record)
     confirm_parents(store, record, token)
     return record, token
+
+
+def _held(store: Store, manifest: str | None, algorithm: str) -> Stats:
+    """What a new version holds from its parents (its files while it is Uploading)."""
+    if manifest is None:
+        return Stats()
+    root = Manifest(store, manifest, algorithm).root
+    return Stats(files=root.files, logical_bytes=root.bytes, links=root.links)
 
 
 def confirm_parents(
@@ -118,6 +128,7 @@ def confirm_parents(
             f"parent {parent_id} is being deleted (or is gone): the new version was not "
             "created; choose another parent",
             version_id=parent_id,
+            reason="parent-gone",
         )
 
 
@@ -148,8 +159,13 @@ def _claim(
         try:
             repo.claim(store, dataset_id, wanted, version_id)
         except ConflictError:
+            # NOTE: reason "exists": taken for good, running the same command again cannot help
             raise ConflictError(
-                f"version {wanted} of {project}/{name} already exists", version=wanted
+                f"version {wanted} of {project}/{name} already exists",
+                version=wanted,
+                project=project,
+                name=name,
+                reason="exists",
             ) from None
         return wanted
     for _ in range(_MAX_VERSION_RACES):

@@ -96,6 +96,7 @@ def _check_deletable(record: VersionRecord, force: bool, mark: Lease) -> None:
             f"refusing to delete version {record.id}: {hint}",
             version_id=record.id,
             state=record.state.value,
+            action="delete",
         )
 
 

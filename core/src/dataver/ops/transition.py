@@ -47,8 +47,9 @@ def finalize_record(backend: Backend, record: VersionRecord) -> VersionRecord:
     store = backend.store
     staged = Manifest(store, record.manifest, record.hash_algorithm)
     if staged.root.pending:
+        files = "1 file" if staged.root.pending == 1 else f"{staged.root.pending} files"
         raise PendingUploadError(
-            f"version {record.id} has {staged.root.pending} files not uploaded: call upload() "
+            f"version {record.id} has {files} not uploaded: call upload() "
             "first or finalize(auto_upload=True)",
             version_id=record.id,
             pending=staged.root.pending,

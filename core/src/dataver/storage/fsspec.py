@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import fsspec
 
+from dataver import progress
 from dataver.errors import (
     ConfigurationError,
     ConflictError,
@@ -136,7 +137,8 @@ class FsspecStore(Store):
             yield ObjectInfo(name[len(root) + 1 :], int(info.get("size") or 0), stamp)
 
     def get_file(self, key: str, local: Path) -> None:
-        self._call("download", key, lambda: self.fs.get_file(self._path(key), str(local)))
+        moved = _moved()
+        self._call("download", key, lambda: self.fs.get_file(self._path(key), str(local), **moved))
 
     # ------------------------------------------------------------------ writes
     def write(self, key: str, data: bytes) -> None:
@@ -161,7 +163,8 @@ class FsspecStore(Store):
         return _token(data)
 
     def put_file(self, local: Path, key: str) -> None:
-        self._call("upload", key, lambda: self.fs.put_file(str(local), self._path(key)))
+        moved = _moved()
+        self._call("upload", key, lambda: self.fs.put_file(str(local), self._path(key), **moved))
 
     def delete(self, key: str) -> None:
         try:
@@ -178,3 +181,25 @@ class FsspecStore(Store):
             if _token(current) != token:
                 raise ConflictError(f"{key} was changed by another writer", key=key)
             self.delete(key)
+
+
+def _moved() -> dict[str, Any]:
+    """fsspec's ``callback`` argument reporting to :func:`progress.transfer_callback`, if any.
+
+    NOTE: read in the caller's thread; empty without a listener (fsspec's default).
+    """
+    report = progress.transfer_callback()
+    if report is None:
+        return {}
+    from fsspec.callbacks import Callback
+
+    class Moved(Callback):  # type: ignore[misc]
+        seen = 0
+
+        def call(self, hook_name: str | None = None, **kwargs: Any) -> None:
+            del hook_name, kwargs
+            amount, self.seen = self.value - self.seen, self.value
+            if report is not None and amount:
+                report(amount)
+
+    return {"callback": Moved()}

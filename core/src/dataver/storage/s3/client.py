@@ -30,12 +30,20 @@ _MULTIPART_THRESHOLD = 64 << 20
 _MULTIPART_CHUNK = 16 << 20
 
 
-def transfer(client: Any, config: Any, watch: Watch, start: Callable[[Any, list[Any]], Any]) -> int:
+def transfer(
+    client: Any,
+    config: Any,
+    watch: Watch,
+    start: Callable[[Any, list[Any]], Any],
+    on_bytes: Callable[[int], None] | None = None,
+) -> int:
     """Run one transfer manager job (``start(manager, subscribers)``); return the object's size.
 
-    Bytes moved are reported to ``watch`` (the deadline restarts) and as progress (the lease
-    heartbeat); if the caller gives up, the job is cancelled, so an abandoned multipart upload
-    is aborted instead of completing behind the retry's back.
+    Bytes moved are reported to ``watch`` (the deadline restarts), as progress (the lease
+    heartbeat) and to ``on_bytes`` (a progress bar, as they move: s3transfer calls back for
+    every chunk it reads or writes, on its own threads); if the caller gives up, the job is
+    cancelled, so an abandoned multipart upload is aborted instead of completing behind the
+    retry's back.
     """
     from boto3.s3.transfer import create_transfer_manager
     from s3transfer.subscribers import BaseSubscriber  # type: ignore[import-untyped]
@@ -45,6 +53,8 @@ def transfer(client: Any, config: Any, watch: Watch, start: Callable[[Any, list[
             del future, kwargs
             watch.moved(bytes_transferred)
             progress.pulse()
+            if on_bytes is not None:
+                on_bytes(bytes_transferred)
 
     with create_transfer_manager(client, config) as manager:
         future = start(manager, [Moved()])

@@ -239,6 +239,9 @@ class S3Store(Store):
                 return
 
     def get_file(self, key: str, local: Path) -> None:
+        # NOTE: read here, in the caller's thread: the transfer runs on threads of its own.
+        report = progress.transfer_callback()
+
         def download(watch: Watch) -> None:
             size = transfer(
                 self._client,
@@ -247,6 +250,7 @@ class S3Store(Store):
                 lambda manager, subscribers: manager.download(
                     self.bucket, self._key(key), str(local), None, subscribers
                 ),
+                report,
             )
             # NOTE: an answer whose headers were cut has no Content-Length; s3transfer then
             # stores whatever came (often nothing) and reports success.
@@ -321,6 +325,8 @@ class S3Store(Store):
     def put_file(self, local: Path, key: str) -> None:
         # NOTE: the file is reopened on every attempt: a retry restarts from a clean stream,
         # and an interrupted (or abandoned) multipart upload is aborted by the transfer manager.
+        # The progress listener is read here, in the caller's thread (see get_file).
+        report = progress.transfer_callback()
         self._run(
             "upload",
             key,
@@ -331,6 +337,7 @@ class S3Store(Store):
                 lambda manager, subscribers: manager.upload(
                     str(local), self.bucket, self._key(key), None, subscribers
                 ),
+                report,
             ),
         )
 
