@@ -2,13 +2,15 @@
 
 ``dataver_features_producer`` builds and publishes a version of ``examples/features``. The
 ``DataverVersionOperator`` declares the dataset's asset, ``dataver://examples/features``, as
-its outlet, so each published version is an asset event whose ``extra`` says which version
-it is (``id``, ``version``, ``state``, ``stats``, ...).
+its outlet, so each published version is one asset event whose ``extra["payload"]`` says
+which version it is (``id``, ``version``, ``state``, ``stats``, ...): the shape a
+``DataverPublishedTrigger`` watcher's events have too.
 
 ``dataver_features_consumer`` is scheduled on that asset: Airflow runs it after each event.
 It reads the version named by the newest event and gets exactly that version.
 
-Needs a ``dataver_default`` connection (see docs/airflow.md).
+Needs a ``dataver_default`` connection (see docs/airflow.md). Both DAGs run when triggered by
+hand too: a manual run has no logical date in Airflow 3, so its day is when it was triggered.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ with DAG(
 ) as producer_dag:
 
     @task
-    def compute_features(params: dict[str, Any], ds: str) -> str:
+    def compute_features(params: dict[str, Any], dag_run: Any = None) -> str:
         """Write the day's feature table (a stand-in for a real feature job)."""
+        ds = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
         folder = Path(params["workdir"]) / "features" / ds
         folder.mkdir(parents=True, exist_ok=True)
         table = [{"user": u, "day": ds, "score": (u * 7) % 10} for u in range(20)]
@@ -71,7 +74,7 @@ with DAG(
         if not events:  # a manual run before any version was announced
             raise AirflowSkipException("no version of examples/features was announced yet")
         event = events[-1]
-        return str(event.extra["id"])
+        return str(event.extra["payload"]["id"])
 
     fetch = DataverGetOperator(task_id="fetch_features", version_id=newest_features())
 

@@ -9,7 +9,9 @@
 5. ``train`` fits a line to it and records which version the model came from.
 
 Needs a ``dataver_default`` connection (see docs/airflow.md). ``workdir`` (a param) is where
-the raw exports go.
+the raw exports go. Runs on its schedule and when triggered by hand (the UI's trigger button,
+``airflow dags trigger dataver_ingest_train``): a manual run has no logical date in Airflow 3,
+so the day it exports is the day it was triggered (:data:`DAY`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ from dataver_airflow.sensors import DataverStateSensor
 SCHEMA = '{"columns": {"x": "input", "y": "target"}, "source": "stand-in extract"}\n'
 # Where the stand-in exports are written (a param: override it per run).
 WORKDIR = str(Path(tempfile.gettempdir()) / "dataver-examples")
+# The run's day: a scheduled run's logical date, or when a manual run was triggered (Airflow 3
+# gives manual runs no logical date, so no `ds`).
+DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
+
+
+def run_day(dag_run: Any) -> str:
+    """:data:`DAY` in Python: ``YYYY-MM-DD`` of the logical date, else of ``run_after``."""
+    return str((dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d"))
+
 
 with DAG(
     "dataver_ingest_train",
@@ -40,8 +51,9 @@ with DAG(
 ) as ingest_train_dag:
 
     @task
-    def ingest(params: dict[str, Any], ds: str) -> str:
+    def ingest(params: dict[str, Any], dag_run: Any = None) -> str:
         """Export the day's points: y = 2x + noise (a stand-in for a real extract)."""
+        ds = run_day(dag_run)
         folder = Path(params["workdir"]) / "ingest" / ds
         folder.mkdir(parents=True, exist_ok=True)
         day = int(ds.replace("-", ""))  # the same day gives the same export
@@ -59,7 +71,7 @@ with DAG(
         project="examples",
         folder=ingest(),
         tags=["ingest"],
-        metadata={"ingest_date": "{{ ds }}"},
+        metadata={"ingest_date": DAY},
     )
 
     ready = DataverStateSensor(

@@ -149,3 +149,32 @@ def load_dag(file_name: str, dag_id: str, folder: str = DAGS_FOLDER) -> DAG:
 def load_example(file_name: str, dag_id: str) -> DAG:
     """Import an example DAG file of ``examples/dags`` and return one of its DAGs."""
     return load_dag(file_name, dag_id, EXAMPLES_FOLDER)
+
+
+LIVE_DAGS_FOLDER = Path(__file__).resolve().parent / "live_dags"
+
+
+@pytest.fixture(scope="session")
+def live_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A live Airflow (``tests/airflow/live.py``): api-server, scheduler, dag-processor and
+    triggerer as processes, for the whole session; its DAGs are ``live_dags/`` and the
+    examples, its ``dataver_default`` registry a fresh local folder."""
+    from .live import LiveAirflow
+
+    root = tmp_path_factory.mktemp("live-airflow")
+    registry = str(root / "registry")
+    conn = {"conn_type": "dataver", "extra": {"registry": registry}}
+    live = LiveAirflow(
+        home=root / "home",
+        bundles={"live-dags": LIVE_DAGS_FOLDER, "dataver-examples": Path(EXAMPLES_FOLDER)},
+        env={
+            "AIRFLOW_CONN_DATAVER_DEFAULT": json.dumps(conn),
+            "DATAVER_CACHE_DIR": str(root / "cache"),
+        },
+        registry_url=registry,
+    )
+    try:
+        live.start()
+        yield live
+    finally:
+        live.stop()

@@ -12,7 +12,12 @@ from airflow.sdk import Asset
 from airflow.utils.state import DagRunState
 
 import dataver
-from dataver_airflow.assets import asset_uri, convert_asset_to_openlineage, sanitize_uri
+from dataver_airflow.assets import (
+    announced_version,
+    asset_uri,
+    convert_asset_to_openlineage,
+    sanitize_uri,
+)
 
 from .conftest import OPENLINEAGE_EVENTS, load_dag
 
@@ -53,23 +58,47 @@ def test_version_operator_emits_an_event_on_its_declared_asset(
 ) -> None:
     dag = load_dag("dataver_assets", "static_dag")
     (outlet,) = dag.task_dict["version"].outlets
-    assert outlet == Asset("dataver://tests/announced")
+    # NOTE: a reference, not a definition: the asset's watchers stay the watcher DAG's.
+    assert outlet == Asset.ref(uri="dataver://tests/announced")
 
     _succeeded(dag.test(run_conf={"folder": str(_folder(tmp_path / "d", {"a.txt": "1"}))}))
 
     (version,) = dataver.Registry(registry_url).list(project="tests", name="announced")
     ((extra, dag_id, task_id),) = _asset_events("dataver://tests/announced")
     assert (dag_id, task_id) == ("dataver_asset_static", "version")
-    assert extra == {
-        "id": version.id,
-        "project": "tests",
-        "name": "announced",
-        "version": version.version,
-        "state": "published",
-        "uri": version.uri,
-        "stats": json.loads(json.dumps(version.stats.model_dump(mode="json"))),
+    assert version.record.published_at is not None
+    assert extra == {  # the shape of a watcher's events: the version under "payload"
+        "payload": {
+            "id": version.id,
+            "project": "tests",
+            "name": "announced",
+            "version": version.version,
+            "state": "published",
+            "uri": version.uri,
+            "stats": json.loads(json.dumps(version.stats.model_dump(mode="json"))),
+            "published_at": version.record.published_at.isoformat(),
+        }
     }
-    assert extra["stats"]["files"] == 1
+    assert announced_version(extra) == extra["payload"]
+    assert extra["payload"]["stats"]["files"] == 1
+
+
+def test_a_producer_refers_to_the_asset_a_watcher_defines() -> None:
+    """The producer's automatic outlet does not define the asset (so the dag-processor does
+    not replace the watcher's definition each time it parses the producer's file)."""
+    from airflow.dag_processing.collection import AssetModelOperation
+    from airflow.serialization.serialized_objects import LazyDeserializedDAG
+
+    producer = load_dag("dataver_assets", "static_dag")
+    watched = load_dag("dataver_assets", "watched_dag")
+
+    defined = AssetModelOperation.collect(
+        {
+            dag.dag_id: LazyDeserializedDAG.from_dag(dag)
+            for dag in (producer, watched, load_dag("dataver_operators", "steps_dag"))
+        }
+    ).assets
+    assert [uri for _, uri in defined] == ["dataver://tests/watched"]  # the watcher's only
 
 
 def test_a_reused_version_emits_no_asset_event(tmp_path: Path, registry_url: str) -> None:
@@ -99,11 +128,13 @@ def test_mapped_version_operators_each_announce_their_version(
 
     versions = dataver.Registry(registry_url).list(project="tests", name="mapped-static")
     events = _asset_events("dataver://tests/mapped-static")
-    assert sorted(e["id"] for e, _, _ in events) == sorted(v.id for v in versions)
-    assert sorted(e["stats"]["files"] for e, _, _ in events) == [1, 2]
+    assert sorted(e["payload"]["id"] for e, _, _ in events) == sorted(v.id for v in versions)
+    assert sorted(e["payload"]["stats"]["files"] for e, _, _ in events) == [1, 2]
 
 
-def test_finalize_and_publish_announce_through_the_alias(tmp_path: Path, registry_url: str) -> None:
+def test_step_operators_announce_a_version_once_when_it_is_published(
+    tmp_path: Path, registry_url: str
+) -> None:
     folder = _folder(tmp_path / "data", {"a.csv": "1\n"})
     docs = _folder(tmp_path / "docs", {"README": "hi"})
     dag = load_dag("dataver_operators", "steps_dag")
@@ -114,11 +145,49 @@ def test_finalize_and_publish_announce_through_the_alias(tmp_path: Path, registr
 
     version_id = tis["create"].xcom_pull(task_ids="create")["id"]
     events = _asset_events("dataver://tests/aliased")
-    assert [(e["id"], e["state"], task) for e, _, task in events] == [
-        (version_id, "final", "finalize"),
+    # NOTE: finalize leaves the event to the publish step downstream: one version, one event
+    assert [(e["payload"]["id"], e["payload"]["state"], task) for e, _, task in events] == [
         (version_id, "published", "publish"),
     ]
-    assert events[0][0]["stats"]["files"] == 2
+    assert events[0][0]["payload"]["stats"]["files"] == 2
+
+
+def test_finalize_announces_when_the_dag_does_not_publish(
+    tmp_path: Path, registry_url: str
+) -> None:
+    folder = _folder(tmp_path / "data", {"a.csv": "1\n"})
+
+    tis = _succeeded(
+        load_dag("dataver_operators", "finalize_only_dag").test(
+            run_conf={"name": "final-only", "folder": str(folder)}
+        )
+    )
+    version_id = tis["create"].xcom_pull(task_ids="create")["id"]
+    events = _asset_events("dataver://tests/final-only")
+    assert [(e["payload"]["id"], e["payload"]["state"], t) for e, _, t in events] == [
+        (version_id, "final", "finalize"),
+    ]
+
+    # a template naming the version: the same template downstream publishes the same version
+    seal = load_dag("dataver_operators", "seal_dag")
+    _succeeded(seal.test(run_conf={"version_id": version_id}))
+    events = _asset_events("dataver://tests/final-only")
+    assert [(e["payload"]["state"], t) for e, _, t in events][1:] == [("published", "publish")]
+
+
+def test_announce_true_makes_finalize_announce_too(tmp_path: Path, registry_url: str) -> None:
+    folder = _folder(tmp_path / "data", {"a.csv": "1\n"})
+
+    _succeeded(
+        load_dag("dataver_operators", "finalize_announces_dag").test(
+            run_conf={"name": "told", "folder": str(folder)}
+        )
+    )
+    events = _asset_events("dataver://tests/told")
+    assert [(e["payload"]["state"], t) for e, _, t in events] == [
+        ("final", "finalize"),
+        ("published", "publish"),
+    ]
 
 
 def test_asset_uris_are_normalized_and_checked() -> None:

@@ -201,6 +201,7 @@ def _output(capfd: pytest.CaptureFixture[str]) -> str:
         ("invalid name", {"name": "a/b"}, "invalid name 'a/b'", 1),
         ("unknown parent", {"parents": "f" * 32}, "cannot create a version of tests/", 1),
         ("non-final parent", {"parents": "UPLOADING"}, "is uploading", 1),
+        ("empty folder", {"folder": "EMPTY"}, "holds no files", 1),
     ],
 )
 def test_bad_input_fails_the_task_clearly_and_leaves_no_uploading_version(
@@ -214,9 +215,13 @@ def test_bad_input_fails_the_task_clearly_and_leaves_no_uploading_version(
 ) -> None:
     registry = dataver.Registry(registry_url)
     uploading = registry.create("other", project="tests")  # not Final: no parent
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    empty = str(tmp_path / "empty")
     run_conf = {"name": "bad", "folder": str(_folder(tmp_path / "data")), **conf}
     run_conf = {
-        k: {"MISSING": str(tmp_path / "missing"), "UPLOADING": uploading.id}.get(v, v)
+        k: {"MISSING": str(tmp_path / "missing"), "UPLOADING": uploading.id, "EMPTY": empty}.get(
+            v, v
+        )
         for k, v in run_conf.items()
     }
     dag = load_dag("dataver_failures", "bad_dag")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -12,6 +12,12 @@ pytest.importorskip("fastapi")
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+
+@pytest.fixture(autouse=True)
+def jwt_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signing key long enough for the JWTs of Airflow's auth manager (HS512)."""
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "dataver-tests-" + "0" * 64)
 
 
 @pytest.fixture
@@ -44,15 +50,30 @@ def test_plugin_is_discovered_with_its_app_and_nav_entry() -> None:
     ]
 
 
+def _token(role: str | None = "admin") -> str:
+    """A JWT of Airflow's auth manager (the simple one here) for a user with ``role``."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    return str(get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="u", role=role)))
+
+
+def _logged_in(app: object, role: str | None = "admin", **kwargs: object) -> object:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app, **kwargs)  # type: ignore[arg-type]
+    client.headers["Authorization"] = f"Bearer {_token(role)}"
+    return client
+
+
 def test_airflow_api_server_serves_the_page(version: dataver.Dataset) -> None:
     from airflow.api_fastapi.app import create_app
-    from fastapi.testclient import TestClient
 
     from dataver_airflow.plugin import DataverPlugin
 
     # NOTE: a fresh lazy app, so this test's connection (registry_url) is the one used.
     DataverPlugin.fastapi_apps[0]["app"].reset()
-    client = TestClient(create_app())
+    client: Any = _logged_in(create_app())
     datasets = client.get("/dataver/api/datasets")
     assert datasets.status_code == 200, datasets.text
     assert [d["name"] for d in datasets.json()] == ["plugged"]
@@ -65,16 +86,49 @@ def test_airflow_api_server_serves_the_page(version: dataver.Dataset) -> None:
     assert preview.json()["rows"] == [["1", "cat"]]
 
 
-def test_missing_connection_is_named_on_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fastapi import FastAPI
+def test_the_page_asks_airflow_who_may_read_it(version: dataver.Dataset) -> None:
+    from airflow.api_fastapi.app import create_app
     from fastapi.testclient import TestClient
+
+    from dataver_airflow.plugin import DataverPlugin
+
+    DataverPlugin.fastapi_apps[0]["app"].reset()
+    app = create_app()
+    anonymous = TestClient(app, follow_redirects=False)
+    preview = f"/dataver/api/versions/{version.id}/preview?path=labels.csv"
+
+    for path in ("/dataver/api/datasets", preview, "/dataver/"):
+        assert anonymous.get(path).status_code == 401, path  # as /api/v2/dags answers
+    page = anonymous.get(f"/dataver/versions/{version.id}", headers={"accept": "text/html"})
+    assert page.status_code == 307  # a browser goes to the login page, and comes back
+    assert page.headers["location"].startswith("/auth/login?next=")
+    assert f"%2Fdataver%2Fversions%2F{version.id}" in page.headers["location"]
+    assert anonymous.get("/dataver/", headers={"Authorization": "Bearer nonsense"}).status_code in (
+        401,
+        403,
+    )
+    # the UI's session cookie is a login too
+    cookie = TestClient(app, cookies={"_token": _token("viewer")})
+    assert cookie.get("/dataver/api/datasets").status_code == 200
+    # a user Airflow lets read assets reads the page; one it does not, does not
+    viewer: Any = _logged_in(app, "viewer")
+    assert viewer.get(preview).json()["rows"] == [["1", "cat"]]
+    nobody: Any = _logged_in(app, None)
+    assert nobody.get("/dataver/api/datasets").status_code == 403
+
+
+def test_missing_connection_is_named_on_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.api_fastapi.app import create_app
+    from fastapi import FastAPI
 
     from dataver_airflow.plugin import LazyDataverApp
 
+    create_app()  # NOTE: sets up Airflow's auth manager, which the page asks
     monkeypatch.delenv("AIRFLOW_CONN_DATAVER_DEFAULT", raising=False)
     outer = FastAPI()
     outer.mount("/dataver", LazyDataverApp("dataver_missing"))
-    response = TestClient(outer).get("/dataver/")
+    client: Any = _logged_in(outer)
+    response = client.get("/dataver/")
     assert response.status_code == 503
     assert "dataver_missing" in response.text
 
@@ -83,19 +137,18 @@ def test_the_host_check_is_off_by_default_and_can_be_turned_on(
     version: dataver.Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from airflow.api_fastapi.app import create_app
-    from fastapi.testclient import TestClient
 
     from dataver_airflow.plugin import DataverPlugin
 
     lazy = DataverPlugin.fastapi_apps[0]["app"]
     # NOTE: Airflow's API server answers any Host; so does the page it mounts, by default.
     lazy.reset()
-    client = TestClient(create_app(), base_url="http://airflow.internal.example:8080")
+    client: Any = _logged_in(create_app(), base_url="http://airflow.internal.example:8080")
     assert client.get("/dataver/api/datasets").status_code == 200
     monkeypatch.setenv("AIRFLOW__DATAVER__UI_ALLOWED_HOSTS", "airflow.example.com")
     lazy.reset()
     try:
-        client = TestClient(create_app(), base_url="http://airflow.example.com")
+        client = _logged_in(create_app(), base_url="http://airflow.example.com")
         assert client.get("/dataver/api/datasets").status_code == 200
         refused = client.get("/dataver/api/datasets", headers={"host": "evil.example"})
         assert refused.status_code == 400

@@ -26,7 +26,13 @@ def test_provider_info_names_the_distribution_hook_operators_sensors_and_trigger
     (conn_type,) = info["connection-types"]
     assert conn_type["connection-type"] == "dataver"
     assert conn_type["hook-class-name"] == "dataver_airflow.hooks.dataver.DataverHook"
-    assert set(conn_type["conn-fields"]) == {"registry", "endpoint_url", "region", "ui_url"}
+    assert set(conn_type["conn-fields"]) == {
+        "registry",
+        "endpoint_url",
+        "region",
+        "create",
+        "ui_url",
+    }
     assert info["extra-links"] == ["dataver_airflow.links.DataverVersionLink"]
     (uris,) = info["asset-uris"]
     assert uris["schemes"] == ["dataver"]
@@ -101,7 +107,7 @@ def test_hook_reads_the_registry_from_an_env_connection(
     ok, message = DataverHook().test_connection()
 
     assert ok, message
-    assert "1 versions" in message
+    assert "(1 version)" in message
     assert [v.name for v in DataverHook().get_registry().list()] == ["seen"]
 
 

@@ -78,6 +78,12 @@ def get_provider_info() -> dict[str, Any]:
                         "label": "S3 region",
                         "schema": {"type": ["string", "null"]},
                     },
+                    "create": {
+                        "label": "Create the registry when testing",
+                        "description": "Test connection creates an empty registry where the "
+                        "URL holds none (otherwise it reports that no registry is there).",
+                        "schema": {"type": ["boolean", "null"], "default": False},
+                    },
                     "ui_url": {
                         "label": "Web UI URL",
                         "description": "Base URL of the dataver web UI for the task's extra "

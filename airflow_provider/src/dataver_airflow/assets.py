@@ -1,13 +1,21 @@
 """Airflow assets for dataver datasets: ``Asset("dataver://<project>/<name>")``.
 
 An asset stands for a dataset (every version of ``project/name``), not for one version: each
-version the operators finalize or publish is an asset *event* whose ``extra`` says which
-version it was (:func:`asset_extra`). Airflow finds the URI normalizer, the asset factory and
-the OpenLineage converter here through the provider's ``asset-uris`` entry.
+version is announced by one asset *event* whose ``extra["payload"]`` says which version it
+was (:func:`version_payload`), whether an operator or a
+:class:`~dataver_airflow.triggers.DataverPublishedTrigger` watcher announced it. Airflow finds
+the URI normalizer, the asset factory and the OpenLineage converter here through the
+provider's ``asset-uris`` entry.
+
+Operators and watchers share the asset's state store (Airflow's ``asset_state_store``) under
+the keys below: a watcher records how far it has looked (:func:`watch_key`) and that it
+watches (:data:`WATCHED_KEY`); an operator about to publish a version it will announce itself
+records a claim on it (:func:`claim_key`), so the watcher does not announce it a second time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
@@ -19,11 +27,15 @@ from dataver.versions.records import check_name
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
+    from airflow.sdk.definitions.asset import AssetUriRef
+
 SCHEME = "dataver"
 
-# Operators whose dataset is only known at run time (templated names, a version id from XCom)
-# emit their events through this alias; consumers still schedule on the dataset's Asset.
+# Operators whose dataset's asset Airflow does not know yet emit their events through this
+# alias (which creates the asset); consumers still schedule on the dataset's Asset.
 DATAVER_ASSET_ALIAS = "dataver-versions"
+# Keys of the asset state store shared by the operators and the watcher (see the docstring).
+WATCHED_KEY = "dataver:watched"
 
 
 def asset_uri(project: str, name: str) -> str:
@@ -43,6 +55,18 @@ def dataset_asset(project: str, name: str) -> Asset:
     """The :class:`~airflow.sdk.Asset` of dataset ``project/name`` (name and URI alike)."""
     uri = asset_uri(project, name)
     return Asset(uri=uri, name=uri)
+
+
+def dataset_ref(project: str, name: str) -> AssetUriRef:
+    """A reference to the asset of ``project/name``: ``Asset.ref(uri="dataver://...")``.
+
+    What the operators declare as their outlet: a reference draws the asset in the DAG graph
+    but does not *define* it, so the asset's watchers and extra stay those of the DAG that
+    defines it (a consumer scheduled on it, a watcher). An ``Asset(...)`` outlet without the
+    watchers would be a second, different definition: the dag-processor would drop the
+    watchers each time it parsed the producer's file, and add them back with the consumer's.
+    """
+    return Asset.ref(uri=asset_uri(project, name))
 
 
 def create_asset(
@@ -139,8 +163,14 @@ def openlineage_dataset(project: str, name: str, facets: dict[str, Any] | None =
     return Dataset(namespace=openlineage_namespace(project), name=name, facets=facets or {})
 
 
-def asset_extra(ds: dataver.Dataset) -> dict[str, Any]:
-    """The ``extra`` of a version's asset event: id, version, state, stats (and where)."""
+def version_payload(ds: dataver.Dataset) -> dict[str, Any]:
+    """What an asset event says about the version it announces (``extra["payload"]``).
+
+    ``id``, ``project``, ``name``, ``version``, ``state`` (``final`` or ``published``),
+    ``uri`` (``dataver://<project>/<name>@<version>``), ``stats`` and ``published_at`` (ISO
+    8601, or None).
+    """
+    published_at = ds.record.published_at
     return {
         "id": ds.id,
         "project": ds.project,
@@ -149,7 +179,52 @@ def asset_extra(ds: dataver.Dataset) -> dict[str, Any]:
         "state": ds.state.value,
         "uri": ds.uri,
         "stats": ds.stats.model_dump(mode="json"),
+        "published_at": published_at.isoformat() if published_at else None,
     }
+
+
+def asset_extra(ds: dataver.Dataset) -> dict[str, Any]:
+    """The ``extra`` of an operator's asset event: ``{"payload": version_payload(ds)}``.
+
+    The same shape as the events of a watcher (Airflow stores a trigger's event as
+    ``{"from_trigger": true, "payload": ...}``), so a consumer reads
+    ``event.extra["payload"]["id"]`` whoever announced the version.
+    """
+    return {"payload": version_payload(ds)}
+
+
+def announced_version(event: Any) -> dict[str, Any]:
+    """The payload of a dataver asset event (or of its ``extra``): which version it announces.
+
+    Reads events of either side (operator or watcher); events recorded before the payload
+    shape (version fields at the top of ``extra``) are read too.
+
+    Example::
+
+        @task(inlets=[LABELS])
+        def newest(inlet_events=None) -> str:
+            return announced_version(inlet_events[LABELS][-1])["id"]
+
+    Raises:
+        KeyError: Not an event of a dataver version.
+    """
+    extra = dict(event if isinstance(event, Mapping) else getattr(event, "extra", None) or {})
+    payload = extra.get("payload")
+    if isinstance(payload, dict) and "id" in payload:
+        return payload
+    if "id" in extra:  # NOTE: the shape of provider 0.1.0's operator events
+        return {key: value for key, value in extra.items() if key != "from_trigger"}
+    raise KeyError(f"not a dataver version event (extra: {sorted(extra)})")
+
+
+def watch_key(project: str, name: str, since: str | None) -> str:
+    """Asset state key of a watcher's high-water mark (per dataset and ``since``)."""
+    return f"dataver:watch:{project}/{name}" + (f"@{since}" if since else "")
+
+
+def claim_key(version_id: str) -> str:
+    """Asset state key an operator sets before publishing a version it announces itself."""
+    return f"dataver:announced:{version_id}"
 
 
 def dataver_alias() -> AssetAlias:

@@ -8,6 +8,13 @@ The registry is that of the ``[dataver] ui_conn_id`` connection (default ``datav
 resolved on the first request rather than when the API server imports plugins: the server
 starts even if the connection is missing, and the page names the problem instead.
 
+The page has the same login and permissions as the rest of Airflow's UI: every request
+(the page, its JSON API, file previews) is checked by Airflow's auth manager, as Airflow's own
+routes are: the user comes from the ``Authorization: Bearer`` JWT or the UI's session cookie;
+without one, a browser is sent to Airflow's login page (and back) and other clients get 401;
+a user who may not read Airflow's assets (the dataver datasets are the provider's assets)
+gets 403.
+
 The page's Host check is off here by default (``[dataver] ui_allowed_hosts = *``): the page is
 reached under whatever names the deployment routes to Airflow's API server, which answers any
 Host itself; a deployment that wants the check lists its names in that option.
@@ -73,11 +80,47 @@ class LazyDataverApp:
             self._app = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refused = await refusal(scope)
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
         try:
             app = self.app()
         except Exception as exc:  # noqa: BLE001 - shown to the user, who can fix the connection
             app = _error_app(exc)
         await app(scope, receive, send)
+
+
+async def refusal(scope: Scope) -> ASGIApp | None:
+    """Airflow's auth manager on one request: None (go on), or the answer that refuses it.
+
+    The user is the one Airflow's own routes see (``get_user``: the bearer token, else the
+    session cookie, else one the auth manager's middleware attached); they must be allowed
+    to read assets (``is_authorized_asset(method="GET")``). No user: a browser asking for a
+    page is redirected to the login page, which brings it back; anything else gets 401.
+    """
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.core_api.security import get_user
+    from fastapi import HTTPException
+    from fastapi.security import HTTPAuthorizationCredentials
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, RedirectResponse
+
+    request = Request(scope)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    bearer = HTTPAuthorizationCredentials(scheme=scheme, credentials=token) if token else None
+    try:
+        user = await get_user(request, None, bearer)
+    except HTTPException as exc:
+        wants_page = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+        if exc.status_code == 401 and wants_page:
+            login = get_auth_manager().get_url_login(next_url=str(request.url))
+            return RedirectResponse(login, status_code=307)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    if not get_auth_manager().is_authorized_asset(method="GET", user=user):
+        return JSONResponse({"detail": "Forbidden"}, status_code=403)
+    return None
 
 
 def _build(conn_id: str) -> ASGIApp:

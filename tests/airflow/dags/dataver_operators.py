@@ -11,6 +11,10 @@
 finalize, publish. Run with ``conf={"name": ..., "folder": ..., "docs": ...}``.
 
 ``dataver_seal``: finalize, then publish ``conf["version_id"]``.
+
+``dataver_finalize_only``: create, add ``folder``, finalize (no publish). With
+``conf["announce"]`` the finalize step announces even though a publish step follows
+(``dataver_finalize_announces``).
 """
 
 from __future__ import annotations
@@ -92,3 +96,28 @@ with DAG("dataver_seal", schedule=None, start_date=_START, catchup=False) as sea
     DataverFinalizeOperator(
         task_id="finalize", version_id="{{ dag_run.conf['version_id'] }}"
     ) >> DataverPublishOperator(task_id="publish", version_id="{{ dag_run.conf['version_id'] }}")
+
+with DAG(
+    "dataver_finalize_only", schedule=None, start_date=_START, catchup=False
+) as finalize_only_dag:
+    made = DataverCreateOperator(
+        task_id="create", name="{{ dag_run.conf['name'] }}", project="tests"
+    )
+    DataverAddFilesOperator(
+        task_id="add", version_id=made.output, path="{{ dag_run.conf['folder'] }}"
+    ) >> DataverFinalizeOperator(task_id="finalize", version_id=made.output)
+
+with DAG(
+    "dataver_finalize_announces", schedule=None, start_date=_START, catchup=False
+) as finalize_announces_dag:
+    made = DataverCreateOperator(
+        task_id="create", name="{{ dag_run.conf['name'] }}", project="tests"
+    )
+    sealed = DataverFinalizeOperator(task_id="finalize", version_id=made.output, announce=True)
+    (
+        DataverAddFilesOperator(
+            task_id="add", version_id=made.output, path="{{ dag_run.conf['folder'] }}"
+        )
+        >> sealed
+        >> DataverPublishOperator(task_id="publish", version_id=sealed.output)
+    )

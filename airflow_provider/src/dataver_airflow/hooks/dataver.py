@@ -85,12 +85,48 @@ class DataverHook(BaseHook):
             self._registry = None
 
     def test_connection(self) -> tuple[bool, str]:
-        """Open the registry and list it; ``(True, message)`` or ``(False, error)``."""
+        """Check that the connection reaches a dataver registry that can be read.
+
+        A location holding no registry marker (``dataver.json``) is not a registry: a typo'd
+        path or bucket prefix, or a location nothing was versioned in yet. It fails, saying
+        so (``dataver.Registry(url, must_exist=True)``), unless the connection's extra asks
+        for ``"create": true``: then an empty registry is created there (the marker only; the
+        first version would write it anyway).
+
+        Returns:
+            ``(True, message)`` or ``(False, what is wrong)``.
+        """
         try:
-            registry = self.get_registry()
-            count = len(registry.list())
+            url, options = self.registry_settings()
+            create = _is_true(
+                _extra_value(self.get_connection(self.dataver_conn_id).extra_dejson, "create")
+            )
+            with dataver.Registry(
+                url, storage_options=options or None, must_exist=not create
+            ) as registry:
+                return _check_registry(registry)
+        except dataver.RegistryNotFoundError as exc:
+            return False, (
+                f"{exc}. Check the registry URL, or set the connection extra "
+                '"create": true to create an empty registry there.'
+            )
         except Exception as exc:  # noqa: BLE001 - reported to the user, not raised
             return False, f"{type(exc).__name__}: {exc}"
-        finally:
-            self.close()
-        return True, f"Connected to {registry.url} ({count} versions)"
+
+
+def _check_registry(registry: dataver.Registry) -> tuple[bool, str]:
+    """Read ``registry`` (creating its marker first when it has none: asked for)."""
+    if not registry.exists():
+        from dataver.ops.create import ensure_marker
+
+        ensure_marker(registry.store)
+        return True, f"Created an empty dataver registry at {registry.url}"
+    count = len(registry.list(states=None))
+    return True, f"Connected to {registry.url} ({count} version{'' if count == 1 else 's'})"
+
+
+def _is_true(value: Any) -> bool:
+    """An extra's boolean: ``true`` in JSON, or a string such as ``"true"``, ``"yes"``, ``"1"``."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1", "on")
+    return value is True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from dataver.api.steps import RESUMABLE
 from dataver_airflow.operators._base import (
     DataverOperator,
     Parents,
@@ -26,6 +27,9 @@ class DataverCreateOperator(DataverOperator):
     A retry of the task (same DAG run, same task) resumes the Uploading version its earlier
     try created instead of creating another: the version's ``provenance["resume_key"]`` is
     ``airflow:<dag_id>/<run_id>/<task_id>/<map_index>`` (:meth:`dataver.Registry.find_resumable`).
+    A cleared DAG run whose version the steps already sealed (Final or Published) takes that
+    version as it is: the add, sync and remove steps leave it alone, and the finalize and
+    publish steps find it sealed; no second version is made.
 
     Args:
         name: Dataset name.
@@ -79,12 +83,15 @@ class DataverCreateOperator(DataverOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         key = resume_key(context)
         with self.registry() as registry, fail_fast(self._what()):
-            ds = registry.find_resumable(key, name=self.name, project=self.project)
+            ds = registry.find_resumable(
+                key, name=self.name, project=self.project, states=RESUMABLE
+            )
             if ds is not None:
                 self.log.info(
-                    "Resuming %s (%s), left Uploading by try %s of this task",
+                    "Resuming %s (%s), left %s by try %s of this task",
                     ds.uri,
                     ds.id,
+                    ds.state.value.title(),
                     ds.provenance.get("try_number"),
                 )
             else:
@@ -147,6 +154,8 @@ class DataverAddFilesOperator(DataverOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         with self._version(self.version_id) as ds:
+            if self._sealed_by_this_run(context, ds):
+                return summary(ds)
             added = ds.add_files(
                 self.path,
                 self.dataset_path,
@@ -191,6 +200,8 @@ class DataverSyncFolderOperator(DataverOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         with self._version(self.version_id) as ds:
+            if self._sealed_by_this_run(context, ds):
+                return summary(ds)
             removed, added, modified = ds.sync_folder(
                 self.folder, self.dataset_path, symlinks=self.symlinks
             )
@@ -224,6 +235,8 @@ class DataverRemoveFilesOperator(DataverOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         with self._version(self.version_id) as ds:
+            if self._sealed_by_this_run(context, ds):
+                return summary(ds)
             removed = ds.remove_files(self.pattern, recursive=self.recursive)
             self.log.info("Removed %d files from %s", removed, ds.uri)
             return summary(ds)

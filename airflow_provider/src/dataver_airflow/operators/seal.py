@@ -11,6 +11,7 @@ from dataver_airflow.operators._base import (
     VersionRef,
     fail_fast,
     summary,
+    version_source,
 )
 
 if TYPE_CHECKING:
@@ -20,13 +21,19 @@ if TYPE_CHECKING:
 class DataverFinalizeOperator(ReportsLineage):
     """Seal an Uploading version (state Final); uploads pending content first by default.
 
-    Emits an asset event on ``Asset("dataver://<project>/<name>")`` (through the
-    ``dataver-versions`` alias) and reports OpenLineage facets. Idempotent: a version that is
-    already Final or Published (an earlier try sealed it) is announced as it is.
+    Reports OpenLineage facets, and announces the version with an asset event on
+    ``dataver://<project>/<name>`` unless the DAG publishes it: once per version, by
+    default the event comes from the ``DataverPublishOperator`` downstream that publishes
+    the same version (``version_id`` from the same upstream task, or this task's
+    ``output``); without one, from this task. Idempotent: a version that is already Final or
+    Published (an earlier try sealed it) is taken as it is, and announced unless an asset
+    event announced it already.
 
     Args:
         version_id: The version id, or an upstream operator's summary.
         auto_upload: Upload pending content before sealing.
+        announce: Emit the asset event: None (default) decides as above; True always;
+            False never.
 
     Returns:
         The version's summary (XCom).
@@ -34,30 +41,43 @@ class DataverFinalizeOperator(ReportsLineage):
 
     template_fields = ("version_id",)
 
-    def __init__(self, *, version_id: VersionRef, auto_upload: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        version_id: VersionRef,
+        auto_upload: bool = True,
+        announce: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.version_id = version_id
         self.auto_upload = auto_upload
+        self.announce = announce
+        self._version_source = version_source(version_id)
         self._declare_outlet(None)
 
     def execute(self, context: Context) -> dict[str, Any]:
         with self._version(self.version_id) as ds:
-            if ds.state in (dataver.State.FINAL, dataver.State.PUBLISHED):
+            sealed = ds.state in (dataver.State.FINAL, dataver.State.PUBLISHED)
+            if sealed:
                 self.log.info("%s is already %s", ds.uri, ds.state.value)
             else:
                 with fail_fast(f"cannot finalize {ds.uri}"):
                     ds.finalize(auto_upload=self.auto_upload)
                 self.log.info("Finalized %s", ds.uri)
             self._remember_lineage(ds)
-        self._announce(context, ds)
+        self._announce(context, ds, taken_over=sealed)
         return summary(ds)
 
 
 class DataverPublishOperator(AnnouncesVersions):
-    """Publish a Final version (read-only for good).
+    """Publish a Final version (read-only for good), and announce it.
 
-    Emits an asset event on ``Asset("dataver://<project>/<name>")`` (through the
-    ``dataver-versions`` alias). Idempotent: an already Published version is announced as it is.
+    Emits the version's asset event on ``dataver://<project>/<name>`` (the
+    ``DataverFinalizeOperator`` upstream that finalized the same version leaves it to this
+    task). Idempotent: an already Published version is taken as it is, and announced unless
+    an asset event announced it already (a retry, or a cleared task, announces what its
+    failed try published, once).
 
     Args:
         version_id: The version id, or an upstream operator's summary.
@@ -67,19 +87,25 @@ class DataverPublishOperator(AnnouncesVersions):
     """
 
     template_fields = ("version_id",)
+    # NOTE: read by the finalize step upstream (AnnouncesVersions._published_downstream).
+    publishes_versions = True
 
     def __init__(self, *, version_id: VersionRef, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.version_id = version_id
+        self._version_source = version_source(version_id)
         self._declare_outlet(None)
 
     def execute(self, context: Context) -> dict[str, Any]:
         with self._version(self.version_id) as ds:
-            if ds.state is dataver.State.PUBLISHED:
+            sealed = ds.state is dataver.State.PUBLISHED
+            if sealed:
                 self.log.info("%s is already published", ds.uri)
             else:
                 with fail_fast(f"cannot publish {ds.uri}"):
+                    if ds.state is dataver.State.FINAL:
+                        self._claim(context, ds)
                     ds.publish()
                 self.log.info("Published %s", ds.uri)
-        self._announce(context, ds)
+        self._announce(context, ds, taken_over=sealed)
         return summary(ds)

@@ -22,7 +22,7 @@ from dataver_airflow.operators.build import DataverCreateOperator
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from dataver.api.steps import Unchanged
+    from dataver.api.steps import FolderVersion, Unchanged
     from dataver.scan import Symlinks
 
 
@@ -43,11 +43,15 @@ class DataverVersionOperator(DataverCreateOperator, ReportsLineage):
     - when Airflow **kills** the task (``on_kill``, or its ``execution_timeout`` passed), the
       version is Aborted.
 
-    On success it emits an asset event on ``Asset("dataver://<project>/<name>")`` (a declared
-    outlet when ``name`` and ``project`` are plain strings, else through the
-    ``dataver-versions`` alias) and reports OpenLineage facets (parents in, version out).
-    What the step did (``"built"``, ``"resumed"``, ``"reused"``, ``"skipped"``) is the XCom
-    ``outcome``.
+    On success it announces the version with one asset event on
+    ``dataver://<project>/<name>`` (``extra["payload"]``: the version; the asset is a
+    declared outlet reference when ``name`` and ``project`` are plain strings, else the
+    event goes through the ``dataver-versions`` alias) and reports OpenLineage facets
+    (parents in, version out). Once per version: a version this DAG publishes later with a
+    ``DataverPublishOperator`` (``version_id=<this task>.output``) is announced by that task
+    instead. A cleared or retried task that takes over the version its earlier try sealed
+    announces it then. What the step did (``"built"``, ``"resumed"``, ``"reused"``,
+    ``"skipped"``) is the XCom ``outcome``.
 
     Args:
         name: Dataset name.
@@ -60,8 +64,12 @@ class DataverVersionOperator(DataverCreateOperator, ReportsLineage):
         tags: Tags of the version.
         metadata: A JSON object of user metadata.
         publish: Publish the version after finalizing it.
+        announce: Emit the asset event: None (default) as described above; True always;
+            False never.
         symlinks: Symbolic links that lead outside the folder: ``"refuse"`` (default),
             ``"follow"`` or ``"skip"`` (see ``Dataset.add_files``).
+        allow_empty: Version a folder that holds no file (default: the task fails before
+            creating anything, since an export that wrote nothing is usually a failed one).
 
     Returns:
         The version's summary (XCom).
@@ -69,8 +77,8 @@ class DataverVersionOperator(DataverCreateOperator, ReportsLineage):
     Raises:
         dataver.NotFoundError: ``folder`` is not a folder (checked before any version is
             created; retried, in case the export lands late).
-        AirflowFailException: Invalid names, tags, metadata, version or ``unchanged``, or a
-            bad parent.
+        AirflowFailException: Invalid names, tags, metadata, version or ``unchanged``, a bad
+            parent, or an empty folder without ``allow_empty``.
         AirflowSkipException: ``unchanged="skip"`` and the folder is unchanged.
 
     Example::
@@ -96,6 +104,8 @@ class DataverVersionOperator(DataverCreateOperator, ReportsLineage):
         unchanged: Unchanged = "reuse",
         publish: bool = False,
         symlinks: Symlinks = "refuse",
+        allow_empty: bool = False,
+        announce: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(parents=parents, **kwargs)  # name, project, version, tags, metadata
@@ -103,7 +113,9 @@ class DataverVersionOperator(DataverCreateOperator, ReportsLineage):
         self.dataset_path = dataset_path
         self.unchanged: Unchanged = unchanged
         self.publish = publish
+        self.announce = announce
         self.symlinks: Symlinks = symlinks
+        self.allow_empty = allow_empty
         self._resume_key: str | None = None
         static = (self.project, self.name)
         self._declare_outlet(static if is_static(*static) else None)
@@ -126,10 +138,13 @@ class DataverVersionOperator(DataverCreateOperator, ReportsLineage):
                     description=self.description,
                     metadata=self.metadata,
                     provenance=provenance(context),
-                    publish=self.publish,
+                    publish=False,  # NOTE: below, after the claim a watcher reads
                     symlinks=self.symlinks,
+                    allow_empty=self.allow_empty,
                     keep_on_error=ti.try_number <= ti.max_tries,  # NOTE: a retry resumes it
                 )
+                if self.publish and made.dataset is not None:
+                    self._publish(context, made)
             except BaseException as exc:
                 self._after_failure(registry, exc)
                 raise
@@ -157,8 +172,18 @@ class DataverVersionOperator(DataverCreateOperator, ReportsLineage):
                 made.stored_bytes,
                 ds.state.value,
             )
-            self._announce(context, ds)
+            self._announce(context, ds, taken_over=made.outcome == "resumed")
         return summary(ds)
+
+    def _publish(self, context: Context, made: FolderVersion) -> None:
+        """Publish the Final version (a reused parent too, as ``version_folder`` does);
+        a version this task announces is claimed first (see ``_claim``)."""
+        ds = made.dataset
+        if ds is None or ds.state is not State.FINAL:
+            return
+        if made.outcome != "reused":
+            self._claim(context, ds)
+        ds.publish()
 
     def _after_failure(self, registry: dataver.Registry, exc: BaseException) -> None:
         """Link the version the failure left, and say what became of it; or, when it left
