@@ -14,8 +14,9 @@ Run it with ``python examples/dags/prefect_ingest_train.py [registry URL]`` (def
 aborts the version it was building (``dataver_flow_hooks``).
 """
 
-from __future__ import annotations
-
+# NOTE: no ``from __future__ import annotations``: a served flow reaches its run's process
+# pickled by value, with only the globals its body uses, and Prefect then resolves the
+# parameters' annotations there (``DataverRegistry | str`` as a string would not resolve).
 import csv
 import datetime as dt
 import os

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,8 @@ from prefect.context import get_run_context
 import dataver
 from prefect import flow
 from prefect_dataver import (
+    FINALIZED,
+    PUBLISHED,
     DataverRegistry,
     VersionInfo,
     artifact_keys,
@@ -220,3 +223,79 @@ def test_a_reused_version_is_announced_only_when_the_call_publishes_it(
 
     assert len(about("dataver.version.finalized")) == 1
     assert len(about("dataver.version.published")) == 1
+
+
+def _outside_code(markdown: str) -> str:
+    """``markdown`` without its code spans (where nothing is a link)."""
+    return re.sub(r"`[^`]*`", "", markdown)
+
+
+def test_the_prefect_ui_shows_names_and_ids_as_they_are(
+    registry_url: str, source: Path, read_artifacts: Any
+) -> None:
+    name = unique("blockds")
+
+    @flow
+    def build() -> VersionInfo:
+        version_folder(registry_url, name, "vision", str(source), version="1.0.0")
+        (source / "c.csv").write_text("c\n")
+        return version_folder(registry_url, name, "vision", str(source), tags=["a_b"])
+
+    info = build()
+    assert info.version == "1.0.1"
+    keys = artifact_keys("vision", name)
+    card, files, diff, link = (
+        read_artifacts(key)[0] for key in (keys.card, keys.files, keys.diff, keys.link)
+    )
+
+    # NOTE: "<name>@1.0.1" in text is an e-mail address to GitHub-flavoured markdown (a
+    # mailto: link in Prefect's UI): every "@" outside code is escaped.
+    for text in (card.data, card.description, files.description, diff.description):
+        assert not re.search(r"(?<!\\)@", _outside_code(text)), text
+    assert card.description == f"Version card of dataver://vision/{name}\\@1.0.1 (final)"
+    assert files.description == f"Files of dataver://vision/{name}\\@1.0.1"
+    assert diff.description == f"Changes of dataver://vision/{name}\\@1.0.1 against its parents"
+    assert link.description == f"Web page of dataver://vision/{name}\\@1.0.1"
+    for artifact in (card, files, diff, link):
+        assert not artifact.description.startswith("dataver dataver://")
+    # NOTE: the text of a link in a table cell is shown verbatim: no code span inside it.
+    assert f"| version id | [{info.id}](http://127.0.0.1:8765/versions/{info.id}) |" in card.data
+    assert f"| uri | `dataver://vision/{name}@1.0.1` |" in card.data
+    assert card.data.startswith(f"# vision/{name} 1.0.1\n")
+    assert "| tags | a\\_b |" in card.data
+    assert link.data == (f"[vision/{name} 1.0.1](http://127.0.0.1:8765/versions/{info.id})")
+
+
+def test_markdown_text_escapes_what_markdown_would_render() -> None:
+    from prefect_dataver.artifacts import markdown_text
+
+    assert markdown_text("dataver://vision/blockds@1.0.1") == "dataver://vision/blockds\\@1.0.1"
+    assert markdown_text("a_b *c* `d` [e](f) <g> h|i ~j~ k&l") == (
+        "a\\_b \\*c\\* \\`d\\` \\[e\\](f) \\<g\\> h\\|i \\~j\\~ k\\&l"
+    )
+    assert markdown_text("plain text 1.0") == "plain text 1.0"
+
+
+def test_each_event_carries_the_state_it_announces(
+    registry_url: str, source: Path, emitted: Any
+) -> None:
+    name = unique("states")
+
+    @flow
+    def build() -> VersionInfo:
+        return version_folder(registry_url, name, "vision", str(source), publish=True)
+
+    info = build()
+
+    def about(event_name: str) -> Any:
+        (event,) = [e for e in emitted(event_name) if e.resource["dataver.name"] == name]
+        return event
+
+    finalized, published = about(FINALIZED), about(PUBLISHED)
+    assert info.state == "published"
+    assert (finalized.resource["dataver.state"], finalized.payload["state"]) == ("final", "final")
+    assert (published.resource["dataver.state"], published.payload["state"]) == (
+        "published",
+        "published",
+    )
+    assert finalized.resource.id == published.resource.id == f"dataver.version.{info.id}"

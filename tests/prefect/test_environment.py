@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from importlib.metadata import requires
+from pathlib import Path
+
+from packaging.requirements import Requirement
 
 import dataver
 import prefect
 import prefect_dataver
 from prefect import flow, task
 
-if TYPE_CHECKING:
-    from pathlib import Path
+MAKEFILE = Path(__file__).resolve().parents[2] / "Makefile"
+
+
+def makefile_default(name: str) -> str:
+    """The default the Makefile gives ``name`` (``NAME ?= value``)."""
+    found = re.search(rf"^{name} \?=(.*)$", MAKEFILE.read_text(), re.MULTILINE)
+    assert found is not None, f"{name} not in the Makefile"
+    return found.group(1).strip()
+
+
+def test_make_venv_prefect_installs_prefect_3_9_without_a_fastapi_cap() -> None:
+    spec = Requirement(makefile_default("PREFECT_SPEC"))
+    constraints = [
+        Requirement(c.strip('"')) for c in makefile_default("PREFECT_CONSTRAINTS").split()
+    ]
+
+    assert spec.name == "prefect"
+    assert spec.specifier.contains("3.9.1")
+    assert not spec.specifier.contains("3.8.9")
+    assert [c for c in constraints if c.name == "fastapi"] == []
+    # NOTE: why no cap is needed: Prefect bounds fastapi itself (3.8 did not: 0.154 broke it).
+    (fastapi,) = [Requirement(r) for r in requires("prefect") or () if r.startswith("fastapi")]
+    assert any(s.operator in {"<", "<=", "=="} for s in fastapi.specifier), fastapi
 
 
 def test_prefect_is_a_supported_release() -> None:

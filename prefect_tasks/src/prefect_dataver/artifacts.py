@@ -2,6 +2,12 @@
 
 Keys are per dataset (``dataver-<project>-<name>``, plus ``-files``, ``-diff``, ``-link``), so
 the Artifacts page of Prefect shows each dataset's history of versions.
+
+Prefect's UI renders the card and the descriptions as markdown (GitHub's flavour, where
+``blockds@1.0.1`` in text becomes a ``mailto:`` link), and shows the text of a link in a
+table cell verbatim (a code span inside it shows its backticks). So names and URIs in text
+are escaped (:func:`markdown_text`), URIs elsewhere are code spans, and link texts hold no
+markup.
 """
 
 from __future__ import annotations
@@ -23,6 +29,19 @@ MAX_ROWS = 1000
 """Tables list at most this many files or changes (the card gives the totals)."""
 
 _NOT_KEY = re.compile(r"[^a-z0-9]+")
+# NOTE: what starts markup inside a line (emphasis, code, links, HTML, tables, entities) and
+# "@" (GitHub's e-mail autolinks); CommonMark lets a backslash escape any of them.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~@&])")
+
+
+def markdown_text(text: str) -> str:
+    """``text`` escaped for markdown: shown as is, never a link or emphasis.
+
+    Example:
+        >>> markdown_text("dataver://vision/blockds@1.0.1")
+        'dataver://vision/blockds\\@1.0.1'
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 @dataclass(frozen=True)
@@ -69,41 +88,46 @@ def publish_artifacts(ds: dataver.Dataset, page: str) -> ArtifactKeys:
     create_markdown_artifact(
         markdown=version_card(ds, page),
         key=keys.card,
-        description=f"dataver {ds.uri} ({ds.state.value})",
+        description=f"Version card of {markdown_text(ds.uri)} ({ds.state.value})",
         _sync=True,  # type: ignore[call-arg]
     )
     create_table_artifact(
         table=file_rows(ds),
         key=keys.files,
-        description=f"Files of {ds.uri}",
+        description=f"Files of {markdown_text(ds.uri)}",
         _sync=True,  # type: ignore[call-arg]
     )
     create_table_artifact(
         table=diff_rows(ds),
         key=keys.diff,
-        description=f"Changes of {ds.uri} against its parents",
+        description=f"Changes of {markdown_text(ds.uri)} against its parents",
         _sync=True,  # type: ignore[call-arg]
     )
     create_link_artifact(
         link=page,
-        link_text=ds.uri,
+        # NOTE: shown verbatim inside the link: no markup, and no "@" to be taken for an e-mail.
+        link_text=f"{ds.project}/{ds.name} {ds.version}",
         key=keys.link,
-        description=f"Web page of {ds.uri}",
+        description=f"Web page of {markdown_text(ds.uri)}",
         _sync=True,  # type: ignore[call-arg]
     )
     return keys
 
 
 def version_card(ds: dataver.Dataset, page: str) -> str:
-    """The markdown card: identity, state, parents and stats of a version."""
+    """The markdown card: identity, state, parents and stats of a version.
+
+    Text from names, tags and URIs is escaped (:func:`markdown_text`); the version id is the
+    plain text of the link to the version's page (Prefect shows a link's text verbatim).
+    """
     stats = ds.stats
     parents = ", ".join(f"`{p}`" for p in ds.parents) or "none"
     lines = [
-        f"# {ds.project}/{ds.name} {ds.version}",
+        f"# {markdown_text(f'{ds.project}/{ds.name} {ds.version}')}",
         "",
         "| | |",
         "|---|---|",
-        f"| version id | [`{ds.id}`]({page}) |",
+        f"| version id | [{ds.id}]({page}) |",
         f"| uri | `{ds.uri}` |",
         f"| state | **{ds.state.value}** |",
         f"| parents | {parents} |",
@@ -114,7 +138,7 @@ def version_card(ds: dataver.Dataset, page: str) -> str:
         f"{stats.removed} / {stats.renamed} |",
     ]
     if ds.tags:
-        lines.append(f"| tags | {', '.join(ds.tags)} |")
+        lines.append(f"| tags | {markdown_text(', '.join(ds.tags))} |")
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,10 @@
 The resource is the version (``dataver.version.<id>``) with its dataset, version string,
 state and registry as labels; the dataset is a related resource (role ``dataset``). Inside
 a run, Prefect adds the flow run and task run as related resources too.
+
+Each event carries the state it announces (``dataver.state`` and the payload's ``state``):
+``final`` for ``finalized`` and ``published`` for ``published``, also when one task
+finalized and published the version (and so emits both).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ if TYPE_CHECKING:
 
 FINALIZED = "dataver.version.finalized"
 PUBLISHED = "dataver.version.published"
+_ANNOUNCED_STATE = {"finalized": "final", "published": "published"}
 
 
 def version_resource_id(version_id: str) -> str:
@@ -34,12 +39,14 @@ def emit_version_event(
 
     Args:
         ds: The version.
-        what: ``finalized`` or ``published``.
+        what: ``finalized`` or ``published``; the event's state is ``final`` or ``published``
+            whatever ``ds`` is now (a task that also published it emits ``finalized`` too).
         page: The version's web page.
 
     Returns:
         The event, or None where Prefect does not emit events (no API configured).
     """
+    state = _ANNOUNCED_STATE[what]
     resource = {
         "prefect.resource.id": version_resource_id(ds.id),
         "prefect.resource.name": ds.uri,
@@ -47,7 +54,7 @@ def emit_version_event(
         "dataver.project": ds.project,
         "dataver.name": ds.name,
         "dataver.version": ds.version,
-        "dataver.state": ds.state.value,
+        "dataver.state": state,
         "dataver.registry": ds.registry.url,
         "dataver.url": page,
     }
@@ -62,7 +69,11 @@ def emit_version_event(
             for p in ds.parents
         ),
     ]
-    payload = {**VersionInfo.from_dataset(ds).model_dump(), "parents": list(ds.parents)}
+    payload = {
+        **VersionInfo.from_dataset(ds).model_dump(),
+        "state": state,
+        "parents": list(ds.parents),
+    }
     return emit_event(
         event=f"dataver.version.{what}", resource=resource, related=related, payload=payload
     )

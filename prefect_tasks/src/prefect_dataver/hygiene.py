@@ -5,7 +5,10 @@
   remain the version stays Uploading and the retry continues it (:func:`building`, and
   ``keep_on_error`` of ``Registry.version_folder``: one rule for both).
 - A flow that is cancelled or crashes runs :func:`abort_flow_versions` (attach it with
-  :func:`dataver_flow_hooks`), which aborts every Uploading version its run created.
+  :func:`dataver_flow_hooks`), which aborts every Uploading version its run created. It
+  finds them without being told the registry: the registries the run's tasks opened are
+  recorded on the flow run (labels ``dataver.registry.*``), which is all a runner or worker
+  has when it runs ``on_cancellation`` in its own process after killing the flow run's.
 """
 
 from __future__ import annotations
@@ -16,7 +19,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import dataver
-from prefect_dataver._registry import RegistryLike, open_registry, registries_used
+from prefect_dataver._registry import (
+    RegistryLike,
+    open_registry,
+    registries_labelled,
+    registries_used,
+)
 from prefect_dataver._run import retries_left
 from prefect_dataver.models import VersionRef, version_id
 
@@ -62,12 +70,16 @@ def abort_flow_versions(
 
     Use it as ``on_cancellation`` and ``on_crashed`` hook (see :func:`dataver_flow_hooks`).
     Versions are matched on the ``flow_run_id`` of their provenance. The hook looks in
-    ``registry`` and in every registry the flow run's tasks opened in this process. A crash
-    hook runs in the flow run's process, so it needs no registry; a runner or worker runs
-    ``on_cancellation`` in its own process, so for deployments pass the registry.
+    ``registry`` (when given) and in every registry the flow run's tasks opened: those
+    opened in this process, and those recorded on the flow run's labels
+    (``dataver.registry.<hash>``: the URL, and the block's id when a saved block was used).
+    So it needs no argument, also where a runner or worker runs ``on_cancellation`` in its
+    own process after killing the flow run's (deployments). A URL recorded there is opened
+    with that process's storage options (``AWS_*`` ...).
 
     Args:
-        registry: The registry the flow writes to (block or URL), if known up front.
+        registry: The registry the flow writes to (block or URL): optional, an extra place
+            to look.
 
     Returns:
         The hook.
@@ -85,9 +97,15 @@ def abort_flow_versions(
         targets = registries_used(str(flow_run.id))
         if registry is not None:
             targets.append(registry)
+        targets.extend(registries_labelled(flow_run))
         done: set[str] = set()
         for target in targets:
-            with open_registry(target) as opened:
+            try:
+                opened = open_registry(target, remember=False)
+            except dataver.DataverError as exc:
+                logger.warning("could not open dataver registry %s: %s", target, exc)
+                continue
+            with opened:
                 if opened.url in done:
                     continue
                 done.add(opened.url)
@@ -102,15 +120,15 @@ def dataver_flow_hooks(registry: RegistryLike | None = None) -> dict[str, list[A
     """``on_cancellation`` and ``on_crashed`` hooks that abort the flow run's versions.
 
     Args:
-        registry: The registry the flow writes to (block or URL); needed for cancellation
-            of deployment runs (see :func:`abort_flow_versions`).
+        registry: The registry the flow writes to (block or URL); optional: the hooks find
+            the registries the run's tasks opened (see :func:`abort_flow_versions`).
 
     Returns:
         Keyword arguments for ``@flow``.
 
     Example:
         ```python
-        @flow(**dataver_flow_hooks("s3://bucket/datasets"))
+        @flow(**dataver_flow_hooks())
         def ingest(): ...
         ```
     """

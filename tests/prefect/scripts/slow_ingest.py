@@ -4,7 +4,8 @@
 registry (the test sends SIGTERM: a crash; the hook finds the registry its tasks used).
 ``python slow_ingest.py serve``: serve ``slow_ingest`` as deployment ``slow-ingest/slow``
 (the test cancels a run through the API; the runner kills it and runs ``on_cancellation``
-in its own process, so these hooks are given the registry).
+in its own process: these hooks are not told the registry either, they read it from the
+flow run's labels).
 
 The registry is ``DATAVER_REGISTRY``; the gate file is ``SLOW_INGEST_GATE``.
 """
@@ -30,7 +31,7 @@ def wait_for_gate(version: VersionInfo) -> VersionInfo:
     return version
 
 
-@flow(name="slow-ingest", **dataver_flow_hooks(REGISTRY))
+@flow(name="slow-ingest", **dataver_flow_hooks())
 def slow_ingest() -> VersionInfo:
     ds = create_version(REGISTRY, "slow", project="hygiene")
     return finalize_version(REGISTRY, wait_for_gate(ds))

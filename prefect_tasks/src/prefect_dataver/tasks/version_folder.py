@@ -16,7 +16,12 @@ from prefect_dataver._announce import announce
 from prefect_dataver._registry import RegistryLike, open_registry
 from prefect_dataver._run import provenance, resume_key, retries_left
 from prefect_dataver._twins import async_twin
-from prefect_dataver.cache import VersionFolderCache, fingerprint, unchanged_policy
+from prefect_dataver.cache import (
+    VersionFolderCache,
+    fingerprint,
+    keep_for_rerun,
+    unchanged_policy,
+)
 from prefect_dataver.models import Parents, VersionInfo, parent_refs
 
 
@@ -120,7 +125,9 @@ def version_folder(
         # NOTE: a reused version is not announced again (it was when it was built).
         if done.outcome != "reused" or published:
             announce(registry, ds, finalized=done.outcome != "reused", published=published)
-        return VersionInfo.from_dataset(ds)
+        info = VersionInfo.from_dataset(ds)
+        keep_for_rerun(info, key, publish)
+        return info
 
 
 version_folder_async = async_twin(
