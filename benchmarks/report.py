@@ -27,11 +27,9 @@ class Target:
     (``Row.files``) divided by its median (``denominator`` is None then). With ``rss``, the
     goal is on the numerator row's peak RSS in MiB (the largest of its runs, for both values).
 
-    With ``floor``, the goal is on a cost per file over a floor: how many times what a file
-    costs the denominator (``(denominator - floor) / denominator files``) each file of the
-    numerator costs (``(numerator - floor) / numerator files``). For the 1% child: its time
-    is the scan floor of the folder plus that many times a full version's cost per file for
-    each changed file (issue 19).
+    With ``floor`` (and no denominator), the goal is on a cost per file over a floor, in
+    milliseconds: ``(numerator - floor) / numerator files``. For the 1% child: its time is
+    the scan floor of the folder plus at most that much for each changed file (issue 19).
     """
 
     title: str
@@ -68,9 +66,8 @@ class Target:
             return top.peak_rss_mib or 0.0
         if self.rate:
             return (top.files or 0) / seconds(top)
-        if floor is not None and bottom is not None:
-            each = (seconds(top) - seconds(floor)) / (top.files or 1)
-            return each / ((seconds(bottom) - seconds(floor)) / (bottom.files or 1))
+        if floor is not None:
+            return (seconds(top) - seconds(floor)) / (top.files or 1) * 1e3
         return seconds(top) / seconds(bottom) if bottom is not None else seconds(top)
 
     def _rows(self, results: dict[str, ScenarioResult]) -> tuple[Row, Row | None, Row | None] | str:
@@ -87,8 +84,6 @@ class Target:
         ):
             return "not measured"
         if (self.rate or self.floor) and top.files is None:
-            return "no file count"
-        if self.floor and (bottom is None or bottom.files is None):
             return "no file count"
         if self.rss and top.peak_rss_mib is None:
             return "no peak RSS"
@@ -107,6 +102,8 @@ class Target:
             return " MiB"
         if self.rate:
             return " files/s"
+        if self.floor is not None and self.denominator is None:
+            return " ms"
         return " s" if self.denominator is None else "x"
 
     def goal_text(self) -> str:
@@ -147,13 +144,13 @@ TARGETS = (
         "child / full version",
     ),
     Target(
-        "1% child of 4 KiB files: scan floor + at most 5x a full version's cost per changed file",
+        "1% child of 4 KiB files: its scan floor + at most 1 ms per changed file",
         "child",
         "inplace",
-        "full",
+        None,
         "at_most",
-        5,
-        "(child - floor) / changed files, per (full - floor) / files",
+        1.0,
+        "(child - scan floor) / changed files, ms",
         floor="stat",
     ),
     Target(
@@ -166,13 +163,13 @@ TARGETS = (
         "child / full version",
     ),
     Target(
-        "1% child of mixed sizes: scan floor + at most 5x a full version's cost per changed file",
+        "1% child of mixed sizes: its scan floor + at most 1 ms per changed file",
         "childmix",
         "inplace",
-        "full",
+        None,
         "at_most",
-        5,
-        "(child - floor) / changed files, per (full - floor) / files",
+        1.0,
+        "(child - scan floor) / changed files, ms",
         floor="stat",
     ),
     Target(
@@ -430,6 +427,8 @@ def _value(target: Target, value: float) -> str:
         return f"{value:,.0f}{target.unit}"
     if target.rate:
         return f"{value:,.0f}{target.unit}"
+    if target.unit == " ms":
+        return f"{value:.2f} ms"
     return f"{_seconds(value)} s" if target.denominator is None else f"{value:.2f}x"
 
 

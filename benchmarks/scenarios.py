@@ -341,7 +341,7 @@ def _per_file_note(result: ScenarioResult) -> str:
         f"Per changed file: the child is the scan floor ({floor.median:.3f} s) plus "
         f"{each * 1e3:.2f} ms for each of its {changed:,} changed files; a file costs "
         f"{in_full * 1e3:.3f} ms in the full version beyond the same floor, so a changed "
-        f"file costs {each / in_full:.1f}x that (the per-file targets below)."
+        f"file costs {each / in_full:.1f}x that (the per-file targets judge the ms figure)."
     )
 
 
