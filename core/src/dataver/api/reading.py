@@ -12,6 +12,7 @@ from dataver.cache.local import TreeLabel
 from dataver.diff import Diff, diff_manifests
 from dataver.errors import IntegrityError, NotFoundError, ValidationError
 from dataver.lineage import ancestry
+from dataver.manifest.parts import check_part
 from dataver.ops.verify import verify_version
 from dataver.paths import PathMatcher, validate_path
 from dataver.versions.state import READABLE, State
@@ -82,7 +83,13 @@ class Reading(VersionHandle):
         """Return ``{version id: [parent ids]}`` for this version and all its ancestors."""
         return ancestry(self._backend.store, self.id)
 
-    def get_local_copy(self, paths: Sequence[str] | None = None) -> Path:
+    def get_local_copy(
+        self,
+        paths: Sequence[str] | None = None,
+        *,
+        part: int | None = None,
+        num_parts: int | None = None,
+    ) -> Path:
         """Return a read-only local tree of this version, materialised once in the cache.
 
         Files are hard links to the cache's blobs (mode 0444): never write through them; use
@@ -92,7 +99,14 @@ class Reading(VersionHandle):
         Args:
             paths: Globs selecting a subset (``["train/*.jpg"]``), materialised in a folder of
                 its own. A glob without ``/`` matches at any depth, one with ``/`` from the
-                root; a folder name selects everything under it.
+                root (``/labels.csv``: only the top-level one); a folder name selects
+                everything under it.
+            part: With ``num_parts``: only part ``part`` (from 0) of ``num_parts`` disjoint
+                shares of the (selected) files, for ``num_parts`` workers. The files are in
+                path order and each part is a contiguous run of them, balanced by count; every
+                worker computes the same split (:mod:`dataver.manifest.parts`). A part has a
+                cache folder of its own.
+            num_parts: How many parts the files are split into.
 
         Returns:
             The folder holding the version's files.
@@ -100,17 +114,26 @@ class Reading(VersionHandle):
         Raises:
             InvalidTransitionError: The version is not Final or Published.
             IntegrityError: Stored content is corrupt (nothing corrupt is returned).
-            ValidationError: A glob is empty.
+            ValidationError: A glob is empty; or ``part`` / ``num_parts`` is given alone, or
+                is not ``0 <= part < num_parts``.
 
         Example:
             >>> ds.get_local_copy(paths=["*.csv"])  # doctest: +SKIP
             PosixPath('/home/me/.cache/dataver/versions/3f2a...~9c1e.../')
+            >>> ds.get_local_copy(part=worker_index, num_parts=4)  # doctest: +SKIP
         """
         self._require(READABLE, "read")
         patterns = _patterns(paths)
+        chosen = check_part(part, num_parts)
         backend = self._backend
         return backend.cache.materialize(
-            backend.store, backend.settings, self._manifest(), self.id, patterns, self._label
+            backend.store,
+            backend.settings,
+            self._manifest(),
+            self.id,
+            patterns,
+            self._label,
+            chosen,
         )
 
     def get_mutable_local_copy(
@@ -118,6 +141,9 @@ class Reading(VersionHandle):
         target: str | os.PathLike[str],
         overwrite: bool = False,
         paths: Sequence[str] | None = None,
+        *,
+        part: int | None = None,
+        num_parts: int | None = None,
     ) -> Path:
         """Copy this version into ``target``: writable files sharing nothing with the cache.
 
@@ -128,6 +154,8 @@ class Reading(VersionHandle):
             target: The folder to fill (created if missing).
             overwrite: Replace the contents of a non-empty ``target``.
             paths: Globs selecting a subset, as in :meth:`get_local_copy`.
+            part: Only this part of ``num_parts``, as in :meth:`get_local_copy`.
+            num_parts: How many parts the files are split into.
 
         Returns:
             ``target`` as an absolute path.
@@ -137,6 +165,7 @@ class Reading(VersionHandle):
                 a file.
         """
         out = Path(target).expanduser().absolute()
+        check_part(part, num_parts)  # NOTE: before anything in target is removed
         if out.exists() and not out.is_dir():
             raise ValidationError(f"{out} is a file, not a folder", path=str(out))
         if out.exists() and any(out.iterdir()):
@@ -146,7 +175,7 @@ class Reading(VersionHandle):
                     path=str(out),
                 )
             shutil.rmtree(out)
-        source = self.get_local_copy(paths)
+        source = self.get_local_copy(paths, part=part, num_parts=num_parts)
         shutil.copytree(source, out, copy_function=_copy_writable, dirs_exist_ok=True)
         return out
 

@@ -11,7 +11,9 @@
     <cache>/tmp/                         trees and downloads under construction
     <cache>/CACHEDIR.TAG                 tells backup tools to skip the cache
 
-``<key>`` is the version id, or ``<id>~<digest of the patterns>`` for a subset get. A tree is
+``<key>`` is the version id, or ``<id>~<digest of the patterns and part>`` for a subset or a part
+(``get_local_copy(paths=..., part=..., num_parts=...)``), so neither ever shares a folder with
+the full tree. A tree is
 built under ``tmp/`` and renamed into place, then the marker is written; a tree without a
 marker is never trusted. Content enters ``blobs/`` only after its hash matched.
 
@@ -30,7 +32,7 @@ import os
 import shutil
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 from filelock import FileLock
@@ -41,6 +43,7 @@ from dataver.cache import leases
 from dataver.cache.blobs import BlobCache, blob_level, intact, link_cached
 from dataver.cache.links import place
 from dataver.errors import FormatError, ValidationError
+from dataver.manifest.parts import Part, select
 from dataver.paths import LayoutChecker, PathMatcher, any_match, long_name, too_long
 
 if TYPE_CHECKING:
@@ -69,12 +72,16 @@ class TreeLabel(BaseModel):
     version: str = ""
 
 
-def tree_key(version_id: str, patterns: Iterable[str] | None) -> str:
-    """The cache key of a version's tree, or of the subset of it that ``patterns`` select."""
-    chosen = sorted({p.strip("/") for p in patterns or ()})
-    if not chosen:
+def tree_key(version_id: str, patterns: Iterable[str] | None, part: Part | None = None) -> str:
+    """The cache key of a version's tree, of the subset ``patterns`` select, or of a part."""
+    chosen = sorted({p.rstrip("/") for p in patterns or ()})  # NOTE: a leading "/" anchors
+    if not chosen and part is None:
         return version_id
-    digest = hashlib.sha256("\n".join(chosen).encode()).hexdigest()[:16]
+    text = "\n".join(chosen)
+    if part is not None:
+        # NOTE: JSON cannot be mistaken for a pattern list (a glob may hold a newline)
+        text = orjson.dumps({"patterns": chosen, "part": [part.part, part.num_parts]}).decode()
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     return f"{version_id}~{digest}"
 
 
@@ -82,10 +89,25 @@ def matchers_for(patterns: Iterable[str] | None) -> list[PathMatcher]:
     """Glob matchers for a subset get: a pattern with a ``/`` is anchored at the root.
 
     Like ``.gitignore``: ``*.jpg`` selects JPEGs at any depth, ``train/*.jpg`` only those
-    directly in ``train/``, ``train`` everything under any folder named ``train``.
+    directly in ``train/``, ``train`` everything under any folder named ``train``, and
+    ``/labels.csv`` only the top-level ``labels.csv`` (a leading ``/`` anchors a name).
     """
-    chosen = sorted({p.strip("/") for p in patterns or ()})
+    chosen = sorted({p.rstrip("/") for p in patterns or ()})
     return [PathMatcher(p, recursive="/" not in p) for p in chosen]
+
+
+def _pattern_of(matcher: PathMatcher) -> str:
+    """The pattern that gives ``matcher`` back through :func:`matchers_for` (for markers)."""
+    anchored = not matcher.recursive and "/" not in matcher.pattern
+    return "/" + matcher.pattern if anchored else matcher.pattern
+
+
+class TreeSelection(NamedTuple):
+    """A complete materialised tree of a version: its key and what it selects."""
+
+    key: str
+    matchers: list[PathMatcher]
+    part: Part | None
 
 
 class Cache(BlobCache):
@@ -157,11 +179,13 @@ class Cache(BlobCache):
         version_id: str,
         patterns: list[str] | None = None,
         describe: Callable[[], TreeLabel] | None = None,
+        part: Part | None = None,
     ) -> Path:
         """Return the read-only tree of a version (or of the files ``patterns`` select).
 
         ``describe`` names the version (dataset, project, version string) in the marker, for
-        ``cache info``; it is called only when the tree is built.
+        ``cache info``; it is called only when the tree is built. ``part`` keeps only that
+        share of the (selected) files (:mod:`dataver.manifest.parts`), in a tree of its own.
 
         Built once per cache; later calls check the marker only (and, with
         ``DATAVER_CACHE_VERIFY=size|hash``, every file, repairing what is damaged).
@@ -170,26 +194,31 @@ class Cache(BlobCache):
             IntegrityError: Content in the registry is corrupt (nothing corrupt is cached).
             FormatError: The manifest holds a path that is both a file and a folder.
         """
-        key = tree_key(version_id, patterns)
+        key = tree_key(version_id, patterns, part)
         matchers = matchers_for(patterns)
         tree = self.tree_path(key)
         # NOTE: lease first, then look: an eviction that held the lease lock exclusively has
         # finished (marker gone) before a new lease is granted.
         leases.hold(self.lease_path(key))
-        if self._warm(key, manifest, matchers, settings):
+        if self._warm(key, manifest, matchers, settings, part):
             return tree
         self._setup()
         leases.hold(self.lease_path(key))
         with self.build_lock(key):
             if not self.is_complete(key):
                 label = describe() if describe is not None else TreeLabel(version_id=version_id)
-                self._build(store, settings, manifest, label, matchers, key)
+                self._build(store, settings, manifest, label, matchers, key, part)
         if settings.cache_max_size is not None:
             self.prune(self.plan_prune(int(settings.cache_max_size)))
         return tree
 
     def _warm(
-        self, key: str, manifest: Manifest, matchers: list[PathMatcher], settings: Settings
+        self,
+        key: str,
+        manifest: Manifest,
+        matchers: list[PathMatcher],
+        settings: Settings,
+        part: Part | None = None,
     ) -> bool:
         marker = self.marker_path(key)
         try:
@@ -201,25 +230,28 @@ class Cache(BlobCache):
                 os.utime(marker)
         if settings.cache_verify == "marker":
             return True
-        bad = self.check_tree(key, manifest, matchers, settings.cache_verify)
+        bad = self.check_tree(key, manifest, matchers, settings.cache_verify, part)
         if not bad:
             return True
         self._discard(key, manifest, bad)
         return False
 
     def check_tree(
-        self, key: str, manifest: Manifest, matchers: list[PathMatcher], level: str
+        self,
+        key: str,
+        manifest: Manifest,
+        matchers: list[PathMatcher],
+        level: str,
+        part: Part | None = None,
     ) -> list[str]:
         """Return the paths of a materialised tree whose size (or hash) is wrong."""
         tree = str(self.tree_path(key))
         algorithm = manifest.root.hash_algorithm
-        bad: list[str] = []
-        for entry in manifest:
-            if matchers and not any_match(matchers, entry.path):
-                continue
-            if not intact(f"{tree}/{entry.path}", entry, level, algorithm):
-                bad.append(entry.path)
-        return bad
+        return [
+            entry.path
+            for entry in select(manifest, matchers, part)
+            if not intact(f"{tree}/{entry.path}", entry, level, algorithm)
+        ]
 
     def _discard(self, key: str, manifest: Manifest, bad: list[str]) -> None:
         """Forget a damaged tree and the damaged blobs it shares, so a rebuild fetches them."""
@@ -240,12 +272,13 @@ class Cache(BlobCache):
         label: TreeLabel,
         matchers: list[PathMatcher],
         key: str,
+        part: Part | None = None,
     ) -> None:
         tree = self.tree_path(key)
         self._remove_leftovers(key)
         building = self.tmp / f"{key}.{uuid.uuid4().hex[:12]}"
         try:
-            files, size = self._build_tree(store, settings, manifest, building, matchers)
+            files, size = self._build_tree(store, settings, manifest, building, matchers, part)
             _remove_tree(tree)
             os.rename(building, tree)
         except OSError as exc:
@@ -258,7 +291,8 @@ class Cache(BlobCache):
             "format": 1,
             **label.model_dump(),
             "manifest": manifest.ref,
-            "patterns": [m.pattern for m in matchers],
+            "patterns": [_pattern_of(m) for m in matchers],
+            "part": None if part is None else [part.part, part.num_parts],
             "files": files,
             "bytes": size,
             "built_at": dt.datetime.now(dt.timezone.utc).isoformat(),
@@ -277,6 +311,7 @@ class Cache(BlobCache):
         manifest: Manifest,
         building: Path,
         matchers: list[PathMatcher],
+        part: Part | None = None,
     ) -> tuple[int, int]:
         """Fill ``building`` with the version's files; new content also becomes blobs.
 
@@ -296,9 +331,7 @@ class Cache(BlobCache):
         fresh: dict[str, tuple[Entry, str]] = {}
         later: list[tuple[str, str]] = []
         files = size = 0
-        for entry in manifest:
-            if matchers and not any_match(matchers, entry.path):
-                continue
+        for entry in select(manifest, matchers, part):
             folder = layout.file_above(entry.path)
             if folder is not None:
                 raise FormatError(
@@ -335,18 +368,19 @@ class Cache(BlobCache):
             for marker in self.versions.glob(f"{version_id}~*.complete"):
                 self.drop(marker.name.removesuffix(".complete"))
 
-    def trees_of(self, version_id: str) -> list[tuple[str, list[PathMatcher]]]:
-        """The complete trees of a version: ``(key, matchers)``, the full tree first."""
-        found: list[tuple[str, list[PathMatcher]]] = []
+    def trees_of(self, version_id: str) -> list[TreeSelection]:
+        """The complete trees of a version (what each selects), the full tree first."""
+        found: list[TreeSelection] = []
         if self.is_complete(version_id):
-            found.append((version_id, []))
+            found.append(TreeSelection(version_id, [], None))
         if self.versions.is_dir():
             for marker in sorted(self.versions.glob(f"{version_id}~*.complete")):
                 key = marker.name.removesuffix(".complete")
                 data = self.read_marker(key) or {}
                 patterns = data.get("patterns")
                 if isinstance(patterns, list):
-                    found.append((key, matchers_for([str(p) for p in patterns])))
+                    matchers = matchers_for([str(p) for p in patterns])
+                    found.append(TreeSelection(key, matchers, _marker_part(data.get("part"))))
         return found
 
     def repair(
@@ -359,10 +393,10 @@ class Cache(BlobCache):
         describe: Callable[[], TreeLabel] | None = None,
     ) -> None:
         """Re-fetch the damaged files of a version's cached trees and rebuild those trees."""
-        for key, matchers in self.trees_of(version_id):
+        for key, matchers, part in self.trees_of(version_id):
             self._discard(key, manifest, bad)
-            patterns = [m.pattern for m in matchers] or None
-            self.materialize(store, settings, manifest, version_id, patterns, describe)
+            patterns = [_pattern_of(m) for m in matchers] or None
+            self.materialize(store, settings, manifest, version_id, patterns, describe, part)
 
     def read_marker(self, key: str) -> dict[str, Any] | None:
         """The marker of a complete tree, or None."""
@@ -371,6 +405,18 @@ class Cache(BlobCache):
         except (FileNotFoundError, orjson.JSONDecodeError):
             return None
         return loaded if isinstance(loaded, dict) else None
+
+
+def _marker_part(value: object) -> Part | None:
+    """The part a marker records (``[index, count]``), or None (the whole selection)."""
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        and 0 <= value[0] < value[1]
+    ):
+        return Part(value[0], value[1])
+    return None
 
 
 def parse_size(value: int | str | None) -> int | None:

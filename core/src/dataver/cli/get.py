@@ -11,6 +11,7 @@ from dataver.cli.base import READ, READABLE, IdOption, Options, app, command, lo
 from dataver.cli.errors import CliError, CliInterruptedError, CliUsageError
 from dataver.cli.params import glob_list
 from dataver.cli.progress import shown
+from dataver.manifest.parts import check_part
 
 # ------------------------------------------------------------------------------------- get
 
@@ -23,6 +24,7 @@ from dataver.cli.progress import shown
         "dataver get --name images --project vision",
         "dataver get --id 3f2a9c1e --copy ./work --files 'train/*'",
         "dataver get --name images --version 1.0.2 --link ./data",
+        "dataver get --name images --part 2 --num-parts 8",
     ],
 )
 def get(
@@ -86,6 +88,22 @@ def get(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="With --copy: replace what DIR holds.")
     ] = False,
+    part: Annotated[
+        int | None,
+        typer.Option(
+            "--part",
+            metavar="K",
+            help="Only part K (from 0) of --num-parts disjoint shares of the files, for N "
+            "workers (contiguous in path order, balanced by count).",
+            show_default=False,
+        ),
+    ] = None,
+    num_parts: Annotated[
+        int | None,
+        typer.Option(
+            "--num-parts", metavar="N", help="With --part: how many parts.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Get a local copy of a version and print its path.
 
@@ -94,6 +112,7 @@ def get(
     """
     opts = Options.of(ctx)
     _check_get_options(id, name, project, version, copy, link, overwrite)
+    check_part(part, num_parts)
     registry = opts.registry()
     if name is not None:
         ds = registry.get(name=name, project=project, version=version, states=READABLE)
@@ -102,9 +121,11 @@ def get(
     try:
         with shown(opts):
             if copy is not None:
-                path = ds.get_mutable_local_copy(copy, overwrite=overwrite, paths=files)
+                path = ds.get_mutable_local_copy(
+                    copy, overwrite=overwrite, paths=files, part=part, num_parts=num_parts
+                )
             else:
-                path = ds.get_local_copy(files)
+                path = ds.get_local_copy(files, part=part, num_parts=num_parts)
     except KeyboardInterrupt:
         if copy is not None:
             raise CliInterruptedError(

@@ -92,9 +92,9 @@ def _check_single(backend: Backend, entry: Entry, algorithm: str) -> list[str]:
 
 
 def _check_cache(backend: Backend, version_id: str, manifest: Manifest) -> list[str]:
-    """Hash every file of the version's cached trees (the full one and subsets)."""
+    """Hash every file of the version's cached trees (the full one, subsets and parts)."""
     cache = backend.cache
     bad: set[str] = set()
-    for key, matchers in cache.trees_of(version_id):
-        bad.update(cache.check_tree(key, manifest, matchers, "hash"))
+    for key, matchers, part in cache.trees_of(version_id):
+        bad.update(cache.check_tree(key, manifest, matchers, "hash", part))
     return sorted(bad)
