@@ -116,10 +116,7 @@ class DataverHook(BaseHook):
 
 def _check_registry(registry: dataver.Registry) -> tuple[bool, str]:
     """Read ``registry`` (creating its marker first when it has none: asked for)."""
-    if not registry.exists():
-        from dataver.ops.create import ensure_marker
-
-        ensure_marker(registry.store)
+    if registry.initialize():
         return True, f"Created an empty dataver registry at {registry.url}"
     count = len(registry.list(states=None))
     return True, f"Connected to {registry.url} ({count} version{'' if count == 1 else 's'})"

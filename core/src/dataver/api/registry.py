@@ -24,7 +24,7 @@ from dataver.ops import delete as delete_op
 from dataver.ops import fsck as fsck_op
 from dataver.ops import gc as gc_op
 from dataver.ops import squash as squash_op
-from dataver.ops.create import create_version
+from dataver.ops.create import create_version, ensure_marker
 from dataver.settings import Settings, get_settings
 from dataver.storage import open_store
 from dataver.versions import repo
@@ -109,6 +109,23 @@ class Registry(PipelineSteps):
         if not self._exists:
             self._exists = self.store.exists(MARKER)
         return self._exists
+
+    def initialize(self) -> bool:
+        """Make this location a registry now (write its marker), if it is not one yet.
+
+        Creating the first version does this too; this is for a location that must read as
+        a registry before anything is versioned in it (e.g. a connection test asked to
+        create one). Safe under races: one process writes the marker, the others see it.
+
+        Returns:
+            False if the location already was a registry, else True (when two processes race,
+            both may say True; one marker is written).
+        """
+        if self.exists():
+            return False
+        ensure_marker(self.store)
+        self._exists = True
+        return True
 
     @property
     def url(self) -> str:

@@ -215,7 +215,8 @@ class LocalStore(Store):
     def _translate(self, key: str, *, missing_ok: bool = False) -> Iterator[None]:
         try:
             yield
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            # NOTE: a key below a file (a registry URL naming a file) cannot exist either.
             if not missing_ok:
                 raise ObjectNotFoundError(f"{key} not found in {self.url}", key=key) from exc
         except OSError as exc:
