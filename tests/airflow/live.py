@@ -275,14 +275,23 @@ class LiveAirflow:
     def api(
         self, method: str, path: str, *, user: str = "admin", expect: int | None = 200, **kw: Any
     ) -> Any:
-        """Call the REST API (``/api/v2<path>``) as ``user``; returns the JSON answer."""
-        response = httpx.request(
-            method,
-            f"{self.url}/api/v2{path}",
-            headers={"Authorization": f"Bearer {self.token(user)}"},
-            timeout=30,
-            **kw,
-        )
+        """Call the REST API (``/api/v2<path>``) as ``user``; returns the JSON answer.
+
+        A 500 "Database error" is asked again (up to 5 times): the deployment runs on SQLite,
+        which the scheduler, dag-processor and triggerer lock in turn, and a write that met a
+        lock was rolled back (Airflow's own answer to that is "use a server database").
+        """
+        for attempt in range(5):
+            response = httpx.request(
+                method,
+                f"{self.url}/api/v2{path}",
+                headers={"Authorization": f"Bearer {self.token(user)}"},
+                timeout=30,
+                **kw,
+            )
+            if response.status_code != 500 or "Database error" not in response.text:
+                break
+            time.sleep(0.5 * (attempt + 1))
         if expect is not None and response.status_code != expect:
             raise LiveAirflowError(
                 f"{method} {path}: {response.status_code} {response.text[:2000]}"
