@@ -279,7 +279,43 @@ def stall(registry: str, name: str, folder: str) -> None:
     _report(outcome="ok", state=ds.state.value)
 
 
+def contribute(registry: str, version_id: str, writer: str, folder: str, prefix: str) -> None:
+    """Wait for the go, add ``folder`` under ``prefix`` as writer ``writer``; report."""
+    ds = dataver.Registry(registry).get(version_id, states=None)
+    _barrier()
+    try:
+        added = ds.add_files(folder, dataset_path=prefix, writer=writer)
+    except dataver.DataverError as exc:
+        _report(outcome=type(exc).__name__, message=str(exc))
+        return
+    _report(outcome="ok", added=added)
+
+
+def contribute_hold(
+    registry: str, version_id: str, writer: str, folder: str, prefix: str, commit: str
+) -> None:
+    """Start writer ``writer``, stage ``folder`` and (``commit=store``) upload its content,
+    then block before committing: to be killed with SIGKILL (or released with a line)."""
+    ds = dataver.Registry(registry).get(version_id, states=None)
+    w = ds.writer(writer)
+    w.start()
+    w.add_files(folder, dataset_path=prefix)
+    if commit == "store":
+        assert w._view is not None and w._attempt is not None
+        w._store(w._view, w._attempt, w._view._batch or {})
+    _say("started")
+    sys.stdin.readline()
+    try:
+        w.commit()
+    except dataver.DataverError as exc:
+        _report(outcome=type(exc).__name__, message=str(exc))
+        return
+    _report(outcome="ok")
+
+
 COMMANDS = {
+    "contribute": contribute,
+    "contribute_hold": contribute_hold,
     "create": create,
     "finalize": finalize,
     "hold": hold,

@@ -93,6 +93,10 @@ class HasChildrenError(ConflictError):
     """A version cannot be deleted while live versions use it as a parent."""
 
 
+class WritersActiveError(ConflictError):
+    """Finalize found writers of the version still at work (their leases unexpired)."""
+
+
 class IntegrityError(DataverError):
     """Bytes do not match the size or hash the manifest promises."""
 

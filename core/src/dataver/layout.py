@@ -56,3 +56,20 @@ def pack_key(digest: str) -> str:
 def journal_prefix(version_id: str) -> str:
     """Upload journal of an Uploading version: what is already stored, for resume."""
     return f"staging/{version_id}/"
+
+
+def writers_prefix(version_id: str) -> str:
+    """Folder of the writer records of an Uploading version built by many workers."""
+    return f"writers/{version_id}/"
+
+
+def writer_key(version_id: str, slot: str) -> str:
+    """One writer's record: its lease and its committed contribution (``slot``: the hash
+    of the writer's name, so any name makes a safe key)."""
+    return f"{writers_prefix(version_id)}{slot}.json"
+
+
+def writer_journal(version_id: str, slot: str) -> str:
+    """The upload-journal id of one writer: inside its version's journal folder, so the
+    version's gc marks, stored-bytes total and cleanup cover every writer's uploads."""
+    return f"{version_id}/{slot}"

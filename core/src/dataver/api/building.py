@@ -7,20 +7,24 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from dataver.api.handle import VersionHandle
-from dataver.errors import NotFoundError, ValidationError
+from dataver.api.writer import Writer
+from dataver.errors import ConflictError, DataverError, NotFoundError, ValidationError
 from dataver.gcpause import paused_gc
-from dataver.ops import change, lease, seal
+from dataver.manifest.reader import Manifest
+from dataver.ops import change, contribute, gather, lease, seal
 from dataver.ops import transition as tr
 from dataver.scan import local_root
-from dataver.versions.records import check_metadata, check_tags
+from dataver.versions.records import check_metadata, check_tags, utcnow
 from dataver.versions.state import State
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from dataver.manifest.entry import Entry
+    from dataver.ops.gather import OnConflict
+    from dataver.partition import Part
     from dataver.scan import Symlinks
-    from dataver.versions.records import VersionRecord
+    from dataver.versions.records import VersionRecord, WriterRecord
 
 _UPLOADING = frozenset({State.UPLOADING})
 _EDITABLE = frozenset({State.UPLOADING, State.FINAL})
@@ -65,6 +69,8 @@ class Building(VersionHandle):
         recursive: bool = True,
         *,
         symlinks: Symlinks = "refuse",
+        writer: str | None = None,
+        part: Part | Mapping[str, Any] | None = None,
     ) -> int:
         """Add files, or folders' files, to this Uploading version: all of them, or none.
 
@@ -90,6 +96,12 @@ class Building(VersionHandle):
             symlinks: Links that lead outside the folder: ``"refuse"`` (the default: raise
                 before anything is added), ``"follow"`` (add what they lead to; a folder
                 is descended, loops are not) or ``"skip"`` (leave them out).
+            writer: Add them as this named writer, one of many building the version at
+                once: the call is that writer's whole contribution, stored and committed
+                before it returns; calling again with the same name (a retry) replaces it
+                (see :meth:`writer` and docs/scale.md).
+            part: Take only the files of this part of the folder (one item of
+                :func:`dataver.partition`'s result, or its ``to_dict()``).
 
         Returns:
             How many files were added or changed.
@@ -107,7 +119,13 @@ class Building(VersionHandle):
             >>> ds.add_files(["photos/", "labels.csv"])  # doctest: +SKIP
             42
         """
+        if writer is not None:
+            with self.writer(writer) as one:
+                return one.add_files(
+                    path, dataset_path, wildcard, recursive, symlinks=symlinks, part=part
+                )
         self._require(_UPLOADING, "add files to")
+        within = _within(part)
         paths = _inputs(path, "path")
         # NOTE: local_root refuses a path with a name too long to exist (naming it) first.
         missing = [os.fspath(p) for p in paths if not local_root(p).exists()]
@@ -130,6 +148,7 @@ class Building(VersionHandle):
                     wildcard=wildcard,
                     recursive=recursive,
                     symlinks=symlinks,
+                    within=within,
                 )
                 added.update(changes)
                 self._apply(changes)
@@ -141,17 +160,25 @@ class Building(VersionHandle):
         dataset_path: str = "",
         wildcard: str | list[str] | None = None,
         recursive: bool = True,
+        *,
+        writer: str | None = None,
+        part: Part | Mapping[str, Any] | None = None,
     ) -> int:
         """Add links to files that stay where they are (any fsspec URL, e.g. ``file://``).
 
         Nothing is uploaded; :meth:`get_local_copy` fetches them. Each link records its size,
         and its hash when the bytes can be read cheaply (local files). Several URLs are one
-        change, as in :meth:`add_files`: one that is not found adds nothing.
+        change, as in :meth:`add_files`: one that is not found adds nothing. ``writer`` and
+        ``part`` are as for :meth:`add_files` (``part`` applies to paths below the URL).
 
         Returns:
             How many links were added or changed.
         """
+        if writer is not None:
+            with self.writer(writer) as one:
+                return one.add_external_files(url, dataset_path, wildcard, recursive, part=part)
         self._require(_UPLOADING, "add links to")
+        within = _within(part)
         added: dict[str, Entry | None] = {}
         with self.batch():
             for one in _inputs(url, "url"):
@@ -161,19 +188,26 @@ class Building(VersionHandle):
                     dataset_path=dataset_path,
                     wildcard=wildcard,
                     recursive=recursive,
+                    within=within,
                 )
                 added.update(changes)
                 self._apply(changes)
         return len(added)
 
-    def remove_files(self, pattern: str, recursive: bool = True) -> int:
+    def remove_files(
+        self, pattern: str, recursive: bool = True, *, writer: str | None = None
+    ) -> int:
         """Remove files matching a glob (a folder name removes the folder's files).
 
-        ``*.csv`` matches at any depth only with ``recursive=True``.
+        ``*.csv`` matches at any depth only with ``recursive=True``. With ``writer``, the
+        removal is that writer's whole contribution (see :meth:`add_files`).
 
         Returns:
             How many files were removed (0 if nothing matched).
         """
+        if writer is not None:
+            with self.writer(writer) as one:
+                return one.remove_files(pattern, recursive)
         self._require(_UPLOADING, "remove files from")
         changes = change.remove_files(self._manifest(), pattern, recursive=recursive)
         self._apply(changes)
@@ -185,6 +219,8 @@ class Building(VersionHandle):
         dataset_path: str = "",
         *,
         symlinks: Symlinks = "refuse",
+        writer: str | None = None,
+        part: Part | Mapping[str, Any] | None = None,
     ) -> tuple[int, int, int]:
         """Make ``dataset_path`` mirror a local folder: remove, add and replace files.
 
@@ -196,6 +232,9 @@ class Building(VersionHandle):
             dataset_path: The part of the dataset that mirrors it ("" for the root).
             symlinks: Links that lead outside the folder: ``"refuse"`` (default),
                 ``"follow"`` or ``"skip"`` (see :meth:`add_files`).
+            writer: Sync as this named writer (see :meth:`add_files`).
+            part: Mirror only this part of the folder (:func:`dataver.partition`): files of
+                the version outside it are left alone, so N writers may each sync one part.
 
         Returns:
             ``(removed, added, modified)``.
@@ -203,13 +242,20 @@ class Building(VersionHandle):
         Raises:
             ValidationError: With ``symlinks="refuse"``, links lead outside the folder.
         """
+        if writer is not None:
+            with self.writer(writer) as one:
+                return one.sync_folder(local_path, dataset_path, symlinks=symlinks, part=part)
         self._require(_UPLOADING, "sync")
-        found = self._compare_folder(local_path, dataset_path, symlinks)
+        found = self._compare_folder(local_path, dataset_path, symlinks, _within(part))
         self._apply_folder(found)
         return found.counts.removed, found.counts.added, found.counts.modified
 
     def _compare_folder(
-        self, local_path: str | os.PathLike[str], dataset_path: str, symlinks: Symlinks
+        self,
+        local_path: str | os.PathLike[str],
+        dataset_path: str,
+        symlinks: Symlinks,
+        within: change.Within | None = None,
     ) -> change.SyncFound:
         """What a sync of the folder would change in this version (any state); writes nothing."""
         with paused_gc():  # NOTE: bulk tuples and lists, no cycles (see dataver.gcpause)
@@ -219,6 +265,7 @@ class Building(VersionHandle):
                 local_path,
                 dataset_path=dataset_path,
                 symlinks=symlinks,
+                within=within,
             )
 
     def _apply_folder(self, found: change.SyncFound) -> None:
@@ -241,6 +288,36 @@ class Building(VersionHandle):
                 f"staged yet; {action} after the block",
                 version_id=self.id,
             )
+
+    def writer(self, name: str, max_workers: int | None = None) -> Writer:
+        """One of many workers building this version at once, named ``name``.
+
+        Use it as a context manager: its changes are stored and committed, as a whole, when
+        the block ends without an error; :meth:`finalize` merges every writer's committed
+        work. Writers never conflict with each other while they work (each writes only its
+        own record); paths two writers gave different content are reported by finalize.
+
+        Args:
+            name: Stable for the worker: a retry with the same name replaces the earlier
+                attempt's contribution (e.g. ``"dag/run/task/3"``, a Prefect task run name).
+            max_workers: Parallel transfers of its upload (default ``DATAVER_MAX_WORKERS``).
+
+        Raises:
+            ValidationError: The name is empty, too long or holds control characters.
+
+        Example:
+            >>> with ds.writer("part-3") as w:  # doctest: +SKIP
+            ...     w.add_files("/data", part=parts[3])
+        """
+        self._require(_UPLOADING, "add files to")
+        return Writer(self, name, max_workers)
+
+    def writers(self) -> list[WriterRecord]:
+        """The writer records of this version: who committed what, who is at work."""
+        return sorted(
+            (r for r, _, _ in contribute.list_writers(self._backend.store, self.id)),
+            key=lambda r: r.name,
+        )
 
     def upload(self, max_workers: int | None = None) -> int:
         """Store the content added since the last upload; only bytes the registry lacks.
@@ -277,33 +354,100 @@ class Building(VersionHandle):
         with lease.heartbeat(renew, interval, name=f"dataver-lease-{self.id[:8]}"):
             return seal.store_pending(self._backend, self._record, max_workers)
 
-    def finalize(self, auto_upload: bool = False) -> None:
+    def finalize(
+        self,
+        auto_upload: bool = False,
+        *,
+        on_conflict: OnConflict = "error",
+        wait_for_writers: float = 0.0,
+    ) -> None:
         """Seal the version: state Final, content immutable, usable as a parent.
+
+        The content is the version's own changes plus every writer's committed contribution
+        (:meth:`writer`), merged in one pass. While finalize gathers them the version is
+        *closing*: no writer can start.
 
         Args:
             auto_upload: Upload pending content first instead of refusing.
+            on_conflict: Two writers gave a path different content: ``"error"`` (refuse,
+                naming the paths and writers) or ``"writer-order"`` (keep the content of
+                the writer whose name sorts last).
+            wait_for_writers: Seconds to wait for writers still at work (0: refuse at once).
+                A killed writer stops counting once its lease expires.
 
         Raises:
             PendingUploadError: Content is pending and ``auto_upload`` is False.
             InvalidTransitionError: The version is not Uploading.
-            ConflictError: Another writer changed (e.g. finalized) the version first.
+            WritersActiveError: Writers are still at work (after ``wait_for_writers``).
+            ConflictError: Another writer changed (e.g. finalized) the version first, or
+                writers gave paths different content (``on_conflict="error"``).
         """
         self._require(_UPLOADING, "finalize")
         self._outside_batch("finalize")
+        policy = gather.check_on_conflict(on_conflict)
+        if wait_for_writers < 0:
+            raise ValidationError(f"wait_for_writers must be >= 0, got {wait_for_writers}")
         backend = self._backend
-        update = None
+        update: Callable[[VersionRecord], dict[str, Any]] | None = None
         if auto_upload and self._manifest().root.pending:
             # NOTE: the upload's manifest and the Final state go in one record swap.
             update, _ = self._store_pending(None)
         elif self._record.staged is not None:
             # NOTE: pending files among them: finalize_record refuses
             update = seal.unstage(self._backend, self._record)
-        self._swap(
-            lambda r: tr.finalize_record(
-                backend, r.model_copy(update=update(r)) if update is not None else r
+        with self._closing():
+            done = gather.gather(backend.store, self.id, wait=wait_for_writers)
+            own = update(self._record) if update is not None else {}
+            if done:
+                record = self._record.model_copy(update=own)
+                with paused_gc():
+                    merged = gather.merge(self._content_of(record), done, policy)
+                own = {**own, "manifest": merged, "staged": None}
+            self._swap(
+                lambda r: tr.finalize_record(backend, r.model_copy(update={**own, "closing": None}))
             )
-        )
         tr.after_final(backend, self._record)
+
+    def _content_of(self, record: VersionRecord) -> Manifest:
+        return Manifest(self._backend.store, record.manifest, record.hash_algorithm)
+
+    @contextlib.contextmanager
+    def _closing(self) -> Iterator[None]:
+        """Mark the version closing (no writer may start) while the block gathers their work.
+
+        The mark is a lease, renewed while the block makes progress: a finalize that dies
+        leaves it to expire. An error inside removes it.
+        """
+        backend = self._backend
+
+        def close(r: VersionRecord) -> VersionRecord:
+            if r.closing is not None and r.closing.expires_at > utcnow():
+                raise ConflictError(
+                    f"version {r.id} is being finalized by another process",
+                    version_id=r.id,
+                )
+            renewed = tr.renew_record(backend, r)
+            return renewed.model_copy(
+                update={"closing": tr.make_lease(backend.settings.lease_seconds)}
+            )
+
+        def renew() -> None:
+            self._swap(
+                lambda r: r.model_copy(
+                    update={"closing": tr.make_lease(backend.settings.lease_seconds)}
+                )
+            )
+
+        self._swap(close)
+        try:
+            interval = backend.settings.lease_seconds / 3
+            with lease.heartbeat(renew, interval, name=f"dataver-closing-{self.id[:8]}"):
+                yield
+        except BaseException:
+            with contextlib.suppress(DataverError):
+                if self._record.state is State.UPLOADING:
+                    self._swap(lambda r: r.model_copy(update={"closing": None}))
+            raise
 
     def publish(self) -> None:
         """Make a Final version Published: read-only for good.
@@ -360,3 +504,12 @@ def _inputs(value: Any, what: str) -> list[Any]:
     if not items:
         raise ValidationError(f"no {what} given: pass at least one")
     return items
+
+
+def _within(part: Part | Mapping[str, Any] | None) -> change.Within | None:
+    """The path test of a part (None: every path)."""
+    if part is None:
+        return None
+    from dataver.partition import coerce
+
+    return coerce(part).contains

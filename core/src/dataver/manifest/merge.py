@@ -12,7 +12,7 @@ from dataver.manifest.writer import ManifestWriter
 from dataver.paths import LayoutChecker
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
     from dataver.manifest.entry import Entry
     from dataver.manifest.reader import Manifest
@@ -167,3 +167,92 @@ def _ranked(manifest: Manifest, rank: int) -> Iterator[tuple[str, int, Entry]]:
     # NOTE: a negative rank sorts the later parent first on equal paths, so it wins.
     for entry in manifest:
         yield entry.path, -rank, entry
+
+
+def apply_sorted(base: Manifest, changes: Iterable[tuple[str, Entry | None]]) -> str | None:
+    """Like :func:`apply_changes`, for changes streamed in ascending path order.
+
+    At most a few thousand changes and one shard are held at a time, so millions of changes
+    (every writer's work, gathered by finalize) merge in bounded memory; shards of ``base``
+    that no change touches are reused without being read.
+    """
+    stream = _Peek(iter(changes))
+    if stream.done and base.ref is not None:
+        return base.ref
+    writer = ManifestWriter(base.store, base.root.hash_algorithm)
+    shards = base.shards
+    for i, shard in enumerate(shards):
+        upper = shards[i + 1].first if i + 1 < len(shards) else None
+        batch = stream.take_below(upper, limit=_BATCH)
+        if not batch and writer.aligned:
+            writer.add_shard(shard)
+            continue
+        entries = base.load_shard(shard)
+        if len(batch) < _BATCH and (upper is not None or stream.done):
+            _merge_batch(writer, entries, batch)
+        else:
+            _merge_stream(writer, entries, batch, stream, upper)
+    if not shards:
+        _merge_stream(writer, [], [], stream, None)
+    return writer.finish()
+
+
+_BATCH = 4096
+"""Changes taken from the stream at a time (about a shard's worth)."""
+
+
+def _merge_batch(
+    writer: ManifestWriter, entries: list[Entry], batch: list[tuple[str, Entry | None]]
+) -> None:
+    changes = dict(batch)
+    keys = [path for path, _ in batch]
+    block = _replaced(entries, keys, changes) if writer.aligned else None
+    if block is not None:
+        writer.add_block(block)
+    else:
+        _merge_into(writer, entries, keys, changes)
+
+
+def _merge_stream(
+    writer: ManifestWriter,
+    entries: list[Entry],
+    first: list[tuple[str, Entry | None]],
+    stream: _Peek,
+    upper: str | None,
+) -> None:
+    """Merge one shard's entries with every change below ``upper``, written as they come."""
+    out: list[Entry] = []
+    i = 0
+    batch = first or stream.take_below(upper, limit=_BATCH)
+    while batch:
+        for path, new in batch:
+            stop = bisect.bisect_left(entries, path, lo=i, key=_path)
+            out.extend(entries[i:stop])
+            i = stop + 1 if stop < len(entries) and entries[stop].path == path else stop
+            if new is not None:
+                out.append(new)
+        writer.extend(out)
+        out = []
+        batch = stream.take_below(upper, limit=_BATCH)
+    writer.extend(entries[i:])
+
+
+class _Peek:
+    """An iterator of ``(path, change)``, taken in runs below a bound."""
+
+    def __init__(self, items: Iterator[tuple[str, Entry | None]]) -> None:
+        self._items = items
+        self._next: tuple[str, Entry | None] | None = next(items, None)
+
+    @property
+    def done(self) -> bool:
+        return self._next is None
+
+    def take_below(self, upper: str | None, limit: int) -> list[tuple[str, Entry | None]]:
+        out: list[tuple[str, Entry | None]] = []
+        while self._next is not None and (upper is None or self._next[0] < upper):
+            if len(out) >= limit:
+                break
+            out.append(self._next)
+            self._next = next(self._items, None)
+        return out

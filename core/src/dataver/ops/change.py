@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from dataver.scan import Symlinks
 
 Changes = dict[str, "Entry | None"]
+Within = Callable[[str], bool]
+"""Which paths (relative to the folder or URL added) a call takes: a writer's part."""
 
 
 class SyncCounts(NamedTuple):
@@ -73,10 +76,13 @@ def add_files(
     wildcard: str | list[str] | None,
     recursive: bool,
     symlinks: Symlinks = "refuse",
+    within: Within | None = None,
 ) -> tuple[Changes, int]:
     """Changes that add a file or a folder's files; and how many were added or changed.
 
-    ``symlinks`` is the policy for links that lead outside the folder (``dataver.scan``).
+    ``symlinks`` is the policy for links that lead outside the folder (``dataver.scan``);
+    ``within``, if given, keeps only the files whose path relative to the folder it accepts
+    (a writer's part, see :mod:`dataver.partition`).
     """
     policy = check_symlinks(symlinks)
     prefix = normalize_prefix(dataset_path)
@@ -87,6 +93,8 @@ def add_files(
     files, known = _scan(
         backend, manifest, path, prefix, algorithm, wildcards, recursive, is_folder, policy
     )
+    if within is not None:
+        files = _keep_within(files, prefix, within)
     found = compare(
         files,
         manifest.iter_folder(prefix) if is_folder else manifest.get,
@@ -107,6 +115,7 @@ def sync_folder(
     *,
     dataset_path: str,
     symlinks: Symlinks = "refuse",
+    within: Within | None = None,
 ) -> SyncFound:
     """Changes that make ``dataset_path`` mirror ``local_path``.
 
@@ -131,6 +140,10 @@ def sync_folder(
     algorithm = manifest.root.hash_algorithm
     folder = os.path.abspath(local_path)
     files = scan(local_path, prefix, wildcards=None, recursive=True, symlinks=symlinks)
+    if within is not None:
+        # NOTE: a part of the folder: files outside it are another writer's, neither added
+        # nor missing; the fast path (a whole-folder listing) does not apply.
+        return _sync_within(backend, manifest, _keep_within(files, prefix, within), prefix, within)
     listing = listing_digest(files)
     mark = SyncMark(folder, prefix, algorithm, listing) if listing else None
     last = backend.stat_cache.last_sync(folder, prefix, algorithm)
@@ -155,6 +168,41 @@ def sync_folder(
     changes.update((e.path, e) for e in (*found.added, *found.modified))
     check_layout(manifest, changes, found.added)
     return SyncFound(changes, SyncCounts(len(gone), len(found.added), len(found.modified)), mark)
+
+
+def _sync_within(
+    backend: Backend, manifest: Manifest, files: list[LocalFile], prefix: str, within: Within
+) -> SyncFound:
+    """:func:`sync_folder` of the files of one part of a folder."""
+    skip = len(prefix) + 1 if prefix else 0
+    gone: list[str] = []
+
+    def missing(entry: Entry) -> None:
+        if not entry.is_link:
+            gone.append(entry.path)
+
+    found = compare(
+        files,
+        (e for e in manifest.iter_folder(prefix) if within(e.path[skip:])),
+        backend.stat_cache,
+        algorithm=manifest.root.hash_algorithm,
+        known=None,
+        workers=_hash_workers(),
+        on_missing=missing,
+    )
+    changes: Changes = dict.fromkeys(gone)
+    changes.update((e.path, e) for e in (*found.added, *found.modified))
+    check_layout(manifest, changes, found.added)
+    return SyncFound(changes, SyncCounts(len(gone), len(found.added), len(found.modified)), None)
+
+
+def _keep_within(
+    files: list[LocalFile] | Listing, prefix: str, within: Within
+) -> list[LocalFile]:
+    """The files whose path below ``prefix`` ``within`` accepts."""
+    skip = len(prefix) + 1 if prefix else 0
+    rows = files.rows() if isinstance(files, Listing) else files
+    return [f for f in rows if within(f.path[skip:])]
 
 
 def remember_sync(backend: Backend, mark: SyncMark, manifest: Manifest) -> None:
@@ -223,6 +271,7 @@ def add_external_files(
     dataset_path: str,
     wildcard: str | list[str] | None,
     recursive: bool,
+    within: Within | None = None,
 ) -> tuple[Changes, int]:
     """Changes that add links to files at ``url`` (a file or a folder, any fsspec URL).
 
@@ -238,7 +287,7 @@ def add_external_files(
         raise NotFoundError(f"external location not found: {url}", url=url)
     changes: Changes = {}
     for relative, full, size in _list_external(fs, root, recursive):
-        if not any_match(matchers, relative):
+        if not any_match(matchers, relative) or (within is not None and not within(relative)):
             continue
         path = join(prefix, relative)
         link = fs.unstrip_protocol(full)

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 import orjson
 
 from dataver.errors import FormatError, NotFoundError
-from dataver.layout import journal_prefix, manifest_key, object_key, pack_key
+from dataver.layout import journal_prefix, manifest_key, object_key, pack_key, writers_prefix
 from dataver.manifest.reader import Manifest
 from dataver.manifest.staged import read_changes
-from dataver.versions.records import VersionRecord
+from dataver.versions.records import VersionRecord, WriterRecord
 from dataver.versions.state import State
 from dataver.versions.wellformed import describe, is_digest, unsafe_fields
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from dataver.manifest.entry import Entry
     from dataver.storage.base import Store
 
-_CONTENT_PREFIXES = ("objects/", "packs/", "manifests/", "staging/")
+_CONTENT_PREFIXES = ("objects/", "packs/", "manifests/", "staging/", "writers/")
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ def _reachable(store: Store) -> set[str]:
         _mark_record(store, record, live)
         if record.state is State.UPLOADING:
             _mark_journal(store, record.id, live)
+            _mark_writers(store, record.id, live)
     for key, record in _quarantined(store):
         try:
             _mark_record(store, record, live)
@@ -208,6 +209,20 @@ def _mark_changes(store: Store, ref: str, live: set[str]) -> None:
     for entry in changes.values():
         if entry is not None:
             _mark_entry(entry, live)
+
+
+def _mark_writers(store: Store, version_id: str, live: set[str]) -> None:
+    """Keep an Uploading version's writer records and the change sets they committed."""
+    for info in store.list(writers_prefix(version_id)):
+        live.add(info.key)
+        try:
+            record = WriterRecord.from_bytes(store.read(info.key))
+        except (NotFoundError, FormatError):
+            continue  # NOTE: a damaged record names nothing gc could keep; fsck reports it
+        if record.committed is not None:
+            for ref in record.committed.changes:
+                if is_digest(ref):
+                    _mark_changes(store, ref, live)
 
 
 def _mark_journal(store: Store, version_id: str, live: set[str]) -> None:

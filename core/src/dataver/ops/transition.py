@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from dataver.diff import diff_manifests
 from dataver.errors import IntegrityError, PendingUploadError
-from dataver.layout import object_key, pack_key
+from dataver.layout import object_key, pack_key, writers_prefix
 from dataver.manifest.reader import Manifest
 from dataver.objects.upload import clear_journal, journal_stored_bytes
 from dataver.versions.records import Lease, Stats, VersionRecord, utcnow
@@ -87,8 +87,12 @@ def _check_stored(backend: Backend, entries: tuple[Entry, ...], version_id: str)
 
 
 def after_final(backend: Backend, record: VersionRecord) -> None:
-    """Housekeeping once a version left Uploading: drop its upload journal."""
-    clear_journal(backend.store, record.id)
+    """Housekeeping once a version left Uploading: drop its upload journal (every
+    writer's) and its writer records."""
+    store = backend.store
+    clear_journal(store, record.id)
+    for info in list(store.list(writers_prefix(record.id))):
+        store.delete(info.key)
 
 
 def publish_record(record: VersionRecord) -> VersionRecord:

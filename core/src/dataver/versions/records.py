@@ -81,6 +81,9 @@ class VersionRecord(_Frozen):
     deleting: Lease | None = None
     """Set while a delete checks for children: no child may be created from this version
     until it expires (see dataver.ops.delete)."""
+    closing: Lease | None = None
+    """Set while finalize gathers the writers' contributions: no writer may start until it
+    expires (see dataver.ops.gather)."""
     deleted_at: datetime | None = None
     """Set on a tombstone: the version is deleted and its record about to be removed; readers
     treat it as absent (see dataver.ops.delete)."""
@@ -90,6 +93,47 @@ class VersionRecord(_Frozen):
 
     @classmethod
     def from_bytes(cls, data: bytes) -> VersionRecord:
+        return _parse(cls, data)
+
+
+class Contribution(_Frozen):
+    """What one attempt of a writer committed to an Uploading version (see
+    dataver.ops.contribute): its changes, as change sets in path order."""
+
+    attempt: str
+    changes: tuple[str, ...] = ()
+    """Addresses of ``dataver.changes`` objects holding disjoint, ascending path ranges."""
+    files: int = 0
+    """Paths added or changed."""
+    removed: int = 0
+    bytes: int = 0
+    """Bytes of the files added or changed."""
+    stored_bytes: int = 0
+    committed_at: datetime
+
+
+class WriterRecord(_Frozen):
+    """One writer of an Uploading version (``writers/<version-id>/<slot>.json``).
+
+    Only that writer changes it (one compare-and-swap per start, renewal and commit), except
+    finalize, which sets an attempt aside once its lease expired (``fenced_at``).
+    """
+
+    format: Literal[1] = FORMAT
+    kind: Literal["dataver.writer"] = "dataver.writer"
+    version_id: str
+    name: str
+    attempt: str | None = None
+    """The attempt at work now (None: none is)."""
+    lease: Lease | None = None
+    committed: Contribution | None = None
+    fenced_at: datetime | None = None
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(indent=1).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> WriterRecord:
         return _parse(cls, data)
 
 

@@ -16,6 +16,7 @@ from dataver.layout import (
 )
 from dataver.ops.fsck.manifests import ManifestChecks
 from dataver.ops.fsck.report import ERROR, HOSTILE, LEFTOVER, FsckProblem, FsckReport
+from dataver.ops.contribute import writers_at_work
 from dataver.ops.transition import is_stale
 from dataver.storage.base import ObjectInfo
 from dataver.versions import repo
@@ -269,7 +270,7 @@ class Checker(ManifestChecks):
                     what = found.state.value if found is not None else self._absent(parent)
                     self._add("bad-parent", key, f"parent {parent} is {what}", vid)
         if record.state is State.UPLOADING:
-            if is_stale(record):
+            if is_stale(record) and not writers_at_work(self.store, record.id):
                 self.problems.append(
                     FsckProblem(
                         "stale-version",

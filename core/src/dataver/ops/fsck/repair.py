@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from dataver.errors import ConflictError, NotFoundError
 from dataver.objects.upload import clear_journal
 from dataver.ops.fsck.report import HOSTILE, QUARANTINE, FsckProblem
+from dataver.ops.contribute import writers_at_work
 from dataver.ops.transition import end_record, is_stale
 from dataver.versions import repo
 from dataver.versions.records import utcnow
@@ -129,8 +130,8 @@ def _abort_stale(backend: Backend, version_id: str) -> bool:
         record, token = repo.load(backend.store, version_id)
     except NotFoundError:
         return False
-    if not is_stale(record):
-        return False  # NOTE: its writer came back since the check
+    if not is_stale(record) or writers_at_work(backend.store, version_id):
+        return False  # NOTE: its writer came back since the check, or writers are at work
     expired = record.lease.expires_at.isoformat() if record.lease else "?"
     ended = end_record(record, State.ABORTED, f"{_REPAIR_NOTE} (expired {expired})")
     try:
