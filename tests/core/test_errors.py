@@ -42,6 +42,7 @@ EXPECTED_BUILTINS: dict[str, tuple[type[BaseException], ...]] = {
     "PendingUploadError": (ValueError,),
     "ConflictError": (Exception,),
     "HasChildrenError": (Exception,),
+    "WritersActiveError": (Exception,),
     "IntegrityError": (Exception,),
     "FormatError": (ValueError,),
     "StorageError": (OSError,),

@@ -35,6 +35,7 @@ from dataver.errors import (
     VersionBrokenError,
     VersionNotFoundError,
     WaitTimeoutError,
+    WritersActiveError,
 )
 from dataver.ops.fsck import FsckProblem, FsckReport
 from dataver.settings import Settings
@@ -70,5 +71,6 @@ __all__ = [
     "VersionNotFoundError",
     "WaitTimeoutError",
     "Watch",
+    "WritersActiveError",
     "__version__",
 ]

@@ -192,10 +192,12 @@ class LayoutChecker:
         """Return an earlier file path that ``path`` lies inside, or None."""
         # NOTE: paths sharing a prefix are contiguous in sorted order, so a prefix that does
         # not start this path starts no later one either.
-        while self._stack and not path.startswith(self._stack[-1]):
-            self._stack.pop()
-        found = next((f for f in self._stack if path.startswith(f + "/")), None)
-        self._stack.append(path)
+        stack = self._stack
+        while stack and not path.startswith(stack[-1]):
+            stack.pop()
+        # NOTE: usually empty by now (siblings are not prefixes of each other): no scan.
+        found = next((f for f in stack if path.startswith(f + "/")), None) if stack else None
+        stack.append(path)
         return found
 
 

@@ -169,8 +169,10 @@ def _ranked(manifest: Manifest, rank: int) -> Iterator[tuple[str, int, Entry]]:
         yield entry.path, -rank, entry
 
 
-def apply_sorted(base: Manifest, changes: Iterable[tuple[str, Entry | None]]) -> str | None:
-    """Like :func:`apply_changes`, for changes streamed in ascending path order.
+def apply_sorted(
+    base: Manifest, changes: Iterable[list[tuple[str, Entry | None]]]
+) -> str | None:
+    """Like :func:`apply_changes`, for changes streamed in runs of ascending path order.
 
     At most a few thousand changes and one shard are held at a time, so millions of changes
     (every writer's work, gathered by finalize) merge in bounded memory; shards of ``base``
@@ -224,6 +226,9 @@ def _merge_stream(
     out: list[Entry] = []
     i = 0
     batch = first or stream.take_below(upper, limit=_BATCH)
+    while batch and not entries:  # NOTE: nothing to merge with: new paths, in bulk
+        writer.extend([new for _, new in batch if new is not None])
+        batch = stream.take_below(upper, limit=_BATCH)
     while batch:
         for path, new in batch:
             stop = bisect.bisect_left(entries, path, lo=i, key=_path)
@@ -238,21 +243,43 @@ def _merge_stream(
 
 
 class _Peek:
-    """An iterator of ``(path, change)``, taken in runs below a bound."""
+    """Runs of ``(path, change)`` in ascending order, taken in slices below a bound."""
 
-    def __init__(self, items: Iterator[tuple[str, Entry | None]]) -> None:
-        self._items = items
-        self._next: tuple[str, Entry | None] | None = next(items, None)
+    def __init__(self, runs: Iterator[list[tuple[str, Entry | None]]]) -> None:
+        self._runs = runs
+        self._run: list[tuple[str, Entry | None]] = []
+        self._at = 0
+        self._fill()
 
     @property
     def done(self) -> bool:
-        return self._next is None
+        return self._at >= len(self._run)
 
     def take_below(self, upper: str | None, limit: int) -> list[tuple[str, Entry | None]]:
         out: list[tuple[str, Entry | None]] = []
-        while self._next is not None and (upper is None or self._next[0] < upper):
-            if len(out) >= limit:
-                break
-            out.append(self._next)
-            self._next = next(self._items, None)
+        while not self.done and len(out) < limit:
+            run, at = self._run, self._at
+            end = min(len(run), at + limit - len(out))
+            if upper is not None and run[end - 1][0] >= upper:
+                end = bisect.bisect_left(run, upper, lo=at, hi=end, key=_first)
+            out.extend(run[at:end])
+            self._at = end
+            if end < len(run) and (upper is None or run[end][0] < upper):
+                continue  # NOTE: stopped by the limit
+            if end < len(run):
+                break  # NOTE: the rest of the run is at or above the bound
+            self._fill()
         return out
+
+    def _fill(self) -> None:
+        if self._at < len(self._run):
+            return
+        self._run, self._at = [], 0
+        for run in self._runs:
+            if run:
+                self._run = run
+                return
+
+
+def _first(change: tuple[str, Entry | None]) -> str:
+    return change[0]

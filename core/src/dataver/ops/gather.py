@@ -17,11 +17,11 @@ The rule for a path that several writers changed (docs/scale.md, "Conflicts"):
 
 from __future__ import annotations
 
+import bisect
 import heapq
-import operator
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import groupby
 from typing import TYPE_CHECKING, Literal, get_args
 
 from dataver.errors import ConflictError, FormatError, ValidationError, WritersActiveError
@@ -117,69 +117,174 @@ def merge(base: Manifest, gathered: Gathered, on_conflict: OnConflict) -> str | 
             ``paths`` and ``writers`` name the first ones, ``count`` counts them all.
         ValidationError: A path is a file for one writer and a folder for another.
     """
-    return apply_sorted(base, _resolve(base.store, gathered, on_conflict))
+    # NOTE: each writer's next change set is read while the current one is merged: on S3
+    # the reads overlap across writers instead of each waiting its turn.
+    with ThreadPoolExecutor(_READERS, thread_name_prefix="dataver-gather") as pool:
+        return apply_sorted(base, _resolve(base.store, gathered, on_conflict, pool))
+
+
+_READERS = 16
 
 
 def _resolve(
-    store: Store, gathered: Gathered, on_conflict: OnConflict
-) -> Iterator[tuple[str, Entry | None]]:
-    streams = [_stream(store, c, rank) for rank, c in enumerate(gathered.contributions)]
+    store: Store, gathered: Gathered, on_conflict: OnConflict, pool: ThreadPoolExecutor
+) -> Iterator[list[tuple[str, Entry | None]]]:
+    """Runs of resolved changes in ascending path order.
+
+    A run of one writer's changes that sort before every other writer's next change is
+    taken whole (a slice): writers usually own disjoint ranges, so the per-path work is
+    left to the few paths where writers meet.
+    """
+    cursors = [_Cursor(store, c, pool) for c in gathered.contributions]
+    heap = [(c.head, rank) for rank, c in enumerate(cursors) if c.head is not None]
+    heapq.heapify(heap)
     layout = LayoutChecker()
-    conflicts: list[tuple[str, tuple[str, ...]]] = []
-    count = 0
-    for path, group in groupby(heapq.merge(*streams), key=_first):
-        changes = [(rank, entry) for _, rank, entry in group]
-        entry, clash = _choose(changes)
-        if clash:
-            count += 1
-            if len(conflicts) < _SHOWN:
-                conflicts.append((path, tuple(gathered.names[r] for r in clash)))
-            if on_conflict == "error":
-                continue
-        if entry is not None:
-            _check_layout(layout, path, gathered, changes)
-        yield path, entry
-    if count and on_conflict == "error":
-        raise _conflict(conflicts, count)
+    clashes = _Clashes(gathered.names)
+    while heap:
+        path, rank = heapq.heappop(heap)
+        if heap and heap[0][0] == path:
+            ranks = [rank]
+            while heap and heap[0][0] == path:
+                ranks.append(heapq.heappop(heap)[1])
+            one = _one_path(path, sorted(ranks), cursors, clashes, on_conflict)
+            run = [one] if one is not None else []
+            for r in ranks:
+                _push(heap, cursors[r], r)
+        else:
+            run = cursors[rank].take_below(heap[0][0] if heap else None)
+            _push(heap, cursors[rank], rank)
+        _check_layout(layout, run, gathered.names[rank])
+        if run:
+            yield run
+    clashes.raise_if_any(on_conflict)
 
 
-def _choose(changes: list[tuple[int, Entry | None]]) -> tuple[Entry | None, list[int]]:
-    """The change that stands for a path, and the ranks of writers that disagree on it."""
-    adds = [(rank, e) for rank, e in changes if e is not None]
+def _push(heap: list[tuple[str, int]], cursor: _Cursor, rank: int) -> None:
+    if cursor.head is not None:
+        heapq.heappush(heap, (cursor.head, rank))
+
+
+def _one_path(
+    path: str,
+    ranks: list[int],
+    cursors: list[_Cursor],
+    clashes: _Clashes,
+    on_conflict: OnConflict,
+) -> tuple[str, Entry | None] | None:
+    """The change that stands for a path several writers changed (None: none stands)."""
+    changes = [(r, cursors[r].pop()) for r in ranks]
+    adds = [(r, e) for r, e in changes if e is not None]
     if not adds:
-        return None, []
-    contents = {e.content_key() for _, e in adds}
-    if len(contents) > 1:
-        return adds[-1][1], [rank for rank, _ in adds]
-    return adds[0][1], []
+        return path, None
+    if len({e.content_key() for _, e in adds}) > 1:
+        clashes.add(path, [r for r, _ in adds])
+        return None if on_conflict == "error" else (path, adds[-1][1])
+    return path, adds[0][1]
 
 
-def _stream(
-    store: Store, contribution: Contribution, rank: int
-) -> Iterator[tuple[str, int, Entry | None]]:
-    last = ""
-    for ref in contribution.changes:
-        changes = read_changes(store, ref)
-        for path in sorted(changes):
-            if path <= last:
-                raise FormatError(
-                    f"change set {ref} of a writer is out of path order at {path!r}", ref=ref
-                )
-            last = path
-            yield path, rank, changes[path]
+class _Cursor:
+    """One writer's changes, a change set at a time (the next one read ahead)."""
+
+    def __init__(self, store: Store, contribution: Contribution, pool: ThreadPoolExecutor) -> None:
+        self._store = store
+        self._refs = list(contribution.changes)
+        self._pool = pool
+        self._at = 0
+        self._ahead = self._read(0)
+        self._paths: list[str] = []
+        self._changes: list[Entry | None] = []
+        self._pos = 0
+        self._last = ""
+        self._load()
+
+    @property
+    def head(self) -> str | None:
+        return self._paths[self._pos] if self._pos < len(self._paths) else None
+
+    def pop(self) -> Entry | None:
+        change = self._changes[self._pos]
+        self._advance(self._pos + 1)
+        return change
+
+    def take_below(self, bound: str | None) -> list[tuple[str, Entry | None]]:
+        """Every change of the current set below ``bound`` (at least the head)."""
+        start = self._pos
+        end = len(self._paths) if bound is None else bisect.bisect_left(
+            self._paths, bound, lo=start + 1
+        )
+        run = list(zip(self._paths[start:end], self._changes[start:end], strict=True))
+        self._advance(end)
+        return run
+
+    def _advance(self, pos: int) -> None:
+        self._pos = pos
+        if pos >= len(self._paths):
+            self._load()
+
+    def _read(self, at: int) -> Future[dict[str, Entry | None]] | None:
+        if at >= len(self._refs):
+            return None
+        return self._pool.submit(read_changes, self._store, self._refs[at])
+
+    def _load(self) -> None:
+        self._paths, self._changes, self._pos = [], [], 0
+        if self._ahead is None:
+            return
+        ref = self._refs[self._at]
+        changes = self._ahead.result()
+        self._at += 1
+        self._ahead = self._read(self._at)
+        self._paths = sorted(changes)
+        self._changes = [changes[p] for p in self._paths]
+        if self._paths and self._paths[0] <= self._last:
+            raise FormatError(
+                f"change set {ref} of a writer is out of path order at {self._paths[0]!r}",
+                ref=ref,
+            )
+        if self._paths:
+            self._last = self._paths[-1]
+        else:
+            self._load()
+
+
+class _Clashes:
+    """Paths writers gave different content: the first few named, all counted."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self._names = names
+        self.shown: list[tuple[str, tuple[str, ...]]] = []
+        self.count = 0
+
+    def add(self, path: str, ranks: list[int]) -> None:
+        self.count += 1
+        if len(self.shown) < _SHOWN:
+            self.shown.append((path, tuple(self._names[r] for r in ranks)))
+
+    def raise_if_any(self, on_conflict: OnConflict) -> None:
+        if self.count and on_conflict == "error":
+            raise _conflict(self.shown, self.count)
 
 
 def _check_layout(
-    layout: LayoutChecker, path: str, gathered: Gathered, changes: list[tuple[int, Entry | None]]
+    layout: LayoutChecker, run: list[tuple[str, Entry | None]], writer: str
 ) -> None:
-    folder = layout.file_above(path)
-    if folder is not None:
-        raise ValidationError(
-            f"writers cannot both have {folder!r} as a file and {path!r} inside it "
-            f"(writer {gathered.names[changes[0][0]]!r} gave {path!r})",
-            path=path,
-            conflict=folder,
-        )
+    """Refuse a path that is a file for one writer and a folder for another.
+
+    NOTE: each writer checked its own paths against the version; only paths where two
+    writers meet can clash, but telling which those are costs as much as this pass.
+    """
+    file_above = layout.file_above
+    for path, entry in run:
+        if entry is None:
+            continue
+        folder = file_above(path)
+        if folder is not None:
+            raise ValidationError(
+                f"writers cannot both have {folder!r} as a file and {path!r} inside it "
+                f"(writer {writer[:80]!r} gave one of them)",
+                path=path,
+                conflict=folder,
+            )
 
 
 def _set_aside(store: Store, expired: list[tuple[WriterRecord, str, str]]) -> list[str] | None:
@@ -234,9 +339,6 @@ def _conflict(conflicts: list[tuple[str, tuple[str, ...]]], count: int) -> Confl
         writers=sorted({w for _, ws in conflicts for w in ws}),
         count=count,
     )
-
-
-_first = operator.itemgetter(0)
 
 
 def _by_name(record: WriterRecord) -> str:
