@@ -34,7 +34,14 @@ class Sizes:
     childmix_count: int  # the "childmix" tree: a realistic mix of sizes, 1% of it changed
     childmix_min: int
     childmix_max: int
+    writers_s3_files: int  # files of small_size per writer, "writers-s3" (times s3_writers)
+    writers_local_files: int  # files of small_size per writer, "writers-local"
+    finalize_files: int  # files of the "finalize-1m" version, over finalize_writers writers
     files_per_dir: int = 100
+    s3_writers: int = 8
+    local_writers: int = 2
+    finalize_writers: int = 16
+    s3_latency_ms: int = 20  # added to every request of "writers-s3" (benchmarks/latency.py)
 
     @property
     def changed_count(self) -> int:
@@ -54,6 +61,14 @@ class Sizes:
             f"child of mixed sizes: {self.childmix_changed:,} of {self.childmix_count:,} files "
             f"from {human(self.childmix_min)} to {human(self.childmix_max)} changed "
             "(seeded, log-skewed)",
+            f"many writers on S3: {self.s3_writers} x {self.writers_s3_files:,} files x "
+            f"{human(self.small_size)} against 1 writer of the same "
+            f"{self.s3_writers * self.writers_s3_files:,}, {self.s3_latency_ms} ms added per "
+            "request",
+            f"many writers locally: {self.local_writers} x {self.writers_local_files:,} files "
+            f"x {human(self.small_size)} against 1 writer",
+            f"finalize: {self.finalize_files:,} files from {self.finalize_writers} writers "
+            "(synthetic contributions)",
         ]
 
     @property
@@ -78,6 +93,9 @@ FULL = Sizes(
     childmix_count=10_000,
     childmix_min=1 * KIB,
     childmix_max=1 * MIB,
+    writers_s3_files=25_000,
+    writers_local_files=50_000,
+    finalize_files=1_000_000,
 )
 
 # Large files stay above dataver's 1 MiB pack threshold so the single-object path runs too.
@@ -98,6 +116,9 @@ QUICK = Sizes(
     childmix_count=500,
     childmix_min=1 * KIB,
     childmix_max=256 * KIB,
+    writers_s3_files=250,
+    writers_local_files=500,
+    finalize_files=20_000,
 )
 
 

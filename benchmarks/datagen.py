@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 from benchmarks.config import MIB, SEED
@@ -64,6 +64,7 @@ class Data:
     mixed: Path
     childmix: Path  # 10,000 files of a realistic mix of sizes (1 KiB to 1 MiB, log-skewed)
     childmix_changed: tuple[str, ...]  # relative paths of the files its 1% child rewrites
+    root: Path  # where the trees are; scenarios make more there on demand (ensure_parts)
 
 
 def ensure_data(root: Path, sizes: Sizes, log: Callable[[str], None]) -> Data:
@@ -103,7 +104,31 @@ def ensure_data(root: Path, sizes: Sizes, log: Callable[[str], None]) -> Data:
         mixed=root / "mixed",
         childmix=root / "childmix",
         childmix_changed=tuple(childmix.relpath(i) for i in changed_indices(childmix)),
+        root=root,
     )
+
+
+def ensure_parts(
+    folder: Path, parts: int, spec: TreeSpec, log: Callable[[str], None]
+) -> list[Path]:
+    """Generate (or reuse) ``folder/p0`` ... ``p<parts-1>``: each a tree of ``spec`` seeded
+    with ``spec.seed + k`` (no two parts share content). Only the scenarios that need such
+    trees make them (the many-writers ones), with one stamp for all the parts beside
+    ``folder``, so ``folder`` holds the parts' files only."""
+    paths = [folder / f"p{k}" for k in range(parts)]
+    stamp = folder.with_name(folder.name + ".spec.json")
+    fields = {"generator": _GENERATOR_VERSION, "parts": parts, **asdict(spec)}
+    wanted = json.dumps(fields, sort_keys=True)
+    if folder.is_dir() and stamp.is_file() and stamp.read_text() == wanted:
+        return paths
+    log(f"generating {folder.name}: {parts} x {spec.count:,} files x {spec.size:,} B")
+    stamp.unlink(missing_ok=True)
+    if folder.exists():
+        shutil.rmtree(folder)
+    for k, path in enumerate(paths):
+        _write_small(path, replace(spec, seed=spec.seed + k))
+    stamp.write_text(wanted)
+    return paths
 
 
 def _rng(seed: int) -> random.Random:

@@ -1,4 +1,5 @@
-"""The targets of issues 2 ("Speed"), 3 (local cache) and 4 (S3), and the markdown report.
+"""The targets of issues 2 ("Speed"), 3 (local cache), 4 (S3), 10 (at scale) and 21 (many
+writers), and the markdown report.
 
 The report has one table per scenario, then one table of targets per issue.
 """
@@ -16,7 +17,13 @@ if TYPE_CHECKING:
 Comparison = Literal["at_least", "at_most", "under"]
 
 
-ISSUES = {2: "Speed", 3: "local cache", 4: "S3", 10: "side by side, at scale"}
+ISSUES = {
+    2: "Speed",
+    3: "local cache",
+    4: "S3",
+    10: "side by side, at scale",
+    21: "many writers, one version",
+}
 
 
 @dataclass(frozen=True)
@@ -339,6 +346,49 @@ TARGETS = (
         1024,
         "peak RSS of the load process",
         issue=10,
+        rss=True,
+    ),
+    # NOTE: both rows of a many-writers scenario hold the same files, so the ratio of the
+    # times is the ratio of the aggregate throughputs (files/s, shown in the notes).
+    Target(
+        "S3 with 20 ms per request: 8 writers at >= 5x the throughput of 1 writer",
+        "writers-s3",
+        "one",
+        "many",
+        "at_least",
+        5,
+        "1 writer / 8 writers (same files), from the go to the last commit",
+        issue=21,
+    ),
+    Target(
+        "Local registry: 2 writers at >= 1.6x the throughput of 1 writer",
+        "writers-local",
+        "one",
+        "many",
+        "at_least",
+        1.6,
+        "1 writer / 2 writers (same files), from the go to the last commit",
+        issue=21,
+    ),
+    Target(
+        "Finalize of 1,000,000 files from 16 writers in under 10 s",
+        "finalize-1m",
+        "finalize",
+        None,
+        "under",
+        10.0,
+        "finalize, seconds",
+        issue=21,
+    ),
+    Target(
+        "Finalize of 1,000,000 files from 16 writers with under 1 GiB peak RSS",
+        "finalize-1m",
+        "finalize",
+        None,
+        "under",
+        1024,
+        "peak RSS of the finalize process",
+        issue=21,
         rss=True,
     ),
 )

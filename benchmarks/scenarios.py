@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks.config import human
+from benchmarks.config import SEED, human
+from benchmarks.datagen import TreeSpec, ensure_parts
+from benchmarks.latency import LatencyProxy
 from benchmarks.peers import copy_tree, ensure_clearml, hash_tree, probe_clearml
 from benchmarks.s3 import DATAVER_PARTS, THREADS, Boto3Floor, MotoServer, bucket_name
 from benchmarks.s3 import missing_modules as s3_missing_modules
@@ -873,6 +875,168 @@ def _s3_notes(ctx: Context) -> list[str]:
     return notes
 
 
+# ------------------------------------------------------------------- many writers (issue 21)
+
+
+def writers_s3(ctx: Context) -> ScenarioResult:
+    """N writer processes build one version on S3 (with latency), against 1 writer."""
+    s = ctx.sizes
+    count, each = s.s3_writers, s.writers_s3_files
+    title = (
+        f"Many writers on S3 (moto, {s.s3_latency_ms} ms added per request): {count} writers "
+        f"x {each:,} files x {human(s.small_size)} into one version, against 1 writer of the "
+        f"same {count * each:,} files"
+    )
+    result = ScenarioResult("writers-s3", title, reference="one")
+    missing = s3_missing_modules()
+    if missing:
+        result.notes.append(f"Not run: {', '.join(missing)} not installed in this environment.")
+        return result
+    parts = _writer_parts(ctx, count, each)
+    mine = [(p, p.name) for p in parts]  # NOTE: writer k adds folder p<k> as p<k>
+    with MotoServer() as server, LatencyProxy(server.url, s.s3_latency_ms / 1000) as proxy:
+        ctx.log(f"writers-s3: moto server at {server.url}, {s.s3_latency_ms} ms at {proxy.url}")
+        env = {**server.env(), "AWS_ENDPOINT_URL": proxy.url}
+        for index in range(ctx.runs):
+            with ctx.fresh("writers-s3", index) as root:
+                measured = {}
+                for key, parts_of in (("one", [(parts[0].parent, "")]), ("many", mine)):
+                    bucket = server.create_bucket(bucket_name(f"writers-{key}", index))
+                    registry = Registry(f"s3://{bucket}/reg", root / f"cache-{key}")
+                    name = f"writers-{len(parts_of)}"
+                    measured[key] = registry.with_env(env).writers(name, parts_of, count * each)
+                    server.reset()  # NOTE: each measurement starts with an empty server
+                _record_writers(result, measured["one"], measured["many"], count)
+        if proxy.connections == 0:
+            raise RuntimeError("no request went through the latency proxy")
+    result.notes.extend(_writers_notes(result, count, each))
+    result.notes.append(
+        f"S3: one moto server (as in the S3 table: only ratios mean anything) behind "
+        f"benchmarks/latency.py, a TCP delay line that forwards every byte the clients send "
+        f"{s.s3_latency_ms} ms after it arrived (answers come back at once): each request "
+        f"pays a {s.s3_latency_ms} ms round trip, bandwidth is not limited. A new bucket per "
+        "measurement, the server reset after each one."
+    )
+    return result
+
+
+def writers_local(ctx: Context) -> ScenarioResult:
+    """N writer processes build one version in a local registry folder, against 1 writer."""
+    s = ctx.sizes
+    count, each = s.local_writers, s.writers_local_files
+    title = (
+        f"Many writers locally: {count} writers x {each:,} files x {human(s.small_size)} into "
+        f"one version in a local registry, against 1 writer of the same {count * each:,} files"
+    )
+    result = ScenarioResult("writers-local", title, reference="one")
+    parts = _writer_parts(ctx, count, each)
+    for index in range(ctx.runs):
+        with ctx.fresh("writers-local", index) as root:
+            one = Registry(root / "registry-one", root / "cache-one").writers(
+                "writers-1", [(parts[0].parent, "")], count * each
+            )
+            many = Registry(root / "registry-many", root / "cache-many").writers(
+                f"writers-{count}", [(p, p.name) for p in parts], count * each
+            )
+            _record_writers(result, one, many, count)
+    result.notes.extend(_writers_notes(result, count, each))
+    return result
+
+
+def _writer_parts(ctx: Context, count: int, each: int) -> list[Path]:
+    """``count`` folders of ``each`` small files (generated once, under the data folder)."""
+    s = ctx.sizes
+    spec = TreeSpec(each, s.small_size, s.files_per_dir, SEED + 21)
+    return ensure_parts(ctx.data.root / f"writers-{count}x{each}", count, spec, ctx.log)
+
+
+def _record_writers(result: ScenarioResult, one: OpResult, many: OpResult, count: int) -> None:
+    """Rows ``one`` and ``many`` (from the go to the last commit), their finalize, and more."""
+    files = int(one.data["files"])
+    result.row("one", f"dataver: 1 writer, {files:,} files", files=files).add(
+        one.seconds, one.peak_rss_kib
+    )
+    result.row("many", f"dataver: {count} writers at once, the same files", files=files).add(
+        many.seconds, many.peak_rss_kib
+    )
+    slowest = max(float(w["seconds"]) for w in many.data["writers"])
+    result.row("many_slowest", "  of which the slowest writer's own add_files call").add(slowest)
+    result.row("finalize_one", "dataver: finalize after 1 writer").add(float(one.data["finalize"]))
+    result.row("finalize_many", f"dataver: finalize after {count} writers").add(
+        float(many.data["finalize"])
+    )
+    result.row("one_wall", "dataver, 1 writer: whole operation (processes, writer, finalize)").add(
+        one.wall, one.peak_rss_kib
+    )
+    result.row("many_wall", f"dataver, {count} writers: the same").add(many.wall, many.peak_rss_kib)
+
+
+def _writers_notes(result: ScenarioResult, count: int, each: int) -> list[str]:
+    """What the rows measure, and the medians as aggregate files per second."""
+    notes = [
+        "Each measurement is a fresh process that creates the version, starts one process per "
+        "writer (benchmarks/writer_worker.py: `Registry(url).get(id, states=None)`, then "
+        "`ds.add_files(folder, dataset_path=..., writer=...)`, the writer's whole "
+        "contribution: scan, hash, upload, change sets, commit), waits until every writer "
+        "has imported dataver and opened the version, then gives them the go at once. The "
+        "writers' row runs from the go until the last writer reported its commit (the "
+        "processes' exits are not timed); finalize, in the same parent process after them, "
+        "is timed apart. "
+        f"Writer k adds folder `p<k>` ({each:,} files) as `p<k>`; the single writer adds "
+        f"the folder holding all {count} in one call (the same paths and bytes; no two "
+        "folders share content). Every writer has its own empty cache folder "
+        "(as on separate machines): every file is read and hashed. Peak RSS: the largest "
+        "process of the measurement (the parent or one writer).",
+    ]
+    one, many = result.rows.get("one"), result.rows.get("many")
+    if one is not None and many is not None and one.samples and many.samples:
+        files = one.files or 0
+        notes.append(
+            f"Aggregate throughput (medians): 1 writer {files / one.median:,.0f} files/s, "
+            f"{count} writers {files / many.median:,.0f} files/s: "
+            f"{one.median / many.median:.2f}x."
+        )
+    return notes
+
+
+def finalize_1m(ctx: Context) -> ScenarioResult:
+    """finalize of a version that many writers contributed a million files to."""
+    s = ctx.sizes
+    files, count = s.finalize_files, s.finalize_writers
+    title = (
+        f"Finalize of {files:,} files contributed by {count} writers (synthetic "
+        "contributions, local registry)"
+    )
+    result = ScenarioResult("finalize-1m", title, reference=None)
+    for index in range(ctx.runs):
+        with ctx.fresh("finalize-1m", index) as root:
+            registry = _fresh_registry(root)
+            setup = registry.synthetic_writers("finalize-1m", count, files, root / "seed")
+            result.row("setup", "setup: the writers' contributions, written directly").add(
+                setup.seconds, setup.peak_rss_kib
+            )
+            done = registry.finalize(setup.data["id"], files)
+            label = f"dataver: finalize ({count} writers gathered, merged, sealed)"
+            result.row("finalize", label, files=files).add(done.seconds, done.peak_rss_kib)
+            result.row("finalize_cpu", "  its CPU time (process_time)").add(float(done.data["cpu"]))
+            result.row("finalize_wall", "dataver: the same, whole process").add(
+                done.wall, done.peak_rss_kib
+            )
+    result.notes.append(
+        f"Setup (untimed for the targets): a seed version of 64 real 4 KiB files (one pack) "
+        f"in a fresh local registry, then an Uploading version whose {count} writers each "
+        f"committed 1/{count} of the {files:,} files the way the SDK stores a contribution "
+        "(writer record started, change sets of 2,048 located entries in path order, commit; "
+        "benchmarks/worker.py, writers_synthetic): entries p<k>/d<i/1000>/f<i>.bin of 4 KiB "
+        "pointing into the seed's pack, with made-up distinct hashes (finalize checks that "
+        "the pack exists, not the bytes). Then a fresh process opens the version and times "
+        "`finalize()` alone: gathering the writer records, the streaming merge of every "
+        "change set into the manifest, the stats (a diff against the empty base) and the "
+        "record swap. Peak RSS: that whole process (interpreter and imports included)."
+    )
+    return result
+
+
 SCENARIOS: dict[str, Callable[[Context], ScenarioResult]] = {
     "small": small,
     "small100k": small100k,
@@ -887,4 +1051,7 @@ SCENARIOS: dict[str, Callable[[Context], ScenarioResult]] = {
     "manifest": manifest,
     "s3": s3,
     "clearml": clearml,
+    "writers-s3": writers_s3,
+    "writers-local": writers_local,
+    "finalize-1m": finalize_1m,
 }

@@ -94,6 +94,26 @@ class Registry:
         """Time a Python scandir + stat of every file under ``folder`` (a floor, not dataver)."""
         return self._op("stat", [folder], {"folder": str(folder)})
 
+    def writers(self, name: str, parts: list[tuple[Path, str]], files: int) -> OpResult:
+        """Create a version; one process per ``(folder, dataset_path)`` adds it as writer
+        ``w<k>``, all at once; then finalize. ``data["finalize"]``: finalize's seconds."""
+        writers = [
+            {"writer": f"w{k}", "folder": str(folder), "dataset_path": dataset_path}
+            for k, (folder, dataset_path) in enumerate(parts)
+        ]
+        spec = {"name": name, "writers": writers, "files": files}
+        return self._op("writers", [folder for folder, _ in parts], spec)
+
+    def synthetic_writers(self, name: str, writers: int, files: int, seed: Path) -> OpResult:
+        """An Uploading version with ``writers`` committed contributions of ``files`` files
+        in all, written directly (no files read; setup, not a measurement)."""
+        spec = {"name": name, "writers": writers, "files": files, "seed_folder": str(seed)}
+        return self._op("writers_synthetic", [], spec)
+
+    def finalize(self, version_id: str, files: int) -> OpResult:
+        """Time ``finalize`` of the Uploading version ``version_id`` in a fresh process."""
+        return self._op("finalize", self._local(), {"id": version_id, "files": files})
+
     def _local(self) -> list[Path]:
         """The registry folder, to read into the page cache first (nothing for a URL)."""
         return [] if isinstance(self.path, str) else [self.path]

@@ -24,6 +24,18 @@ Synthetic manifests (no files: entries made up, written by the core's manifest w
     manifest_load   {"store", "ref"}: time decoding and iterating every entry of a manifest.
     manifest_diff   {"store", "old", "new"}: time diff_manifests of two manifests.
 
+Many writers building one version (issue 21):
+    writers            {"registry", "name", "files", "writers": [{"writer", "folder",
+                       "dataset_path"}]}: create a version, start one process per writer
+                       (:mod:`benchmarks.writer_worker`, each with its own cache folder under
+                       ``DATAVER_CACHE_DIR``), wait until every one is ready, then time from
+                       the go to the last commit; then time ``finalize``. ``files``: how many
+                       the Final version must hold.
+    writers_synthetic  {"registry", "name", "writers", "files", "seed_folder"}: an Uploading
+                       version with ``writers`` committed contributions of ``files`` files in
+                       all, made without files (see :func:`writers_synthetic`); untimed setup.
+    finalize           {"registry", "id", "files"}: time ``finalize`` of an Uploading version.
+
 boto3 floors (the endpoint and credentials come from the ``AWS_*`` variables):
     put_each        {"bucket", "prefix", "folder", "threads"}: one put_object per file, from
                     ``threads`` threads; each thread reads its file.
@@ -38,9 +50,13 @@ Registry and its client are made before the build's timer).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import selectors
+import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -50,8 +66,14 @@ import dataver
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from typing import IO
 
     from dataver.manifest import Entry
+
+WRITER_READY_TIMEOUT = 300.0
+"""Seconds for every writer process to import dataver and open the version."""
+WRITER_TIMEOUT = 6 * 3600.0
+"""Seconds for a writer to add its files, store them and commit."""
 
 
 def build(spec: dict[str, Any]) -> dict[str, Any]:
@@ -228,6 +250,205 @@ def manifest_diff(spec: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "cpu": time.process_time() - cpu, "counts": counts}
 
 
+def writers(spec: dict[str, Any]) -> dict[str, Any]:
+    """Build one version with one process per writer, then finalize it; time both.
+
+    Every writer process is started and must print ``ready`` (interpreter started, dataver
+    imported, version opened) before the clock starts; then all get the go at once.
+    ``seconds`` runs from the go until the last writer committed (its answer printed; the
+    processes' exits are not timed).
+    """
+    registry = dataver.Registry(spec["registry"])
+    ds = registry.create(spec["name"])
+    cache = Path(os.environ.get("DATAVER_CACHE_DIR") or tempfile.mkdtemp())
+    started = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        procs = [
+            _WriterProcess(stack, {"registry": spec["registry"], "id": ds.id, **one}, cache)
+            for one in spec["writers"]
+        ]
+        deadline = time.monotonic() + WRITER_READY_TIMEOUT
+        for proc in procs:
+            proc.wait_ready(deadline)
+        go = time.perf_counter()
+        for proc in procs:
+            proc.go()
+        results = [proc.result() for proc in procs]
+        done = time.perf_counter()
+        for proc in procs:
+            proc.end()
+    ds.finalize()
+    finalized = time.perf_counter()
+    if ds.stats.files != spec["files"]:
+        raise RuntimeError(f"the version holds {ds.stats.files} files, not {spec['files']}")
+    return {
+        "seconds": done - go,
+        "finalize": finalized - done,
+        "spawn": go - started,
+        "files": ds.stats.files,
+        "id": ds.id,
+        "writers": results,
+    }
+
+
+class _WriterProcess:
+    """One :mod:`benchmarks.writer_worker` process, with its own cache folder; its stderr
+    goes to a temporary file (shown if it fails). Killed when ``stack`` closes."""
+
+    def __init__(self, stack: contextlib.ExitStack, payload: dict[str, Any], cache: Path) -> None:
+        err = tempfile.TemporaryFile()  # noqa: SIM115 - the stack closes it (next line)
+        self._err = stack.enter_context(err)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.writer_worker", json.dumps(payload)],
+            bufsize=0,  # NOTE: no read-ahead: select() sees every line still to be read
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            env={**os.environ, "DATAVER_CACHE_DIR": str(cache / payload["writer"])},
+        )
+        stack.callback(self._kill)
+
+    def wait_ready(self, deadline: float) -> None:
+        """Wait for its ``ready`` line (until ``deadline``, a ``time.monotonic()`` value)."""
+        line = self._line(deadline)
+        if line.strip() != b"ready":
+            self._proc.wait(timeout=30)
+            raise RuntimeError(f"a writer failed to start ({line!r}):\n{self._tail()}")
+
+    def go(self) -> None:
+        stdin = self._pipe(self._proc.stdin)
+        stdin.write(b"go\n")
+        stdin.flush()
+
+    def result(self) -> dict[str, Any]:
+        """Wait for its answer, printed once it committed (not for its exit); return it."""
+        line = self._line(time.monotonic() + WRITER_TIMEOUT)
+        try:
+            result: dict[str, Any] = json.loads(line)
+        except ValueError:
+            self._proc.wait(timeout=30)
+            raise RuntimeError(f"a writer failed ({line!r}):\n{self._tail()}") from None
+        return result
+
+    def end(self) -> None:
+        """Wait for it to exit (after its answer: not timed); it must exit with 0."""
+        self._proc.communicate(timeout=60)
+        if self._proc.returncode != 0:
+            raise RuntimeError(f"a writer exited {self._proc.returncode}:\n{self._tail()}")
+
+    def _line(self, deadline: float) -> bytes:
+        """The next line it prints (b"" if it exits first)."""
+        stdout = self._pipe(self._proc.stdout)
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdout, selectors.EVENT_READ)
+            if not selector.select(max(0.0, deadline - time.monotonic())):
+                raise RuntimeError("a writer said nothing in time:\n" + self._tail())
+        return stdout.readline()
+
+    def _kill(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+
+    def _tail(self) -> str:
+        self._err.seek(0)
+        return self._err.read().decode(errors="replace")[-3000:]
+
+    @staticmethod
+    def _pipe(pipe: IO[bytes] | None) -> IO[bytes]:
+        if pipe is None:
+            raise RuntimeError("a writer process has no pipe")
+        return pipe
+
+
+def writers_synthetic(spec: dict[str, Any]) -> dict[str, Any]:
+    """An Uploading version with ``writers`` committed contributions, made without files.
+
+    A seed version of 64 real 4 KiB files (one pack) is built first. Each writer's
+    contribution is then written as the SDK stores one (dataver.api.writer): its start,
+    change sets of ``CHANGE_SET`` located entries in path order, its commit; the entries
+    are ``p<k>/d<i // 1000>/f<i>.bin``, 4 KiB each, pointing into the seed's pack, with
+    made-up distinct hashes (finalize checks that the pack exists, not the bytes).
+    """
+    from dataver.api.writer import CHANGE_SET
+    from dataver.manifest import staged
+    from dataver.ops import contribute
+    from dataver.versions.records import Contribution, utcnow
+
+    registry = dataver.Registry(spec["registry"])
+    located = _seed_pack(registry, Path(spec["seed_folder"]))
+    ds = registry.create(spec["name"])
+    backend = ds._backend
+    count, files = spec["writers"], spec["files"]
+    start = time.perf_counter()
+    for k in range(count):
+        share = files // count + (1 if k < files % count else 0)
+        attempt = contribute.start(backend, ds.id, f"w{k:02d}")
+        refs = []
+        for first in range(0, share, CHANGE_SET):
+            entries = _located(k, range(first, min(share, first + CHANGE_SET)), located)
+            ref = staged.write_changes(backend.store, {e.path: e for e in entries})
+            if ref is None:
+                raise RuntimeError("a synthetic change set was refused")
+            refs.append(ref)
+        contribution = Contribution(
+            attempt=attempt.record.attempt or "",
+            changes=tuple(refs),
+            files=share,
+            bytes=share * 4096,
+            committed_at=utcnow(),
+        )
+        contribute.commit(backend.store, attempt, contribution)
+    return {"seconds": time.perf_counter() - start, "id": ds.id, "files": files}
+
+
+def _seed_pack(registry: Any, folder: Path) -> list[Entry]:
+    """Build a version of 64 seeded 4 KiB files (one pack); return its entries."""
+    import random
+
+    from dataver.manifest.reader import Manifest
+
+    rng = random.Random(21)  # noqa: S311 - test data
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(64):
+        (folder / f"seed{i:02d}.bin").write_bytes(rng.randbytes(4096))
+    seed = registry.create("seed")
+    seed.add_files(folder)
+    seed.finalize(auto_upload=True)
+    record = seed.record
+    entries = list(Manifest(seed._backend.store, record.manifest, record.hash_algorithm))
+    if not entries or any(e.pack is None for e in entries):
+        raise RuntimeError("the seed version's files were not packed")
+    return entries
+
+
+def _located(writer: int, indices: range, located: list[Entry]) -> list[Entry]:
+    """Entries of writer ``writer``'s files ``indices``, each in a place of the real pack."""
+    import hashlib
+
+    from dataver.manifest import Entry
+
+    out = []
+    for i in indices:
+        where = located[i % len(located)]
+        digest = hashlib.sha256(f"{writer}:{i}".encode()).hexdigest()
+        path = f"p{writer:02d}/d{i // 1000:04d}/f{i:07d}.bin"
+        out.append(Entry(path, where.size, digest, where.pack, where.offset))
+    return out
+
+
+def finalize(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time ``finalize`` of the Uploading version ``id`` (its writers' work gathered)."""
+    ds = dataver.Registry(spec["registry"]).get(spec["id"], states=None)
+    start, cpu = time.perf_counter(), time.process_time()
+    ds.finalize()
+    seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
+    if ds.stats.files != spec["files"]:
+        raise RuntimeError(f"the version holds {ds.stats.files} files, not {spec['files']}")
+    return {"seconds": seconds, "cpu": cpu, "files": ds.stats.files}
+
+
 def put_each(spec: dict[str, Any]) -> dict[str, Any]:
     """Time one ``put_object`` per file of ``folder``, from ``threads`` threads."""
     client, bucket = _s3_client(spec["threads"]), spec["bucket"]
@@ -310,6 +531,9 @@ OPERATIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "manifest_build": manifest_build,
     "manifest_load": manifest_load,
     "manifest_diff": manifest_diff,
+    "writers": writers,
+    "writers_synthetic": writers_synthetic,
+    "finalize": finalize,
     "put_each": put_each,
     "upload_files": upload_files,
     "download_files": download_files,

@@ -160,3 +160,54 @@ def test_a_per_file_target_needs_the_file_counts() -> None:
     target = _target("1% child of 4 KiB files: its scan floor + at most 1 ms per changed file")
     assert target.evaluate({"child": result}) == (None, "no file count")
     assert target.evaluate({}) == (None, "not run")
+
+
+def _writers_result(
+    one: float, many: float, finalize: float, rss_kib: int
+) -> dict[str, ScenarioResult]:
+    s3 = ScenarioResult("writers-s3", "many writers on S3", reference="one")
+    s3.row("one", "1 writer", files=200_000).add(one)
+    s3.row("many", "8 writers", files=200_000).add(many)
+    local = ScenarioResult("writers-local", "many writers locally", reference="one")
+    local.row("one", "1 writer", files=100_000).add(one)
+    local.row("many", "2 writers", files=100_000).add(many)
+    final = ScenarioResult("finalize-1m", "finalize")
+    final.row("finalize", "finalize", files=1_000_000).add(finalize, rss_kib)
+    return {"writers-s3": s3, "writers-local": local, "finalize-1m": final}
+
+
+@pytest.mark.parametrize(("many", "s3", "local"), [(10.0, "PASS", "PASS"), (25.0, "FAIL", "PASS")])
+def test_many_writers_are_judged_on_the_ratio_of_their_throughputs(
+    many: float, s3: str, local: str
+) -> None:
+    """The same files either way: 1 writer's time / N writers' time = throughput ratio."""
+    results = _writers_result(50.0, many, 4.0, 300 << 10)
+    target = _target("S3 with 20 ms per request: 8 writers at >= 5x the throughput of 1 writer")
+    assert target.evaluate(results) == (pytest.approx(50.0 / many), s3)
+    target = _target("Local registry: 2 writers at >= 1.6x the throughput of 1 writer")
+    assert target.evaluate(results) == (pytest.approx(50.0 / many), local)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "rss_kib", "verdicts"),
+    [(4.0, 300 << 10, ("PASS", "PASS")), (12.0, 1100 << 10, ("FAIL", "FAIL"))],
+)
+def test_finalize_of_a_million_files_is_judged_on_time_and_peak_rss(
+    seconds: float, rss_kib: int, verdicts: tuple[str, str]
+) -> None:
+    results = _writers_result(50.0, 10.0, seconds, rss_kib)
+    took = _target("Finalize of 1,000,000 files from 16 writers in under 10 s")
+    peak = _target("Finalize of 1,000,000 files from 16 writers with under 1 GiB peak RSS")
+    assert took.evaluate(results) == (seconds, verdicts[0])
+    assert peak.evaluate(results) == (pytest.approx(rss_kib / 1024), verdicts[1])
+
+
+def test_issue_21_targets_have_their_own_table() -> None:
+    text = render(["# header"], _writers_result(50.0, 10.0, 4.0, 300 << 10), indicative=False)
+    issue21 = text.split("## Targets (issue 21, many writers, one version)")[1]
+    assert (
+        "| S3 with 20 ms per request: 8 writers at >= 5x the throughput of 1 writer | 5.00x "
+        "| 5.00x |"
+    ) in issue21
+    assert "| Finalize of 1,000,000 files from 16 writers in under 10 s | 4.000 s |" in issue21
+    assert "not run" not in issue21

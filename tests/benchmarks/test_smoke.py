@@ -24,6 +24,9 @@ SCENARIOS = (
     "A 20,000-entry manifest",
     "S3 (one moto server)",
     "ClearML without a server",
+    "Many writers on S3 (moto, 20 ms added per request)",
+    "Many writers locally",
+    "Finalize of 20,000 files contributed by 16 writers",
 )
 
 
@@ -55,6 +58,7 @@ def test_quick_benchmark_writes_every_scenario(tmp_path: Path) -> None:
     assert "## Targets (issue 3, local cache)" in report
     assert "## Targets (issue 4, S3)" in report
     assert "## Targets (issue 10, side by side, at scale)" in report
+    assert "## Targets (issue 21, many writers, one version)" in report
     for row in (
         "dataver: cold get_local_copy, small",
         "dataver: tree rebuilt from cached blobs, small",
@@ -67,9 +71,15 @@ def test_quick_benchmark_writes_every_scenario(tmp_path: Path) -> None:
         "dataver: cold get_local_copy(paths=[one file])",
         "dataver: load (decode, validate, iterate every entry)",
         "dataver: diff_manifests of the two",
+        "dataver: 1 writer, 2,000 files",
+        "dataver: 8 writers at once, the same files",
+        "dataver: finalize after 8 writers",
+        "dataver: 2 writers at once, the same files",
+        "dataver: finalize (16 writers gathered, merged, sealed)",
     ):
         assert f"| {row} |" in report
     assert "files/s." in report  # the rebuild's median as files per second, in the notes
+    assert "Aggregate throughput (medians): 1 writer" in report  # the writers' files/s
     for target in (
         "1% child of 4 KiB files: its scan floor + at most 1 ms per changed file",
         "1% child of mixed sizes: its scan floor + at most 1 ms per changed file",
@@ -82,6 +92,10 @@ def test_quick_benchmark_writes_every_scenario(tmp_path: Path) -> None:
         "Warm get O(1): 100,000 files no slower than 2x 10,000 files",
         "1M-entry manifest loads in under 3 s",
         "1M-entry manifest loads with under 1 GiB peak RSS",
+        "S3 with 20 ms per request: 8 writers at >= 5x the throughput of 1 writer",
+        "Local registry: 2 writers at >= 1.6x the throughput of 1 writer",
+        "Finalize of 1,000,000 files from 16 writers in under 10 s",
+        "Finalize of 1,000,000 files from 16 writers with under 1 GiB peak RSS",
     ):
         line = next(line for line in report.splitlines() if line.startswith(f"| {target} |"))
         assert line.endswith(("| PASS |", "| FAIL |")), line

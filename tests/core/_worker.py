@@ -301,8 +301,8 @@ def contribute_hold(
     w.start()
     w.add_files(folder, dataset_path=prefix)
     if commit == "store":
-        assert w._view is not None and w._attempt is not None
-        w._store(w._view, w._attempt, w._view._batch or {})
+        view, attempt = w._started()
+        w._store(view, attempt, view._batch or {})
     _say("started")
     sys.stdin.readline()
     try:

@@ -87,7 +87,8 @@ def test_writer_changes_and_own_changes_merge(registry: dataver.Registry, tmp_pa
     assert {"own/f0000.txt", "a/f0003.txt", "f0000.txt"} <= paths
     assert "f0001.txt" not in paths
     assert len(paths) == 5 - 1 + 3 + 4
-    assert child.stats.added == 7 and child.stats.removed == 1
+    assert child.stats.added == 7
+    assert child.stats.removed == 1
     assert not list(registry.backend.store.list(writers_prefix(child.id)))
 
 
@@ -98,7 +99,8 @@ def test_conflict_names_paths_and_writers(registry: dataver.Registry, tmp_path: 
     with pytest.raises(ConflictError) as caught:
         ds.finalize()
     error = caught.value
-    assert "f0000.txt" in str(error) and "alpha" in str(error) and "beta" in str(error)
+    for part in ("f0000.txt", "alpha", "beta"):
+        assert part in str(error)
     assert error.count == 2  # type: ignore[attr-defined]
     assert error.writers == ["alpha", "beta"]  # type: ignore[attr-defined]
     ds.reload()
@@ -155,9 +157,15 @@ def test_retry_replaces_its_contribution(registry: dataver.Registry, tmp_path: P
 def test_failed_attempt_keeps_last_commit(registry: dataver.Registry, tmp_path: Path) -> None:
     ds = registry.create("keep")
     ds.add_files(_folder(tmp_path, "a", 2), writer="w")
-    with pytest.raises(RuntimeError), ds.writer("w") as w:
-        w.add_files(_folder(tmp_path, "b", 5))
-        raise RuntimeError("the task failed")
+    folder = _folder(tmp_path, "b", 5)
+
+    def failing_task() -> None:
+        with ds.writer("w") as w:
+            w.add_files(folder)
+            raise RuntimeError("the task failed")
+
+    with pytest.raises(RuntimeError):
+        failing_task()
     ds.finalize()
     assert ds.stats.files == 2
 
@@ -173,7 +181,8 @@ def test_finalize_refuses_or_waits_for_live_writer(
         ds.finalize()
     assert "slow" in str(caught.value)
     ds.reload()
-    assert ds.record.closing is None and ds.state is dataver.State.UPLOADING
+    assert ds.record.closing is None
+    assert ds.state is dataver.State.UPLOADING
     # NOTE: the writer can still commit after a refused finalize.
     w.commit()
     ds.finalize()
@@ -185,10 +194,9 @@ def test_finalize_waits_for_writer_in_another_process(
 ) -> None:
     ds = registry.create("waiting")
     folder = _folder(tmp_path, "a", 20)
-    proc = spawn_worker(
-        "contribute_hold", str(registry.url), ds.id, "held", str(folder), "", "no"
-    )
-    assert proc.stdout is not None and proc.stdin is not None
+    proc = spawn_worker("contribute_hold", str(registry.url), ds.id, "held", str(folder), "", "no")
+    assert proc.stdout is not None
+    assert proc.stdin is not None
     assert proc.stdout.readline().strip() == "started"
     proc.stdin.write("go\n")
     proc.stdin.flush()
@@ -253,10 +261,15 @@ def test_writer_cannot_start_while_closing_or_final(
 ) -> None:
     ds = registry.create("closing")
     folder = _folder(tmp_path, "a", 1)
-    with pytest.raises(RuntimeError, match="finalize died"), ds._closing():
-        with pytest.raises(ConflictError, match="being finalized"):
-            ds.add_files(folder, writer="late")
-        raise RuntimeError("finalize died")
+
+    def dying_finalize() -> None:
+        with ds._closing():
+            with pytest.raises(ConflictError, match="being finalized"):
+                ds.add_files(folder, writer="late")
+            raise RuntimeError("finalize died")
+
+    with pytest.raises(RuntimeError, match="finalize died"):
+        dying_finalize()
     ds.reload()
     assert ds.record.closing is None
     ds.add_files(folder, writer="late")
@@ -298,3 +311,40 @@ def test_bad_writer_input_changes_nothing(registry: dataver.Registry, tmp_path: 
     with pytest.raises(dataver.ValidationError, match="on_conflict"):
         ds.finalize(on_conflict="newest")  # type: ignore[arg-type]
     assert ds.writers() == []
+
+
+def test_parts_give_each_file_to_one_writer(registry: dataver.Registry, tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    for i in range(60):
+        sub = folder / f"d{i % 7}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{i:03d}.bin").write_bytes(bytes([i]) * (i + 1))
+    parts = dataver.partition(folder, 4, by="bytes")
+    ds = registry.create("parts")
+    counts = [
+        ds.add_files(folder, dataset_path="data", part=p.to_dict(), writer=f"part-{p.index}")
+        for p in parts
+    ]
+    assert sum(counts) == 60
+    assert all(counts)
+    ds.finalize()
+    assert ds.stats.files == 60
+    assert (ds.get_local_copy() / "data/d3/f010.bin").read_bytes() == bytes([10]) * 11
+
+
+def test_sync_of_a_part_leaves_other_parts_alone(
+    registry: dataver.Registry, tmp_path: Path
+) -> None:
+    folder = _folder(tmp_path, "src", 40)
+    parts = dataver.partition(folder, 2)
+    parent = registry.create("sync-parts")
+    parent.add_files(folder)
+    parent.finalize(auto_upload=True)
+    (folder / "f0001.txt").unlink()  # NOTE: in part 0
+    (folder / "f0039.txt").write_text("changed")  # NOTE: in part 1
+    child = registry.create("sync-parts", parents=[parent.id])
+    assert child.sync_folder(folder, part=parts[0], writer="p0") == (1, 0, 0)
+    assert child.sync_folder(folder, part=parts[1], writer="p1") == (0, 0, 1)
+    child.finalize()
+    assert child.stats.files == 39
+    assert (child.get_local_copy() / "f0039.txt").read_text() == "changed"

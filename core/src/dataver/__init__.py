@@ -17,6 +17,7 @@ Example:
 from dataver.api import Dataset, Registry
 from dataver.api.steps import FolderVersion
 from dataver.api.wait import Watch
+from dataver.api.writer import Writer
 from dataver.cache.local import Cache
 from dataver.cache.prune import CachedTree, CacheInfo, PrunePlan
 from dataver.diff import Diff
@@ -38,6 +39,7 @@ from dataver.errors import (
     WritersActiveError,
 )
 from dataver.ops.fsck import FsckProblem, FsckReport
+from dataver.partitioning import Part, partition
 from dataver.settings import Settings
 from dataver.versions.state import State
 
@@ -59,6 +61,7 @@ __all__ = [
     "IntegrityError",
     "InvalidTransitionError",
     "NotFoundError",
+    "Part",
     "PendingUploadError",
     "PrunePlan",
     "Registry",
@@ -71,6 +74,8 @@ __all__ = [
     "VersionNotFoundError",
     "WaitTimeoutError",
     "Watch",
+    "Writer",
     "WritersActiveError",
     "__version__",
+    "partition",
 ]

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterable, Iterator
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @contextlib.contextmanager
@@ -34,3 +37,15 @@ def stopping_pool(max_workers: int, name: str = "") -> Iterator[ThreadPoolExecut
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def each(
+    function: Callable[[_T], _R], items: Iterable[_T], *, workers: int = 16, name: str = ""
+) -> list[_R]:
+    """``function`` over ``items`` on a thread pool (in order): for storage calls that each
+    wait on the network (HEADs, small reads, deletes) and would otherwise queue up."""
+    todo = list(items)
+    if len(todo) <= 1:
+        return [function(item) for item in todo]
+    with stopping_pool(min(workers, len(todo)), name) as pool:
+        return list(pool.map(function, todo))

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[3]
 CLI_MD = ROOT / "docs" / "cli.md"
 ALL = {
     "create", "add", "remove", "sync", "upload", "close", "finalize", "publish", "abort",
+    "partition",
     "list", "search", "ls", "show", "get", "verify", "diff", "lineage", "ui",
     "squash", "delete", "rename", "move", "gc", "fsck", "cache info", "cache prune",
     "metadata get", "metadata set", "metadata unset", "tag add", "tag remove",

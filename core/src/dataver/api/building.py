@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from dataver.manifest.entry import Entry
     from dataver.ops.gather import OnConflict
-    from dataver.partition import Part
+    from dataver.partitioning import Part
     from dataver.scan import Symlinks
     from dataver.versions.records import VersionRecord, WriterRecord
 
@@ -510,6 +510,6 @@ def _within(part: Part | Mapping[str, Any] | None) -> change.Within | None:
     """The path test of a part (None: every path)."""
     if part is None:
         return None
-    from dataver.partition import coerce
+    from dataver.partitioning import coerce
 
     return coerce(part).contains

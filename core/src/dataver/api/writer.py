@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from dataver.errors import ValidationError
@@ -15,12 +14,13 @@ from dataver.ops import contribute, lease
 from dataver.versions.records import Contribution, utcnow
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Iterator, Mapping, Sequence
     from types import TracebackType
 
     from dataver.api.building import Building
     from dataver.manifest.entry import Entry
-    from dataver.partition import Part
+    from dataver.partitioning import Part
     from dataver.scan import Symlinks
 
 CHANGE_SET = 2048
@@ -163,9 +163,7 @@ class Writer:
             ConflictError: Another attempt of the same writer took over, or finalize set this
                 one aside after its lease expired: nothing of this attempt counts.
         """
-        view = self._open()
-        attempt = self._attempt
-        assert attempt is not None  # NOTE: _open() started it
+        view, attempt = self._started()
         backend = view._backend
         changes = view._batch or {}
         interval = backend.settings.lease_seconds / 3
@@ -192,10 +190,14 @@ class Writer:
         self._attempt = self._view = None
 
     def _open(self) -> Building:
-        if self._view is None:
+        return self._started()[0]
+
+    def _started(self) -> tuple[Building, contribute.Attempt]:
+        if self._view is None or self._attempt is None:
             self.start()
-        assert self._view is not None
-        return self._view
+        if self._view is None or self._attempt is None:  # NOTE: start() sets both or raises
+            raise RuntimeError("writer did not start")
+        return self._view, self._attempt
 
     def _store(
         self, view: Building, attempt: contribute.Attempt, changes: dict[str, Entry | None]
@@ -254,4 +256,3 @@ def _write_set(
     half = len(paths) // 2
     yield from _write_set(store, paths[:half], changes, located)
     yield from _write_set(store, paths[half:], changes, located)
-

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "build",  # create, add, remove
     "sync",  # sync
     "seal",  # upload, close, finalize, publish, abort
+    "partition",  # partition
     # Read versions
     "read",  # list, search, ls
     "show",  # show

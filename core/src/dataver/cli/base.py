@@ -6,9 +6,11 @@ apps defined here; :mod:`.app` turns them into the ``dataver`` program.
 
 import functools
 import inspect
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -163,6 +165,66 @@ MaxWorkersOption = Annotated[
         show_default=False,
     ),
 ]
+WriterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--writer",
+        metavar="NAME",
+        help="Add as this named writer, one of many building the version at once: the "
+        "command is that writer's whole contribution; running it again with the same name "
+        "(a retry) replaces it (docs/scale.md).",
+        show_default=False,
+    ),
+]
+PartOption = Annotated[
+    str | None,
+    typer.Option(
+        "--part",
+        metavar="JSON",
+        help="Take only this part of the folder: one item printed by 'dataver partition "
+        "--json', as JSON text or @FILE.",
+        show_default=False,
+    ),
+]
+WaitWritersOption = Annotated[
+    float,
+    typer.Option(
+        "--wait-for-writers",
+        min=0,
+        metavar="SECONDS",
+        help="Wait this long for writers still at work (default: refuse at once, naming them).",
+    ),
+]
+OnConflictOption = Annotated[
+    str,
+    typer.Option(
+        "--on-conflict",
+        metavar="POLICY",
+        help="Two writers gave a path different content: error (refuse, naming them) or "
+        "writer-order (keep the content of the writer whose name sorts last).",
+    ),
+]
+
+
+def read_part(text: str | None) -> dict[str, Any] | None:
+    """The ``--part`` value: JSON text, or ``@FILE`` holding it."""
+    if text is None:
+        return None
+    raw = text
+    if text.startswith("@"):
+        try:
+            raw = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CliUsageError(f"--part: cannot read {text[1:]}: {exc.strerror}") from None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise CliUsageError(
+            "--part must be JSON (one item of 'dataver partition --json') or @FILE"
+        ) from None
+    if not isinstance(value, dict):
+        raise CliUsageError("--part must be a JSON object (one item of 'dataver partition --json')")
+    return value
 
 
 # ----------------------------------------------------------------------------- version ids
@@ -221,14 +283,21 @@ def load_version(opts: Options, value: str | None) -> Dataset:
 # ----------------------------------------------------------------------------- closing
 
 
-def close_version(opts: Options, ds: Dataset, max_workers: int | None) -> int:
+def close_version(
+    opts: Options,
+    ds: Dataset,
+    max_workers: int | None,
+    *,
+    wait_for_writers: float = 0.0,
+    on_conflict: str = "error",
+) -> int:
     """Upload and finalize; return the bytes newly stored. On failure, say how to resume."""
     if ds.state is not State.UPLOADING:
         ds.finalize()  # refused with the SDK's own words: "cannot finalize version ..."
     try:
         with shown(opts):
             uploaded = ds.upload(max_workers)
-        ds.finalize()
+        ds.finalize(wait_for_writers=wait_for_writers, on_conflict=on_conflict)  # type: ignore[arg-type]
     except DataverError:
         if ds.state is State.UPLOADING:
             output.status(opts, f"{ds.id} is still uploading: 'dataver close --id {ds.id}' resumes")

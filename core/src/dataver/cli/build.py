@@ -15,15 +15,18 @@ from dataver.cli.base import (
     DatasetFolderOption,
     IdOption,
     Options,
+    PartOption,
     ProjectOption,
     SymlinksOption,
+    WriterOption,
     app,
     command,
     interrupted_change,
     load_version,
+    read_part,
     resolve_id,
 )
-from dataver.cli.errors import CliUsageError
+from dataver.cli.errors import CliInterruptedError, CliUsageError
 from dataver.cli.params import glob_list
 from dataver.cli.progress import shown
 
@@ -143,6 +146,8 @@ def add(
             show_default=False,
         ),
     ] = None,
+    writer: WriterOption = None,
+    part: PartOption = None,
 ) -> None:
     """Add files (or links) to an uploading version: all of them, or nothing.
 
@@ -153,19 +158,34 @@ def add(
     opts = Options.of(ctx)
     if not files and not links:
         raise CliUsageError("nothing to add", hint="pass --files PATH... or --links URL...")
+    chosen = read_part(part)
     ds = load_version(opts, id)
     recursive = not non_recursive
     added = linked = 0
     before = ds.record
     try:
-        with shown(opts), ds.batch():
+        with shown(opts), ds.writer(writer) if writer is not None else ds.batch() as into:
+            target = into if into is not None else ds
             if files:
-                added = ds.add_files(
-                    files, dataset_folder, wildcard or None, recursive, symlinks=symlinks
+                added = target.add_files(
+                    files,
+                    dataset_folder,
+                    wildcard or None,
+                    recursive,
+                    symlinks=symlinks,
+                    part=chosen,
                 )
             if links:
-                linked = ds.add_external_files(links, dataset_folder, wildcard or None, recursive)
+                linked = target.add_external_files(
+                    links, dataset_folder, wildcard or None, recursive, part=chosen
+                )
     except KeyboardInterrupt:
+        if writer is not None:
+            raise CliInterruptedError(
+                f"interrupted: nothing of writer {writer!r}'s work was recorded in "
+                f"{output.label(ds)} ({ds.id}); its earlier contribution, if any, stands",
+                hint="run the same command again: content already stored is not sent twice",
+            ) from None
         raise interrupted_change(ds, before, "adding files") from None
     if opts.json:
         from dataver.cli.schema import AddOutput

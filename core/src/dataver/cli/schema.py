@@ -143,6 +143,23 @@ class UploadOutput(Output):
     uploaded_bytes: int = Field(description="bytes newly stored")
 
 
+class PartObject(Output):
+    """One part of ``dataver partition``: ``dataver.Part.to_dict()``."""
+
+    index: int = Field(description="which part, from 0")
+    count: int = Field(description="how many parts (`--parts`)")
+    start: str | None = Field(
+        description="first relative path of the part (null for part 0: from the beginning)"
+    )
+    stop: str | None = Field(
+        description="first relative path of the next part (null for the last part: to the end)"
+    )
+    files: int = Field(description="files in the part when it was computed")
+    bytes: int = Field(description="their bytes")
+    source: str | None = Field(description="the folder or URL the parts were computed from")
+    by: str = Field(description="what the parts are balanced by: `count` or `bytes`")
+
+
 # ----------------------------------------------------------------------- read versions
 
 FileRow = Annotated[FileObject | ChangedFile, Field(union_mode="left_to_right")]
@@ -418,6 +435,7 @@ SHAPES: Mapping[str, Shape] = MappingProxyType(
         "finalize": VERSION_SHAPE,
         "publish": VERSION_SHAPE,
         "abort": VERSION_SHAPE,
+        "partition": Shape((PartObject,), many=True),
         "list": Shape((ListOutput,)),
         "search": Shape((VersionObject,), many=True),
         "ls": Shape((DatasetRow,), many=True),

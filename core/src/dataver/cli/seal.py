@@ -15,7 +15,9 @@ from dataver.cli.base import (
     BUILD,
     IdOption,
     MaxWorkersOption,
+    OnConflictOption,
     Options,
+    WaitWritersOption,
     app,
     close_version,
     command,
@@ -50,20 +52,37 @@ def upload(ctx: typer.Context, id: IdOption = None, max_workers: MaxWorkersOptio
 
 
 @command(app, "close", panel=BUILD, examples=["dataver close", "dataver close --id 3f2a9c1e"])
-def close(ctx: typer.Context, id: IdOption = None, max_workers: MaxWorkersOption = None) -> None:
-    """Upload what is pending and finalize: the version becomes final (immutable)."""
+def close(
+    ctx: typer.Context,
+    id: IdOption = None,
+    max_workers: MaxWorkersOption = None,
+    wait_for_writers: WaitWritersOption = 0.0,
+    on_conflict: OnConflictOption = "error",
+) -> None:
+    """Upload what is pending and finalize: the version becomes final (immutable).
+
+    Every writer's committed work is merged in (docs/scale.md).
+    """
     opts = Options.of(ctx)
     ds = load_version(opts, id)
-    close_version(opts, ds, max_workers)
+    close_version(opts, ds, max_workers, wait_for_writers=wait_for_writers, on_conflict=on_conflict)
     _print_version(opts, ds, "finalized")
 
 
 @command(app, "finalize", panel=BUILD, examples=["dataver finalize --id 3f2a9c1e"])
-def finalize(ctx: typer.Context, id: IdOption = None) -> None:
-    """Seal an uploaded version (final). Refuses while content is not uploaded: see close."""
+def finalize(
+    ctx: typer.Context,
+    id: IdOption = None,
+    wait_for_writers: WaitWritersOption = 0.0,
+    on_conflict: OnConflictOption = "error",
+) -> None:
+    """Seal an uploaded version (final). Refuses while content is not uploaded: see close.
+
+    Every writer's committed work is merged in (docs/scale.md).
+    """
     opts = Options.of(ctx)
     ds = load_version(opts, id)
-    ds.finalize()
+    ds.finalize(wait_for_writers=wait_for_writers, on_conflict=on_conflict)  # type: ignore[arg-type]
     warn_if_empty(ds)
     _print_version(opts, ds, "finalized")
 

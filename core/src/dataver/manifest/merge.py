@@ -169,9 +169,7 @@ def _ranked(manifest: Manifest, rank: int) -> Iterator[tuple[str, int, Entry]]:
         yield entry.path, -rank, entry
 
 
-def apply_sorted(
-    base: Manifest, changes: Iterable[list[tuple[str, Entry | None]]]
-) -> str | None:
+def apply_sorted(base: Manifest, changes: Iterable[list[tuple[str, Entry | None]]]) -> str | None:
     """Like :func:`apply_changes`, for changes streamed in runs of ascending path order.
 
     At most a few thousand changes and one shard are held at a time, so millions of changes

@@ -24,7 +24,7 @@ from dataver.errors import IntegrityError, NotFoundError, ObjectNotFoundError
 from dataver.hashing import hash_bytes, hash_file
 from dataver.layout import journal_prefix, object_key, pack_key
 from dataver.statcache import FileStat
-from dataver.workers import stopping_pool
+from dataver.workers import each, stopping_pool
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -128,16 +128,15 @@ def _read_journal(store: Store, version_id: str) -> dict[str | None, _Location]:
 
 
 def _journal(store: Store, version_id: str) -> list[dict[str, Any]]:
-    out = []
-    for info in store.list(journal_prefix(version_id)):
+    def read(key: str) -> Any:
         try:
-            raw = orjson.loads(store.read(info.key))
+            return orjson.loads(store.read(key))
         except (ObjectNotFoundError, orjson.JSONDecodeError):
-            log.warning("ignoring unreadable upload journal %s", info.key)
-            continue
-        if isinstance(raw, dict):
-            out.append(raw)
-    return out
+            log.warning("ignoring unreadable upload journal %s", key)
+            return None
+
+    keys = [info.key for info in store.list(journal_prefix(version_id))]
+    return [raw for raw in each(read, keys, name="dataver-journal") if isinstance(raw, dict)]
 
 
 def journal_stored_bytes(store: Store, version_id: str) -> int:
@@ -347,5 +346,4 @@ def _changed(entry: Entry) -> IntegrityError:
 
 def clear_journal(store: Store, version_id: str) -> None:
     """Drop the upload journal of a version (after finalize, abort or delete)."""
-    for info in list(store.list(journal_prefix(version_id))):
-        store.delete(info.key)
+    each(store.delete, [info.key for info in store.list(journal_prefix(version_id))])

@@ -82,7 +82,7 @@ def add_files(
 
     ``symlinks`` is the policy for links that lead outside the folder (``dataver.scan``);
     ``within``, if given, keeps only the files whose path relative to the folder it accepts
-    (a writer's part, see :mod:`dataver.partition`).
+    (a writer's part, see :mod:`dataver.partitioning`).
     """
     policy = check_symlinks(symlinks)
     prefix = normalize_prefix(dataset_path)
@@ -196,9 +196,7 @@ def _sync_within(
     return SyncFound(changes, SyncCounts(len(gone), len(found.added), len(found.modified)), None)
 
 
-def _keep_within(
-    files: list[LocalFile] | Listing, prefix: str, within: Within
-) -> list[LocalFile]:
+def _keep_within(files: list[LocalFile] | Listing, prefix: str, within: Within) -> list[LocalFile]:
     """The files whose path below ``prefix`` ``within`` accepts."""
     skip = len(prefix) + 1 if prefix else 0
     rows = files.rows() if isinstance(files, Listing) else files

@@ -14,6 +14,7 @@ withdraws, or finalize sees the attempt and waits for it (or refuses).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import unicodedata
 import uuid
@@ -25,10 +26,9 @@ from dataver.ops.transition import make_lease
 from dataver.versions import repo
 from dataver.versions.records import Contribution, WriterRecord, utcnow
 from dataver.versions.state import State, require
+from dataver.workers import each
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from dataver.backend import Backend
     from dataver.storage.base import Store
     from dataver.versions.records import VersionRecord
@@ -160,32 +160,31 @@ def release(store: Store, attempt: Attempt) -> None:
     """End the attempt without committing: the last commit stays. Best effort (a lease
     that is not released expires)."""
     new = attempt.record.model_copy(update={"attempt": None, "lease": None})
-    try:
+    # NOTE: taken over, set aside or cleared: nothing of ours left to release
+    with contextlib.suppress(ConflictError, ObjectNotFoundError):
         _swap(store, attempt, new)
-    except (ConflictError, ObjectNotFoundError):
-        pass  # NOTE: taken over, set aside or cleared: nothing of ours left to release
 
 
-def list_writers(store: Store, version_id: str) -> Iterator[tuple[WriterRecord, str, str]]:
-    """Each writer record of a version with its token and key.
+def list_writers(store: Store, version_id: str) -> list[tuple[WriterRecord, str, str]]:
+    """Each writer record of a version with its token and key (read in parallel).
 
     Raises:
         FormatError: A record does not parse or does not belong where it is stored.
     """
-    for info in store.list(writers_prefix(version_id)):
-        found = _read(store, info.key)
+    keys = [info.key for info in store.list(writers_prefix(version_id))]
+    out = []
+    for key, found in zip(keys, each(lambda k: _read(store, k), keys), strict=True):
         if found is None:
             continue  # NOTE: cleared since the listing
         record, token = found
-        if record.version_id != version_id or info.key != writer_key(
-            version_id, slot_of(record.name)
-        ):
+        if record.version_id != version_id or key != writer_key(version_id, slot_of(record.name)):
             raise FormatError(
-                f"writer record {info.key} does not belong there (it names version "
+                f"writer record {key} does not belong there (it names version "
                 f"{record.version_id!r}, writer {record.name[:80]!r})",
-                key=info.key,
+                key=key,
             )
-        yield record, token, info.key
+        out.append((record, token, key))
+    return out
 
 
 def writers_at_work(store: Store, version_id: str) -> bool:

@@ -209,8 +209,10 @@ class _Cursor:
     def take_below(self, bound: str | None) -> list[tuple[str, Entry | None]]:
         """Every change of the current set below ``bound`` (at least the head)."""
         start = self._pos
-        end = len(self._paths) if bound is None else bisect.bisect_left(
-            self._paths, bound, lo=start + 1
+        end = (
+            len(self._paths)
+            if bound is None
+            else bisect.bisect_left(self._paths, bound, lo=start + 1)
         )
         run = list(zip(self._paths[start:end], self._changes[start:end], strict=True))
         self._advance(end)
@@ -265,9 +267,7 @@ class _Clashes:
             raise _conflict(self.shown, self.count)
 
 
-def _check_layout(
-    layout: LayoutChecker, run: list[tuple[str, Entry | None]], writer: str
-) -> None:
+def _check_layout(layout: LayoutChecker, run: list[tuple[str, Entry | None]], writer: str) -> None:
     """Refuse a path that is a file for one writer and a folder for another.
 
     NOTE: each writer checked its own paths against the version; only paths where two

@@ -14,6 +14,7 @@ from dataver.manifest.reader import Manifest
 from dataver.objects.upload import clear_journal, journal_stored_bytes
 from dataver.versions.records import Lease, Stats, VersionRecord, utcnow
 from dataver.versions.state import State, check_transition
+from dataver.workers import each
 
 if TYPE_CHECKING:
     from dataver.backend import Backend
@@ -76,7 +77,9 @@ def _check_stored(backend: Backend, entries: tuple[Entry, ...], version_id: str)
     keys = {
         pack_key(e.pack) if e.pack else object_key(e.hash or "") for e in entries if e.url is None
     }
-    missing = [k for k in sorted(keys) if not backend.store.exists(k)]
+    ordered = sorted(keys)
+    found = each(backend.store.exists, ordered, name="dataver-check")
+    missing = [k for k, there in zip(ordered, found, strict=True) if not there]
     if missing:
         raise IntegrityError(
             f"version {version_id} cannot be finalized: {len(missing)} stored objects are "
@@ -91,8 +94,7 @@ def after_final(backend: Backend, record: VersionRecord) -> None:
     writer's) and its writer records."""
     store = backend.store
     clear_journal(store, record.id)
-    for info in list(store.list(writers_prefix(record.id))):
-        store.delete(info.key)
+    each(store.delete, [info.key for info in store.list(writers_prefix(record.id))])
 
 
 def publish_record(record: VersionRecord) -> VersionRecord:

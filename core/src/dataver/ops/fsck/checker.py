@@ -14,9 +14,9 @@ from dataver.layout import (
     name_key,
     record_key,
 )
+from dataver.ops.contribute import writers_at_work
 from dataver.ops.fsck.manifests import ManifestChecks
 from dataver.ops.fsck.report import ERROR, HOSTILE, LEFTOVER, FsckProblem, FsckReport
-from dataver.ops.contribute import writers_at_work
 from dataver.ops.transition import is_stale
 from dataver.storage.base import ObjectInfo
 from dataver.versions import repo

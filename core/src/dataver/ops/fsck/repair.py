@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from dataver.errors import ConflictError, NotFoundError
 from dataver.objects.upload import clear_journal
-from dataver.ops.fsck.report import HOSTILE, QUARANTINE, FsckProblem
 from dataver.ops.contribute import writers_at_work
+from dataver.ops.fsck.report import HOSTILE, QUARANTINE, FsckProblem
 from dataver.ops.transition import end_record, is_stale
 from dataver.versions import repo
 from dataver.versions.records import utcnow
