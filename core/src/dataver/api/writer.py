@@ -12,6 +12,7 @@ from dataver.manifest.reader import Manifest
 from dataver.objects.upload import journal_stored_bytes, upload_pending
 from dataver.ops import contribute, lease
 from dataver.versions.records import Contribution, utcnow
+from dataver.workers import each
 
 if TYPE_CHECKING:
     import os
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from dataver.manifest.entry import Entry
     from dataver.partitioning import Part
     from dataver.scan import Symlinks
+    from dataver.storage.base import Store
 
 CHANGE_SET = 2048
 """Changes per stored change set of a contribution: finalize holds one set per writer."""
@@ -235,16 +237,19 @@ class Writer:
 
 
 def _change_sets(
-    store: Any, changes: dict[str, Entry | None], located: dict[str, Entry]
+    store: Store, changes: dict[str, Entry | None], located: dict[str, Entry]
 ) -> Iterator[str]:
-    """Store the changes as change sets of ascending, disjoint path ranges."""
+    """Store the changes as change sets of ascending, disjoint path ranges (written in
+    parallel: on S3 each is a round trip)."""
     paths = sorted(changes)
-    for start in range(0, len(paths), CHANGE_SET):
-        yield from _write_set(store, paths[start : start + CHANGE_SET], changes, located)
+    slices = [paths[at : at + CHANGE_SET] for at in range(0, len(paths), CHANGE_SET)]
+    written = each(lambda some: list(_write_set(store, some, changes, located)), slices)
+    for refs in written:
+        yield from refs
 
 
 def _write_set(
-    store: Any, paths: list[str], changes: dict[str, Entry | None], located: dict[str, Entry]
+    store: Store, paths: list[str], changes: dict[str, Entry | None], located: dict[str, Entry]
 ) -> Iterator[str]:
     chunk = {p: located.get(p, changes[p]) for p in paths}
     ref = staged.write_changes(store, chunk)
