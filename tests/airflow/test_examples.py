@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from airflow.utils.state import DagRunState, TaskInstanceState
@@ -12,8 +13,6 @@ import dataver
 from .conftest import load_example
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from airflow.models.dagrun import DagRun
     from airflow.sdk import DAG
 
@@ -98,6 +97,36 @@ def test_daily_increments_chain_each_day_onto_the_previous_version(
     assert third.metadata == {"day": "2026-03-03"}
 
 
+def test_many_writers_add_the_parts_of_one_folder_to_one_version(
+    any_registry_url: str, tmp_path: Path
+) -> None:
+    dag = load_example("airflow_many_writers", "many_writers_dag")
+    conf = {"workdir": str(tmp_path / "work"), "files": 40, "workers": 4}
+
+    run = dag.test(run_conf=conf)
+
+    tis = run.get_task_instances()
+    assert run.state == DagRunState.SUCCESS, {(t.task_id, t.map_index): t.state for t in tis}
+    assert sorted(t.map_index for t in tis if t.task_id == "add") == [0, 1, 2, 3]
+    contributions = [
+        t.xcom_pull(task_ids="add", map_indexes=t.map_index, key="contribution")
+        for t in tis
+        if t.task_id == "add"
+    ]
+    assert sorted(c["writer"] for c in contributions) == [
+        f"dataver_many_writers/{run.run_id}/add/{i}" for i in range(4)
+    ]
+    assert [c["files"] for c in contributions] == [10, 10, 10, 10]
+    (version,) = dataver.Registry(any_registry_url).list(project="examples", name="shards")
+    assert version.state is dataver.State.PUBLISHED
+    assert version.stats.files == 40
+    (export,) = (tmp_path / "work" / "shards").iterdir()
+    exported = {p.relative_to(export).as_posix(): p.read_bytes() for p in export.rglob("*.csv")}
+    assert version.list_files() == sorted(exported)
+    local = Path(version.get_local_copy())
+    assert {name: (local / name).read_bytes() for name in exported} == exported
+
+
 def _register_unpaused(dag: DAG) -> None:
     """Put the DAG (and its asset schedule) in the metadata DB, unpaused, as the scheduler has it.
 
@@ -128,4 +157,5 @@ def test_the_example_dags_import_cleanly() -> None:
         "dataver_features_producer",
         "dataver_features_consumer",
         "dataver_daily_increments",
+        "dataver_many_writers",
     } <= set(bag.dag_ids)

@@ -1,11 +1,13 @@
-"""Operators of the dataver provider, by family: ``build`` (create, add files, sync a folder,
-remove files), ``seal`` (finalize, publish), ``get`` and ``version`` (a folder in one step)."""
+"""Operators of the dataver provider, by family: ``build`` (create, split a folder into parts,
+add files, sync a folder, remove files), ``seal`` (finalize, publish), ``get`` and ``version``
+(a folder in one step)."""
 
 from __future__ import annotations
 
 from dataver_airflow.operators.build import (
     DataverAddFilesOperator,
     DataverCreateOperator,
+    DataverPartitionOperator,
     DataverRemoveFilesOperator,
     DataverSyncFolderOperator,
 )
@@ -18,6 +20,7 @@ __all__ = [
     "DataverCreateOperator",
     "DataverFinalizeOperator",
     "DataverGetOperator",
+    "DataverPartitionOperator",
     "DataverPublishOperator",
     "DataverRemoveFilesOperator",
     "DataverSyncFolderOperator",

@@ -12,6 +12,7 @@ Operators that take a ``version_id`` accept either the id or such a summary (for
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,46 @@ def resume_key(context: Context) -> str:
     """
     made_by = provenance(context)
     return "airflow:{dag_id}/{run_id}/{task_id}/{map_index}".format(**made_by)
+
+
+AUTO = "auto"
+"""``writer="auto"`` (the default of the add and sync operators): a writer of its own when the
+task is mapped or is given a ``part`` (:func:`writer_name`), else none."""
+
+
+def writer_key(context: Context) -> str:
+    """The task's writer name across its retries: ``<dag_id>/<run_id>/<task_id>/<map_index>``.
+
+    Every try of one (mapped) task instance is the same writer of the version, so a retry
+    replaces the contribution of the try before it instead of adding to it.
+    """
+    return "{dag_id}/{run_id}/{task_id}/{map_index}".format(**provenance(context))
+
+
+def writer_name(context: Context, writer: str | None, part: Any) -> str | None:
+    """The writer a task adds (or syncs) as: ``writer`` itself, or with ``"auto"``
+    :func:`writer_key` when the task is mapped or has a ``part``, else None (the version's
+    own changes, as a single task makes them)."""
+    if writer != AUTO:
+        return writer or None
+    map_index = context["ti"].map_index
+    mapped = map_index is not None and map_index >= 0
+    return writer_key(context) if mapped or part is not None else None
+
+
+def part_of(value: Any) -> dict[str, Any] | None:
+    """A ``part`` argument as a dict (a :class:`dataver.Part`, its ``to_dict()``, or that
+    dict as JSON text, what a template renders); None stays None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = json.loads(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return dict(to_dict())
+    raise TypeError(f"part must be a dataver.Part or its to_dict(), got {type(value).__name__}")
 
 
 def version_id(ref: VersionRef) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowFailException
 
 import dataver
 from dataver_airflow.operators._base import (
@@ -15,7 +18,21 @@ from dataver_airflow.operators._base import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from airflow.sdk import Context
+
+
+@contextmanager
+def writers_conflict(uri: str) -> Iterator[None]:
+    """Writers that gave paths different content fail the task at once: a retry would
+    gather the same contributions again."""
+    try:
+        yield
+    except dataver.ConflictError as exc:
+        if getattr(exc, "paths", None) is None:
+            raise  # NOTE: writers still at work, or a concurrent change: a retry may pass
+        raise AirflowFailException(f"cannot finalize {uri}: {exc}") from exc
 
 
 class DataverFinalizeOperator(ReportsLineage):
@@ -29,17 +46,28 @@ class DataverFinalizeOperator(ReportsLineage):
     Published (an earlier try sealed it) is taken as it is, and announced unless an asset
     event announced it already.
 
+    The version's content is its own changes plus every writer's committed contribution
+    (mapped ``DataverAddFilesOperator`` or ``DataverSyncFolderOperator`` tasks, other DAGs,
+    any process), merged in one pass (``Dataset.finalize``).
+
     Args:
         version_id: The version id, or an upstream operator's summary.
         auto_upload: Upload pending content before sealing.
         announce: Emit the asset event: None (default) decides as above; True always;
             False never.
+        on_conflict: Two writers gave a path different content: ``"error"`` (default: the
+            task fails without retries, naming the paths and writers) or
+            ``"writer-order"`` (the content of the writer whose name sorts last wins).
+        wait_for_writers: Seconds to wait for writers still at work (default 0: none may
+            be). A writer still at work after that fails the try (``WritersActiveError``,
+            retried like any error); a killed writer stops counting once its lease
+            expires.
 
     Returns:
         The version's summary (XCom).
     """
 
-    template_fields = ("version_id",)
+    template_fields = ("version_id", "on_conflict")
 
     def __init__(
         self,
@@ -47,12 +75,16 @@ class DataverFinalizeOperator(ReportsLineage):
         version_id: VersionRef,
         auto_upload: bool = True,
         announce: bool | None = None,
+        on_conflict: str = "error",
+        wait_for_writers: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.version_id = version_id
         self.auto_upload = auto_upload
         self.announce = announce
+        self.on_conflict = on_conflict
+        self.wait_for_writers = wait_for_writers
         self._version_source = version_source(version_id)
         self._declare_outlet(None)
 
@@ -62,8 +94,12 @@ class DataverFinalizeOperator(ReportsLineage):
             if sealed:
                 self.log.info("%s is already %s", ds.uri, ds.state.value)
             else:
-                with fail_fast(f"cannot finalize {ds.uri}"):
-                    ds.finalize(auto_upload=self.auto_upload)
+                with fail_fast(f"cannot finalize {ds.uri}"), writers_conflict(ds.uri):
+                    ds.finalize(
+                        auto_upload=self.auto_upload,
+                        on_conflict=self.on_conflict,  # type: ignore[arg-type]
+                        wait_for_writers=float(self.wait_for_writers),
+                    )
                 self.log.info("Finalized %s", ds.uri)
             self._remember_lineage(ds)
         self._announce(context, ds, taken_over=sealed)

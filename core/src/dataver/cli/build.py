@@ -195,7 +195,8 @@ def add(
     what = f"{output.count(added, 'file')} added or changed" + (
         f", {output.count(linked, 'link')}" if links else ""
     )
-    output.result(f"{what} in {output.label(ds)} ({ds.id})")
+    by = f" by writer {writer!r} (committed; finalize merges it)" if writer is not None else ""
+    output.result(f"{what} in {output.label(ds)} ({ds.id}){by}")
 
 
 @command(
