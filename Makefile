@@ -3,7 +3,7 @@
 # One virtual environment per orchestrator (Airflow 3.3 and Prefect >= 3.7.8 cannot share one):
 #   .venv/core     core[s3,ui] + dev tools         -> make test-core, lint, demo, bench
 #   .venv/airflow  core + airflow_provider + Airflow -> make test-airflow
-#   .venv/prefect  core + prefect_tasks + Prefect    -> make test-prefect
+#   .venv/prefect  core + prefect_tasks + Prefect (+ prefect-dask) -> make test-prefect
 # Each venv is (re)installed only when its inputs change (stamp file inside the venv).
 
 PY ?= python3
@@ -25,6 +25,9 @@ PREFECT_SPEC ?= prefect==3.9.*
 # `make venv-prefect PREFECT_SPEC="prefect==3.8.*" PREFECT_CONSTRAINTS="fastapi<0.154"`.
 PREFECT_CONSTRAINTS ?=
 TEST_TOOLS   := pytest hypothesis pytest-timeout "moto[server]"
+# The Prefect suite's extras: a Dask cluster of worker processes runs the many-writers flow
+# (examples/dags/prefect_many_writers.py, examples/many_writers_dask.py).
+PREFECT_TEST_TOOLS := "prefect-dask>=0.3.7" "dask[distributed]"
 # NOTE: ruff pinned: a new release brings new rules and formatting, which must not turn CI red.
 DEV_TOOLS    := $(TEST_TOOLS) mypy ruff==0.17.6
 # The web page's tests: Selenium drives Debian's Chromium; pyarrow writes the Parquet fixtures.
@@ -62,7 +65,7 @@ help:
 	@echo "  venv-core     create/update .venv/core (core[s3,ui] + pytest, hypothesis, mypy, ruff, moto, selenium)"
 	@echo "  browser       install Debian's chromium + chromium-driver if missing (web page tests)"
 	@echo "  venv-airflow  create/update .venv/airflow (core + airflow_provider + $(AIRFLOW_SPEC))"
-	@echo "  venv-prefect  create/update .venv/prefect (core + prefect_tasks + $(PREFECT_SPEC))"
+	@echo "  venv-prefect  create/update .venv/prefect (core + prefect_tasks + $(PREFECT_SPEC) + prefect-dask)"
 	@echo "  test          test-core, test-core-pure, test-airflow, test-prefect"
 	@echo "  test-core-pure  tests/core again without the C extension (DATAVER_NATIVE=0)"
 	@echo "  lint          ruff check, ruff format --check, mypy --strict (core)"
@@ -102,7 +105,7 @@ $(AIRFLOW_STAMP): core/pyproject.toml $(NATIVE_SRC) airflow_provider/pyproject.t
 
 venv-prefect: $(PREFECT_STAMP)
 $(PREFECT_STAMP): core/pyproject.toml $(NATIVE_SRC) prefect_tasks/pyproject.toml Makefile | ensure-uv
-	$(call make_venv,$(VENV)/prefect,-e "./core[s3]" $(NATIVE) -e ./prefect_tasks "$(PREFECT_SPEC)" $(PREFECT_CONSTRAINTS:%="%") $(TEST_TOOLS))
+	$(call make_venv,$(VENV)/prefect,-e "./core[s3]" $(NATIVE) -e ./prefect_tasks "$(PREFECT_SPEC)" $(PREFECT_CONSTRAINTS:%="%") $(TEST_TOOLS) $(PREFECT_TEST_TOOLS))
 
 venvs: venv-core venv-airflow venv-prefect
 

@@ -56,7 +56,7 @@ def test_every_task_has_an_async_twin_named_name_async() -> None:
     tasks = {n: t for n, t in tasks.items() if isinstance(t, Task)}
     sync = sorted(n for n in tasks if not n.endswith("_async"))
 
-    assert len(sync) == 9
+    assert len(sync) == 10
     assert sorted(n for n in tasks if n.endswith("_async")) == [f"{n}_async" for n in sync]
     for name in sync:
         twin = tasks[f"{name}_async"]

@@ -1,4 +1,5 @@
-"""What the current Prefect run is: provenance for version records, the retry key, retries left."""
+"""What the current Prefect run is: provenance for version records, the retry key, retries left,
+the writer name of a task run."""
 
 from __future__ import annotations
 
@@ -53,6 +54,23 @@ def resume_key() -> str | None:
         return None
     run = task_ctx.task_run
     return f"{run.flow_run_id or run.id}/{run.task_key}/{run.dynamic_key}"
+
+
+def task_run_writer() -> str | None:
+    """The writer name of the current task run: ``<task run name>/<task run id>``.
+
+    A retry is the same task run (same id), so it is the same writer and replaces the
+    contribution of the try before it instead of adding a second one. Two task runs (two
+    mapped parts, two calls) are two writers.
+
+    Returns:
+        The name, or None outside a task run.
+    """
+    task_ctx = TaskRunContext.get()
+    if task_ctx is None:
+        return None
+    run = task_ctx.task_run
+    return f"{run.name}/{run.id}"
 
 
 def retries_left() -> int:

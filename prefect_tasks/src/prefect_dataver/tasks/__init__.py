@@ -16,6 +16,7 @@ from prefect_dataver.tasks.files import (
 )
 from prefect_dataver.tasks.finalize import finalize_version, finalize_version_async
 from prefect_dataver.tasks.get import get_local_copy, get_local_copy_async
+from prefect_dataver.tasks.partition import partition_files, partition_files_async
 from prefect_dataver.tasks.publish import publish_version, publish_version_async
 from prefect_dataver.tasks.version_folder import version_folder, version_folder_async
 from prefect_dataver.tasks.wait import VersionBrokenError, wait_for_version, wait_for_version_async
@@ -41,6 +42,8 @@ __all__ = [
     "finalize_version_async",
     "get_local_copy",
     "get_local_copy_async",
+    "partition_files",
+    "partition_files_async",
     "publish_version",
     "publish_version_async",
     "remove_files",
