@@ -301,8 +301,8 @@ def contribute_hold(
     w.start()
     w.add_files(folder, dataset_path=prefix)
     if commit == "store":
-        view, attempt = w._started()
-        w._store(view, attempt, view._batch or {})
+        assert w._runs is not None
+        w._runs.flush()  # NOTE: uploads the content and stores the change sets
     _say("started")
     sys.stdin.readline()
     try:

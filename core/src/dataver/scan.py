@@ -167,6 +167,13 @@ class Listing:
         """(paths, folders, names, sizes, mtimes, inodes)."""
         return (self.paths, self.folders, self.names, self.sizes, self.mtimes, self.inodes)
 
+    def where(self, keep: Callable[[str], bool]) -> Listing:
+        """The files whose dataset path ``keep`` accepts (``self`` if it accepts them all)."""
+        index = [i for i, path in enumerate(self.paths) if keep(path)]
+        if len(index) == len(self.paths):
+            return self
+        return Listing(*(list(map(column.__getitem__, index)) for column in self.columns()))
+
 
 def scan(
     source: str | os.PathLike[str],
@@ -239,6 +246,145 @@ def scan_folder(
     skip = len(prefix) + 1 if prefix else 0
     validate_paths([p[skip:] for p in listing.paths] if skip else listing.paths)
     return listing.in_order()
+
+
+def scan_pieces(
+    source: str | os.PathLike[str],
+    prefix: str,
+    *,
+    wildcards: list[str] | None,
+    recursive: bool,
+    symlinks: Symlinks = "refuse",
+    files: int,
+) -> Iterator[Listing]:
+    """What :func:`scan` lists, as listings of about ``files`` files each, in path order,
+    walked while they are taken: memory follows the piece, not the folder.
+
+    The walk holds the names of the folders it is in (one list per level; a folder of a
+    million files is a million names) and the files of one piece. Links follow the
+    ``symlinks`` policy piece by piece: a refused link is reported when the walk reaches
+    it, not before any file is read (a writer, whose work counts only once it commits,
+    is the caller). A piece holds more than ``files`` files only for a followed link to a
+    folder: all its files are in the piece of the link.
+
+    Raises:
+        NotFoundError, ValidationError, UnsafePathError: As :func:`scan`.
+    """
+    policy = check_symlinks(symlinks)
+    root = local_root(source)
+    matchers = [PathMatcher(w, recursive=True) for w in wildcards or []]
+    if root.is_file():
+        rows = scan(source, prefix, wildcards=wildcards, recursive=recursive, symlinks=policy)
+        if rows:
+            yield Listing.of_rows(rows)
+        return
+    _check_folder(root, prefix)
+    skip = len(prefix) + 1 if prefix else 0
+
+    def selected(path: str) -> bool:
+        return any_match(matchers, path[skip:])
+
+    lead = f"{prefix}/" if prefix else ""
+    for listing, links in _walk_pieces(root, lead, recursive, max(files, 1)):
+        piece = listing
+        if outside := _outside(root, links):
+            rows = _apply_policy(
+                root, piece.rows(), outside, policy, selected if matchers else None
+            )
+            if matchers:
+                rows = [f for f in rows if selected(f.path)]
+            piece = Listing.of_rows(_checked(rows, prefix))
+        else:
+            if matchers:
+                piece = piece.where(selected)
+            validate_paths([p[skip:] for p in piece.paths] if skip else piece.paths)
+        if len(piece):
+            yield piece
+
+
+def _walk_pieces(
+    root: Path, lead: str, recursive: bool, size: int
+) -> Iterator[tuple[Listing, list[Link]]]:
+    """:func:`_walk` in pieces of ``size`` files (each with the links it met), in path order
+    as the walk goes.
+
+    A folder's entries are sorted by the order of the paths they lead to: a file by its
+    name, a sub-folder (or a link to a folder) by its name and ``/``, so ``a-b`` (a file)
+    comes before the files of ``a/``. Sub-folders are walked where they sort.
+    """
+    listing, links = _empty_listing(), []
+    top = str(root)
+    frames = [(os.path.join(top, ""), lead, *_ordered_names(top, recursive))]
+    while frames:
+        here, rel, names, folder_links = frames[-1]
+        for key in names:
+            if key[-1] == "/":
+                name = key[:-1]
+                if key in folder_links:
+                    links.append(Link(rel + name, here + name, True))
+                    continue
+                folder = here + name
+                frames.append((folder + os.sep, rel + key, *_ordered_names(folder, True)))
+                break
+            local = here + key
+            st = os.lstat(local)
+            if not stat_module.S_ISREG(st.st_mode):
+                if not stat_module.S_ISLNK(st.st_mode):
+                    continue
+                try:
+                    st = os.stat(local)
+                except OSError:
+                    continue  # NOTE: dangling, or a loop (ELOOP): nothing to add
+                if not stat_module.S_ISREG(st.st_mode):
+                    continue  # NOTE: a link to a folder, not recursive (or changed since)
+                links.append(Link(rel + key, local, False))
+            listing.paths.append(rel + key)
+            listing.folders.append(here)
+            listing.names.append(key)
+            listing.sizes.append(st.st_size)
+            listing.mtimes.append(st.st_mtime_ns)
+            listing.inodes.append(st.st_ino)
+            if len(listing.paths) >= size:
+                yield listing.in_order(), links
+                listing, links = _empty_listing(), []
+        else:
+            frames.pop()
+    if listing.paths:
+        yield listing.in_order(), links
+
+
+def _ordered_names(folder: str, recursive: bool) -> tuple[Iterator[str], frozenset[str]]:
+    """The entries of ``folder`` as sort keys in path order (a file's name; a sub-folder's
+    name and ``/``, only when ``recursive``), and the keys of those that are links to folders.
+
+    A link to a folder sorts as a folder: the files of a followed one go there. Other links
+    sort as files.
+    """
+    keys: list[str] = []
+    folder_links: set[str] = set()
+    with os.scandir(folder) as entries:
+        for item in entries:
+            if item.is_dir(follow_symlinks=False):
+                if recursive:
+                    keys.append(item.name + "/")
+            elif recursive and item.is_symlink() and _is_folder(item.path):
+                keys.append(item.name + "/")
+                folder_links.add(item.name + "/")
+            else:
+                keys.append(item.name)
+    keys.sort()
+    return iter(keys), frozenset(folder_links)
+
+
+def _is_folder(path: str) -> bool:
+    try:
+        return stat_module.S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _empty_listing() -> Listing:
+    return Listing([], [], [], [], [], [])
 
 
 def local_root(source: str | os.PathLike[str]) -> Path:

@@ -120,6 +120,35 @@ class StatCache:
             return known
         return {}
 
+    def lookup_folders(
+        self, folders: Iterable[str], algorithm: str
+    ) -> dict[str, dict[str, list[Any]]]:
+        """Like :meth:`lookup_folder`, for exactly these folders (absolute, no trailing
+        separator; not the folders below them): a part of a large folder's rows."""
+        if self._db is None:
+            return {}
+        wanted = sorted(set(folders))
+        known: dict[str, dict[str, list[Any]]] = {}
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            for start in range(0, len(wanted), 500):
+                batch = wanted[start : start + 500]
+                marks = ", ".join("?" * len(batch))  # NOTE: only placeholders go into the SQL
+                rows = self._db.execute(
+                    f"SELECT folder, files FROM folders_v2 WHERE algorithm = ? AND folder IN ({marks})",  # noqa: S608, E501
+                    (algorithm, *batch),
+                ).fetchall()
+                known.update((name, _decode(blob)) for name, blob in rows)
+                recent = self._db.execute(
+                    f"SELECT folder, name, file FROM recent_v2 WHERE algorithm = ? AND folder IN ({marks})",  # noqa: S608, E501
+                    (algorithm, *batch),
+                ).fetchall()
+                for where, name, file in recent:
+                    value = _decode_file(file)
+                    if value is not None:
+                        known.setdefault(where, {})[name] = value
+            return known
+        return {}
+
     def lookup_row(self, path: str, algorithm: str) -> Row | None:
         """Return the cached ``(size, mtime_ns, inode, hash)`` of one file, or None."""
         folder, name = os.path.split(path)

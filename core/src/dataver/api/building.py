@@ -7,13 +7,15 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from dataver.api.handle import VersionHandle
+from dataver.api.inputs import inputs as _inputs
+from dataver.api.inputs import local_inputs
+from dataver.api.inputs import within as _within
 from dataver.api.writer import Writer
-from dataver.errors import ConflictError, DataverError, NotFoundError, ValidationError
+from dataver.errors import ConflictError, DataverError, ValidationError
 from dataver.gcpause import paused_gc
 from dataver.manifest.reader import Manifest
 from dataver.ops import change, contribute, gather, lease, seal
 from dataver.ops import transition as tr
-from dataver.scan import local_root
 from dataver.versions.records import check_metadata, check_tags, utcnow
 from dataver.versions.state import State
 
@@ -126,17 +128,7 @@ class Building(VersionHandle):
                 )
         self._require(_UPLOADING, "add files to")
         within = _within(part)
-        paths = _inputs(path, "path")
-        # NOTE: local_root refuses a path with a name too long to exist (naming it) first.
-        missing = [os.fspath(p) for p in paths if not local_root(p).exists()]
-        if missing:
-            # NOTE: every input is checked before a single file is read.
-            raise NotFoundError(
-                f"no such file or folder: {', '.join(missing)}"
-                + ("; nothing was added" if len(paths) > 1 else ""),
-                path=missing[0],
-                missing=missing,
-            )
+        paths = local_inputs(path)  # NOTE: every input is checked before a file is read
         added: dict[str, Entry | None] = {}
         with paused_gc(), self.batch():  # NOTE: bulk tuples and lists (see dataver.gcpause)
             for one in paths:
@@ -494,22 +486,3 @@ class Building(VersionHandle):
         """Set the description (Uploading or Final versions)."""
         self._require(_EDITABLE, "describe")
         self._swap(lambda r: r.model_copy(update={"description": description}))
-
-
-def _inputs(value: Any, what: str) -> list[Any]:
-    """One path (or URL), or a list of them, as a non-empty list."""
-    if isinstance(value, (str, os.PathLike)):
-        return [value]
-    items = list(value)
-    if not items:
-        raise ValidationError(f"no {what} given: pass at least one")
-    return items
-
-
-def _within(part: Part | Mapping[str, Any] | None) -> change.Within | None:
-    """The path test of a part (None: every path)."""
-    if part is None:
-        return None
-    from dataver.partitioning import coerce
-
-    return coerce(part).contains

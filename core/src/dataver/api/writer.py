@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import TYPE_CHECKING, Any
 
-from dataver.errors import ValidationError
+from dataver.api.inputs import inputs, local_inputs, within
 from dataver.gcpause import paused_gc
 from dataver.layout import writer_journal
 from dataver.manifest import staged
 from dataver.manifest.reader import Manifest
 from dataver.objects.upload import journal_stored_bytes, upload_pending
-from dataver.ops import contribute, lease
+from dataver.ops import contribute, lease, pieces
+from dataver.ops.runs import CHANGE_SET, Runs
 from dataver.versions.records import Contribution, utcnow
-from dataver.workers import each
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Iterator, Mapping, Sequence
     from types import TracebackType
 
@@ -23,10 +24,8 @@ if TYPE_CHECKING:
     from dataver.manifest.entry import Entry
     from dataver.partitioning import Part
     from dataver.scan import Symlinks
-    from dataver.storage.base import Store
 
-CHANGE_SET = 2048
-"""Changes per stored change set of a contribution: finalize holds one set per writer."""
+__all__ = ["CHANGE_SET", "Writer"]
 
 
 class Writer:
@@ -43,6 +42,12 @@ class Writer:
     attempt that fails, is interrupted or is killed leaves the last committed contribution
     as it was.
 
+    Memory stays bounded, whatever the number of files (docs/scale.md, "Limits"): a folder
+    is walked, hashed and compared a piece at a time, and once the writer holds 65,536
+    changes (:data:`dataver.ops.runs.SLICE`) their content is uploaded and they are stored
+    as change sets, which later calls read back where they look. A call that fails leaves
+    the writer's earlier changes as they were.
+
     Get one with :meth:`Dataset.writer <dataver.api.building.Building.writer>`.
 
     Example:
@@ -56,7 +61,8 @@ class Writer:
         self._name = contribute.check_name(name)
         self._max_workers = max_workers
         self._attempt: contribute.Attempt | None = None
-        self._view: Building | None = None
+        self._runs: Runs | None = None
+        self._journal = ""
         self._committed: Contribution | None = None
 
     @property
@@ -93,12 +99,30 @@ class Writer:
         if self._attempt is not None:
             return
         version = self._version
+        backend = version._backend
         with paused_gc():
-            self._attempt = contribute.start(version._backend, version.id, self._name)
-        view = type(version)(version.registry, version.reload().record, None)
-        # NOTE: a batch that never ends: every call below adds to it; commit stores it.
-        view._batch = {}
-        self._view = view
+            self._attempt = contribute.start(backend, version.id, self._name)
+        record = version.reload().record
+        store = backend.store
+        settings = backend.settings
+        if self._max_workers is not None:
+            settings = settings.model_copy(update={"max_workers": self._max_workers})
+        content = staged.view(store, record.manifest, record.staged, record.hash_algorithm)
+        base = Manifest(store, record.base_manifest, record.hash_algorithm)
+        journal = writer_journal(record.id, self._attempt.slot)
+
+        def upload(pending: list[Entry]) -> dict[str, Entry]:
+            return upload_pending(
+                store,
+                settings,
+                version_id=journal,
+                pending=pending,
+                search=[content, base],
+                stat_cache=backend.stat_cache,
+            ).located
+
+        self._journal = journal
+        self._runs = Runs(store, content, upload)
 
     # ------------------------------------------------------------------ changes
     def add_files(
@@ -117,11 +141,26 @@ class Writer:
             part: Take only the files of this part of the folder (:func:`dataver.partition`).
 
         Returns:
-            How many files it adds or changes.
+            How many files it adds or changes (a path two of several inputs give counts
+            twice).
         """
-        return self._open().add_files(
-            path, dataset_path, wildcard, recursive, symlinks=symlinks, part=part
-        )
+        test = within(part)
+        paths = local_inputs(path)
+        with self._call() as runs:
+            backend = self._version._backend
+            return sum(
+                pieces.add_files(
+                    backend,
+                    runs,
+                    one,
+                    dataset_path=dataset_path,
+                    wildcard=wildcard,
+                    recursive=recursive,
+                    symlinks=symlinks,
+                    within=test,
+                )
+                for one in paths
+            )
 
     def add_external_files(
         self,
@@ -133,11 +172,25 @@ class Writer:
         part: Part | Mapping[str, Any] | None = None,
     ) -> int:
         """Add links to this writer's contribution (see :meth:`Dataset.add_external_files`)."""
-        return self._open().add_external_files(url, dataset_path, wildcard, recursive, part=part)
+        test = within(part)
+        urls = inputs(url, "url")
+        with self._call() as runs:
+            return sum(
+                pieces.add_external_files(
+                    runs,
+                    os.fspath(one),
+                    dataset_path=dataset_path,
+                    wildcard=wildcard,
+                    recursive=recursive,
+                    within=test,
+                )
+                for one in urls
+            )
 
     def remove_files(self, pattern: str, recursive: bool = True) -> int:
         """Remove files matching a glob, as part of this writer's contribution."""
-        return self._open().remove_files(pattern, recursive)
+        with self._call() as runs:
+            return pieces.remove_files(runs, pattern, recursive=recursive)
 
     def sync_folder(
         self,
@@ -152,7 +205,42 @@ class Writer:
         With ``part``, files of the version outside the part are not this writer's: they are
         neither removed nor compared. Returns ``(removed, added, modified)``.
         """
-        return self._open().sync_folder(local_path, dataset_path, symlinks=symlinks, part=part)
+        test = within(part)
+        with self._call() as runs:
+            counts = pieces.sync_folder(
+                self._version._backend,
+                runs,
+                local_path,
+                dataset_path=dataset_path,
+                symlinks=symlinks,
+                within=test,
+            )
+        return counts.removed, counts.added, counts.modified
+
+    @contextlib.contextmanager
+    def _call(self) -> Iterator[Runs]:
+        """One call's work: the lease kept alive (it may upload), bulk objects without the
+        cyclic collector; on an error, the writer's changes as they were before the call."""
+        runs = self._open()
+        mark = runs.mark()
+        try:
+            with paused_gc(), self._heartbeat():
+                yield runs
+        except BaseException:
+            runs.restore(mark)
+            raise
+
+    @contextlib.contextmanager
+    def _heartbeat(self) -> Iterator[None]:
+        attempt = self._attempt
+        assert attempt is not None  # noqa: S101 - started by _open()
+        backend = self._version._backend
+        with lease.heartbeat(
+            lambda: contribute.renew(backend, attempt),
+            backend.settings.lease_seconds / 3,
+            name=f"dataver-writer-{attempt.slot[:8]}",
+        ):
+            yield
 
     # ------------------------------------------------------------------ ending
     def commit(self) -> Contribution:
@@ -165,23 +253,28 @@ class Writer:
             ConflictError: Another attempt of the same writer took over, or finalize set this
                 one aside after its lease expired: nothing of this attempt counts.
         """
-        view, attempt = self._started()
-        backend = view._backend
-        changes = view._batch or {}
-        interval = backend.settings.lease_seconds / 3
+        runs = self._open()
+        attempt = self._attempt
+        assert attempt is not None  # noqa: S101 - started by _open()
+        store = self._version._backend.store
         try:
-            with lease.heartbeat(
-                lambda: contribute.renew(backend, attempt),
-                interval,
-                name=f"dataver-writer-{attempt.slot[:8]}",
-            ):
-                contribution = self._store(view, attempt, changes)
-            contribute.commit(backend.store, attempt, contribution)
+            with self._heartbeat(), paused_gc():
+                settled = runs.settle()
+                contribution = Contribution(
+                    attempt=attempt.record.attempt or "",
+                    changes=settled.refs,
+                    files=settled.files,
+                    removed=settled.removed,
+                    bytes=settled.bytes,
+                    stored_bytes=journal_stored_bytes(store, self._journal),
+                    committed_at=utcnow(),
+                )
+            contribute.commit(store, attempt, contribution)
         except BaseException:
-            contribute.release(backend.store, attempt)
-            self._attempt = self._view = None
+            contribute.release(store, attempt)
+            self._attempt = self._runs = None
             raise
-        self._attempt = self._view = None
+        self._attempt = self._runs = None
         self._committed = contribution
         return contribution
 
@@ -189,75 +282,10 @@ class Writer:
         """End this attempt without committing: the last committed contribution stays."""
         if self._attempt is not None:
             contribute.release(self._version._backend.store, self._attempt)
-        self._attempt = self._view = None
+        self._attempt = self._runs = None
 
-    def _open(self) -> Building:
-        return self._started()[0]
-
-    def _started(self) -> tuple[Building, contribute.Attempt]:
-        if self._view is None or self._attempt is None:
+    def _open(self) -> Runs:
+        if self._runs is None:
             self.start()
-        if self._view is None or self._attempt is None:  # NOTE: start() sets both or raises
-            raise RuntimeError("writer did not start")
-        return self._view, self._attempt
-
-    def _store(
-        self, view: Building, attempt: contribute.Attempt, changes: dict[str, Entry | None]
-    ) -> Contribution:
-        backend = view._backend
-        store = backend.store
-        record = view.record
-        settings = backend.settings
-        if self._max_workers is not None:
-            settings = settings.model_copy(update={"max_workers": self._max_workers})
-        journal = writer_journal(record.id, attempt.slot)
-        with paused_gc():
-            content = staged.view(store, record.manifest, record.staged, record.hash_algorithm)
-            base = Manifest(store, record.base_manifest, record.hash_algorithm)
-            pending = [e for e in changes.values() if e is not None and e.is_pending]
-            located = upload_pending(
-                store,
-                settings,
-                version_id=journal,
-                pending=pending,
-                search=[content, base],
-                stat_cache=backend.stat_cache,
-            ).located
-            refs = list(_change_sets(store, changes, located))
-        added = [e for e in changes.values() if e is not None]
-        return Contribution(
-            attempt=attempt.record.attempt or "",
-            changes=tuple(refs),
-            files=len(added),
-            removed=len(changes) - len(added),
-            bytes=sum(e.size for e in added),
-            stored_bytes=journal_stored_bytes(store, journal),
-            committed_at=utcnow(),
-        )
-
-
-def _change_sets(
-    store: Store, changes: dict[str, Entry | None], located: dict[str, Entry]
-) -> Iterator[str]:
-    """Store the changes as change sets of ascending, disjoint path ranges (written in
-    parallel: on S3 each is a round trip)."""
-    paths = sorted(changes)
-    slices = [paths[at : at + CHANGE_SET] for at in range(0, len(paths), CHANGE_SET)]
-    written = each(lambda some: list(_write_set(store, some, changes, located)), slices)
-    for refs in written:
-        yield from refs
-
-
-def _write_set(
-    store: Store, paths: list[str], changes: dict[str, Entry | None], located: dict[str, Entry]
-) -> Iterator[str]:
-    chunk = {p: located.get(p, changes[p]) for p in paths}
-    ref = staged.write_changes(store, chunk)
-    if ref is not None:
-        yield ref
-        return
-    if len(paths) == 1:  # NOTE: write_changes refuses only sets readers could not take
-        raise ValidationError(f"path too long to store: {paths[0][:80]!r}...", path=paths[0])
-    half = len(paths) // 2
-    yield from _write_set(store, paths[:half], changes, located)
-    yield from _write_set(store, paths[half:], changes, located)
+        assert self._runs is not None  # noqa: S101 - start() made it
+        return self._runs

@@ -27,7 +27,7 @@ from dataver.statcache import FileStat
 from dataver.workers import each, stopping_pool
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from dataver.manifest.entry import Entry
@@ -91,7 +91,7 @@ def upload_pending(
         return UploadResult()
     algorithm = search[0].root.hash_algorithm
     wanted: set[str | None] = {e.hash for e in pending if e.hash is not None}
-    known = _read_journal(store, version_id)
+    known = _read_journal(store, version_id, wanted)
     known.update(_located_in(wanted - known.keys(), search))
     sources = {e.hash: e for e in pending if e.hash not in known}
     result = UploadResult()
@@ -113,21 +113,29 @@ def upload_pending(
     return result
 
 
-def _read_journal(store: Store, version_id: str) -> dict[str | None, _Location]:
+def _read_journal(
+    store: Store, version_id: str, wanted: set[str | None]
+) -> dict[str | None, _Location]:
+    """Where the journal says the ``wanted`` contents are stored (only those: a writer's
+    journal of millions of files is read a pack's worth at a time)."""
     known: dict[str | None, _Location] = {}
     for raw in _journal(store, version_id):
         if isinstance(raw.get("object"), str):
-            known[raw["object"]] = _Location(None, 0)
+            if raw["object"] in wanted:
+                known[raw["object"]] = _Location(None, 0)
             continue
         pack = raw.get("pack")
         files = raw.get("files")
         if isinstance(pack, str) and isinstance(files, dict):
-            for digest, offset in files.items():
-                known[digest] = _Location(pack, int(offset))
+            for digest in files.keys() & wanted:
+                known[digest] = _Location(pack, int(files[digest]))
     return known
 
 
-def _journal(store: Store, version_id: str) -> list[dict[str, Any]]:
+def _journal(store: Store, version_id: str) -> Iterator[dict[str, Any]]:
+    """The journal's entries, read :data:`_JOURNAL_READS` at a time in parallel (each is a
+    round trip on S3) and yielded as they come, so they need not all be held at once."""
+
     def read(key: str) -> Any:
         try:
             return orjson.loads(store.read(key))
@@ -136,7 +144,12 @@ def _journal(store: Store, version_id: str) -> list[dict[str, Any]]:
             return None
 
     keys = [info.key for info in store.list(journal_prefix(version_id))]
-    return [raw for raw in each(read, keys, name="dataver-journal") if isinstance(raw, dict)]
+    for at in range(0, len(keys), _JOURNAL_READS):
+        batch = each(read, keys[at : at + _JOURNAL_READS], name="dataver-journal")
+        yield from (raw for raw in batch if isinstance(raw, dict))
+
+
+_JOURNAL_READS = 16
 
 
 def journal_stored_bytes(store: Store, version_id: str) -> int:

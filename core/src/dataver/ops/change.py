@@ -94,14 +94,14 @@ def add_files(
         backend, manifest, path, prefix, algorithm, wildcards, recursive, is_folder, policy
     )
     if within is not None:
-        files = _keep_within(files, prefix, within)
+        files = keep_within(files, prefix, within)
     found = compare(
         files,
         manifest.iter_folder(prefix) if is_folder else manifest.get,
         backend.stat_cache,
         algorithm=manifest.root.hash_algorithm,
         known=known,
-        workers=_hash_workers(),
+        workers=hash_workers(),
     )
     changes: Changes = {e.path: e for e in (*found.added, *found.modified)}
     check_layout(manifest, changes, found.added)
@@ -143,7 +143,7 @@ def sync_folder(
     if within is not None:
         # NOTE: a part of the folder: files outside it are another writer's, neither added
         # nor missing; the fast path (a whole-folder listing) does not apply.
-        return _sync_within(backend, manifest, _keep_within(files, prefix, within), prefix, within)
+        return _sync_within(backend, manifest, keep_within(files, prefix, within), prefix, within)
     listing = listing_digest(files)
     mark = SyncMark(folder, prefix, algorithm, listing) if listing else None
     last = backend.stat_cache.last_sync(folder, prefix, algorithm)
@@ -161,7 +161,7 @@ def sync_folder(
         backend.stat_cache,
         algorithm=algorithm,
         known=backend.stat_cache.lookup_folder(folder, algorithm),
-        workers=_hash_workers(),
+        workers=hash_workers(),
         on_missing=missing,
     )
     changes: Changes = dict.fromkeys(gone)
@@ -187,7 +187,7 @@ def _sync_within(
         backend.stat_cache,
         algorithm=manifest.root.hash_algorithm,
         known=None,
-        workers=_hash_workers(),
+        workers=hash_workers(),
         on_missing=missing,
     )
     changes: Changes = dict.fromkeys(gone)
@@ -196,7 +196,7 @@ def _sync_within(
     return SyncFound(changes, SyncCounts(len(gone), len(found.added), len(found.modified)), None)
 
 
-def _keep_within(files: list[LocalFile] | Listing, prefix: str, within: Within) -> list[LocalFile]:
+def keep_within(files: list[LocalFile] | Listing, prefix: str, within: Within) -> list[LocalFile]:
     """The files whose path below ``prefix`` ``within`` accepts."""
     skip = len(prefix) + 1 if prefix else 0
     rows = files.rows() if isinstance(files, Listing) else files
@@ -276,6 +276,38 @@ def add_external_files(
     Nothing is uploaded. Each link records the size, and the content hash when the bytes
     can be read cheaply (local ``file://`` links are hashed at add time).
     """
+    changes: Changes = {}
+    links = external_links(
+        url,
+        dataset_path=dataset_path,
+        wildcard=wildcard,
+        recursive=recursive,
+        within=within,
+        algorithm=manifest.root.hash_algorithm,
+    )
+    for entry in links:
+        old = manifest.get(entry.path)
+        if old is None or not old.same_content(entry):
+            changes[entry.path] = entry
+    check_layout(manifest, changes)
+    return changes, len(changes)
+
+
+def external_links(
+    url: str,
+    *,
+    dataset_path: str,
+    wildcard: str | list[str] | None,
+    recursive: bool,
+    within: Within | None,
+    algorithm: str,
+) -> Iterator[Entry]:
+    """The link entries :func:`add_external_files` compares, one by one (checks first).
+
+    Raises:
+        NotFoundError: Nothing is at ``url``.
+        UnsafePathError: A resulting dataset path is unsafe.
+    """
     prefix = normalize_prefix(dataset_path)
     check_new_paths([prefix])  # NOTE: early: before a single file is read
     wildcards = [wildcard] if isinstance(wildcard, str) else list(wildcard or [])
@@ -283,19 +315,26 @@ def add_external_files(
     fs, root = fsspec.core.url_to_fs(url)
     if not fs.exists(root):
         raise NotFoundError(f"external location not found: {url}", url=url)
-    changes: Changes = {}
+    return _external_links(fs, root, prefix, matchers, recursive, within, algorithm)
+
+
+def _external_links(
+    fs: fsspec.AbstractFileSystem,
+    root: str,
+    prefix: str,
+    matchers: list[PathMatcher],
+    recursive: bool,
+    within: Within | None,
+    algorithm: str,
+) -> Iterator[Entry]:
+    local = _is_local(fs)
     for relative, full, size in _list_external(fs, root, recursive):
         if not any_match(matchers, relative) or (within is not None and not within(relative)):
             continue
         path = join(prefix, relative)
         link = fs.unstrip_protocol(full)
-        digest = _hash_external(fs, full, manifest.root.hash_algorithm) if _is_local(fs) else None
-        entry = Entry(path, size, digest, url=link)
-        old = manifest.get(path)
-        if old is None or not old.same_content(entry):
-            changes[path] = entry
-    check_layout(manifest, changes)
-    return changes, len(changes)
+        digest = _hash_external(fs, full, algorithm) if local else None
+        yield Entry(path, size, digest, url=link)
 
 
 def check_layout(manifest: Manifest, changes: Changes, new: list[Entry] | None = None) -> None:
@@ -336,24 +375,30 @@ def check_layout(manifest: Manifest, changes: Changes, new: list[Entry] | None =
         folder = next(
             (f for f in ("/".join(parts[:i]) for i in range(1, len(parts))) if is_file(f)), None
         )
-        inside = _first_inside(manifest, firsts, path, changes)
+        inside = first_inside(manifest, firsts, path, changes)
         after = bisect.bisect_left(added, path + "/")
         if inside is None and after < len(added) and added[after].startswith(path + "/"):
             inside = added[after]
         if folder is not None or inside is not None:
-            other = folder if folder is not None else inside
-            raise ValidationError(
-                f"cannot have both {path!r} and {other!r}: a path is either a file or a "
-                "folder; remove one first",
-                path=path,
-                conflict=other,
-            )
+            raise layout_error(path, folder if folder is not None else inside)
 
 
-def _first_inside(
+def layout_error(path: str, other: str | None) -> ValidationError:
+    """The error for ``path`` that cannot be added: ``other`` is a file above it or a path
+    inside it."""
+    return ValidationError(
+        f"cannot have both {path!r} and {other!r}: a path is either a file or a "
+        "folder; remove one first",
+        path=path,
+        conflict=other,
+    )
+
+
+def first_inside(
     manifest: Manifest, firsts: list[str], folder: str, changes: Changes
 ) -> str | None:
-    """The first path of ``manifest`` inside ``folder`` that ``changes`` do not remove."""
+    """The first path of ``manifest`` inside ``folder`` that ``changes`` do not remove
+    (``firsts``: the first path of each of its shards)."""
     prefix = folder + "/"
     index = max(bisect.bisect_right(firsts, prefix) - 1, 0)
     for shard in manifest.shards[index:]:
@@ -398,5 +443,5 @@ def _hash_external(fs: fsspec.AbstractFileSystem, path: str, algorithm: str) -> 
     return hasher.hexdigest()
 
 
-def _hash_workers() -> int:
+def hash_workers() -> int:
     return min(32, (os.cpu_count() or 1) * 2)
