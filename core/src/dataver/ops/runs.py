@@ -440,7 +440,7 @@ def _write_sets(store: Store, items: list[tuple[str, Entry | None]]) -> Iterator
     """Store sorted changes as change sets of :data:`CHANGE_SET`, ascending and disjoint
     (written in parallel: on S3 each is a round trip)."""
     slices = [items[at : at + CHANGE_SET] for at in range(0, len(items), CHANGE_SET)]
-    for sets in each(lambda some: list(_write_set(store, some)), slices, name="dataver-sets"):
+    for sets in each(lambda some: list(_write_set(store, some)), slices, workers=4):
         yield from sets
 
 
