@@ -47,7 +47,7 @@ def new_hasher(algorithm: str) -> Hasher:
     )
 
 
-def hash_bytes(data: bytes, algorithm: str) -> str:
+def hash_bytes(data: bytes | bytearray | memoryview, algorithm: str) -> str:
     """Return the hex digest of ``data``."""
     hasher = new_hasher(algorithm)
     hasher.update(data)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
+if TYPE_CHECKING:
+    from dataver.manifest.entry import Entry
+
 FORMAT: Literal[1] = 1
+CHUNKED_FORMAT: Literal[2] = 2
+"""Objects that name content-defined chunks (a shard or change set holding a chunked file,
+a chunk list): a dataver that does not know chunks refuses them by their format."""
+READABLE_FORMATS = (FORMAT, CHUNKED_FORMAT)
 MARKER = "dataver.json"
 
 
@@ -51,6 +58,16 @@ def object_key(digest: str) -> str:
 def pack_key(digest: str) -> str:
     """A pack: small files concatenated (named by the SHA-256 of its bytes)."""
     return f"packs/{_fan(digest)}"
+
+
+def content_key(entry: Entry) -> str:
+    """The object a stored entry's bytes start from: its pack, its chunk list (which names
+    the packs of its chunks) or its own object. Not for links or pending entries."""
+    if entry.pack:
+        return pack_key(entry.pack)
+    if entry.chunks:
+        return manifest_key(entry.chunks)
+    return object_key(entry.hash or "")
 
 
 def journal_prefix(version_id: str) -> str:

@@ -753,7 +753,7 @@ def _vouch_in_step(
             if not _is_digest(value[3]):
                 todo.append((LocalFile(path, here + name, size, mtime_ns, inode), match))
                 continue
-            new = tuple.__new__(Entry, (path, size, value[3], None, 0, None, here + name))
+            new = tuple.__new__(Entry, (path, size, value[3], None, 0, None, here + name, None))
             _classify(result, new, match)
     while old is not None:
         if on_missing is not None:

@@ -56,6 +56,20 @@ class Settings(BaseSettings):
         default=1 << 20, ge=0, description="Files smaller than this (bytes) go into packs."
     )
     pack_size: int = Field(default=32 << 20, ge=1 << 16, description="Target pack size (bytes).")
+    chunk_threshold: int = Field(
+        default=8 << 20,
+        ge=0,
+        description=(
+            "Files of at least this many bytes are stored as content-defined chunks, so a "
+            "changed file stores about the change (0: never)."
+        ),
+    )
+    chunk_size: int = Field(
+        default=1 << 20,
+        ge=64 << 10,
+        le=4 << 20,
+        description="Average size FastCDC aims at past each chunk's minimum (bytes).",
+    )
     lease_seconds: float = Field(
         default=600.0, gt=0, description="An Uploading version not renewed for this long is stale."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import operator
 import sys
 import threading
 from itertools import repeat
@@ -14,7 +15,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from dataver.errors import FormatError, UnsafePathError, ValidationError
 from dataver.gcpause import paused_gc
-from dataver.layout import FORMAT
+from dataver.layout import CHUNKED_FORMAT, FORMAT, READABLE_FORMATS
 from dataver.manifest.entry import Entry
 from dataver.paths import MAX_PATH_LENGTH, validate_paths
 
@@ -54,6 +55,7 @@ ENTRY_CEILING = (
     + 20  # offset
     + (6 * MAX_URL_LENGTH + 3)  # url: any character, escaped as \u00XX at worst
     + (6 * MAX_SOURCE_LENGTH + 3)  # source
+    + 67  # chunks: the address of the file's chunk list
 )
 """Most bytes one entry can take in a shard's JSON as dataver writes it (orjson, compact):
 ~112 KiB. Paths are validated (no control character or backslash), so only ``"`` is
@@ -324,8 +326,8 @@ def _check_shard_order(root: ManifestRoot, what: str) -> None:
         raise FormatError(f"manifest root {what}: its shards do not hold {root.files} files")
 
 
-_COLUMNS = ("path", "size", "hash", "pack", "offset", "url", "source")
-_OPTIONAL = frozenset({"pack", "offset", "url", "source"})
+_COLUMNS = ("path", "size", "hash", "pack", "offset", "url", "source", "chunks")
+_OPTIONAL = frozenset({"pack", "offset", "url", "source", "chunks"})
 
 
 def encode_shard(entries: list[Entry]) -> bytes:
@@ -368,6 +370,10 @@ def changes_payload(entries: list[Entry], removed: list[str]) -> bytes:
 
 def _columns(entries: list[Entry], kind: str) -> dict[str, Any]:
     body: dict[str, Any] = {"format": FORMAT, "kind": kind, "count": len(entries)}
+    if entries and any(map(_chunks_of, entries)):
+        # NOTE: a dataver that does not know chunks refuses the object, rather than look for
+        # the file as one object and report it missing.
+        body["format"] = CHUNKED_FORMAT
     # NOTE: zip(*entries) transposes in C; orjson writes the tuples as JSON arrays.
     columns = zip(*entries, strict=True) if entries else ((),) * len(_COLUMNS)
     for name, column in zip(_COLUMNS, columns, strict=True):
@@ -469,7 +475,7 @@ def _entries(raw: Any, kind: str, what: str, *, trusted: bool = False) -> list[E
     if type(count) is not int or not 0 <= count <= MAX_SHARD_ENTRIES:
         raise FormatError(f"manifest shard {what} has no valid entry count")
     columns = [_column(raw, name, count, what) for name in _COLUMNS]
-    paths, sizes, hashes, packs, offsets, urls, sources = columns
+    paths, sizes, hashes, packs, offsets, urls, sources, chunks = columns
     stored_offsets = offsets if raw.get("offset") is not None else None
     if not trusted:
         _check_columns(paths, sizes, stored_offsets, hashes, what)
@@ -484,9 +490,11 @@ def _entries(raw: Any, kind: str, what: str, *, trusted: bool = False) -> list[E
             raise FormatError(f"manifest shard {what}: invalid {name}")
     if None in hashes and any(h is None and u is None for h, u in zip(hashes, urls, strict=True)):
         raise FormatError(f"manifest shard {what}: an entry has neither hash nor url")
+    if chunks.count(None) != count:
+        _check_chunked(raw, chunks, (hashes, packs, urls, sources), what)
     # NOTE: map(tuple.__new__, ...) builds the named tuples in C, without a Python-level
     # loop: 5x faster than calling Entry(...).
-    rows = zip(paths, sizes, hashes, packs, offsets, urls, sources, strict=True)
+    rows = zip(paths, sizes, hashes, packs, offsets, urls, sources, chunks, strict=True)
     return list(map(tuple.__new__, repeat(Entry, count), rows))
 
 
@@ -515,6 +523,24 @@ def _resolve_packs(table: Any, indexes: list[Any], what: str) -> list[str | None
         raise FormatError(f"manifest shard {what}: invalid pack index")
     lookup: list[str | None] = [*table, None]  # index -1 -> None
     return list(map(lookup.__getitem__, indexes))
+
+
+def _check_chunked(
+    raw: dict[str, Any], chunks: list[Any], others: tuple[list[Any], ...], what: str
+) -> None:
+    """A chunked entry has a hash and a chunk list, and no other location."""
+    if raw.get("format") != CHUNKED_FORMAT:
+        raise FormatError(f"manifest shard {what}: chunked entries in a format-1 object")
+    _check_hex(chunks, what, "chunks")
+    hashes, packs, urls, sources = others
+    for at, ref in enumerate(chunks):
+        if ref is not None and (
+            hashes[at] is None or packs[at] is not None or urls[at] or sources[at]
+        ):
+            raise FormatError(f"manifest shard {what}: a chunked entry has another location")
+
+
+_chunks_of = operator.itemgetter(7)
 
 
 def _only(values: Sequence[Any], kind: type, *, allow_none: bool = True) -> bool:
@@ -579,8 +605,9 @@ def _check_hex(values: Sequence[Any], what: str, name: str) -> None:
 def _check_format(raw: Any, kind: str, what: str) -> None:
     if not isinstance(raw, dict) or raw.get("kind") != kind:
         raise FormatError(f"{what} is not a {kind} object")
-    if raw.get("format") != FORMAT:
+    if raw.get("format") not in READABLE_FORMATS:
         raise FormatError(
-            f"{what} has format {raw.get('format')!r}; this dataver reads format {FORMAT}",
+            f"{what} has format {raw.get('format')!r}; this dataver reads formats "
+            f"{', '.join(map(str, READABLE_FORMATS))} (a newer dataver wrote it?)",
             format=raw.get("format"),
         )

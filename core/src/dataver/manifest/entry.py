@@ -8,9 +8,10 @@ from typing import NamedTuple
 class Entry(NamedTuple):
     """A file of a version (immutable).
 
-    Exactly one location is set: ``pack`` (+ ``offset``), ``url`` (an external link), or
-    ``source`` (a local file not uploaded yet). None of them means a single object at
-    ``objects/<hash>``.
+    At most one location is set: ``pack`` (+ ``offset``), ``url`` (an external link),
+    ``source`` (a local file not uploaded yet), or ``chunks`` (the address of the file's
+    chunk list: content-defined chunks stored in packs). None of them means a single object
+    at ``objects/<hash>``.
     """
 
     path: str
@@ -20,11 +21,17 @@ class Entry(NamedTuple):
     offset: int = 0
     url: str | None = None
     source: str | None = None
+    chunks: str | None = None
 
     @property
     def is_pending(self) -> bool:
         """Content still only on the writer's disk."""
         return self.source is not None
+
+    @property
+    def is_chunked(self) -> bool:
+        """Stored as content-defined chunks (see :mod:`dataver.manifest.recipe`)."""
+        return self.chunks is not None
 
     @property
     def is_link(self) -> bool:

@@ -2,14 +2,17 @@
 
 Content is located, in order, (1) in the version's upload journal (a resumed upload), (2) in
 the version's own or its parents' manifests (unchanged, renamed or moved files), (3) as an
-object already in the registry (another dataset stored it). Only what remains is sent: large
-files as single objects, small files concatenated into packs of ``pack_size`` bytes, so
-100,000 small files are a handful of writes. Each pack is journalled once stored, so a
-killed upload resumes where it stopped.
+object already in the registry (another dataset stored it). Only what remains is sent: small
+files concatenated into packs of ``pack_size`` bytes, so 100,000 small files are a handful
+of writes; files of at least ``chunk_threshold`` bytes cut into content-defined chunks, of
+which only those the parents' file at the same path (or this upload) lacks are packed and
+sent; other large files as single objects. Each pack is journalled once stored, so a killed
+upload resumes where it stopped, chunks included.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import operator
 import threading
@@ -19,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from dataver import progress
-from dataver.errors import IntegrityError, NotFoundError, ObjectNotFoundError
-from dataver.hashing import hash_bytes, hash_file
+from dataver import chunking, progress
+from dataver.errors import FormatError, IntegrityError, NotFoundError, ObjectNotFoundError
+from dataver.hashing import hash_bytes, hash_file, new_hasher
 from dataver.layout import journal_prefix, object_key, pack_key
+from dataver.manifest import recipe
 from dataver.statcache import FileStat
 from dataver.workers import each, stopping_pool
 
@@ -51,6 +55,11 @@ class UploadResult:
 class _Location:
     pack: str | None
     offset: int
+    chunks: str | None = None
+
+
+_ChunkIndex = dict[str, tuple[str, int]]
+"""Chunks already stored: chunk hash -> (pack, offset)."""
 
 
 def upload_pending(
@@ -91,20 +100,23 @@ def upload_pending(
         return UploadResult()
     algorithm = search[0].root.hash_algorithm
     wanted: set[str | None] = {e.hash for e in pending if e.hash is not None}
-    known = _read_journal(store, version_id, wanted)
+    known, stored_chunks = _read_journal(store, version_id, wanted)
     known.update(_located_in(wanted - known.keys(), search))
     sources = {e.hash: e for e in pending if e.hash not in known}
     result = UploadResult()
     with progress.task("upload", sum(e.size for e in sources.values())) as advance:
         report = progress.chain(on_bytes, advance)
         uploader = _Uploader(store, settings, version_id, algorithm, stat_cache, result, report)
+        uploader.chunk_index = stored_chunks
+        chunked = [e for e in sources.values() if chunking.is_chunked(e.size, settings)]
+        uploader.chunk_index.update(_parent_chunks(store, chunked, search))
 
         def located(found: dict[str | None, _Location]) -> None:
             known.update(found)
             for entry in pending:
                 where = known[entry.hash]
                 result.located[entry.path] = entry._replace(
-                    source=None, pack=where.pack, offset=where.offset
+                    source=None, pack=where.pack, offset=where.offset, chunks=where.chunks
                 )
             if meanwhile is not None:
                 meanwhile(result.located)
@@ -115,21 +127,48 @@ def upload_pending(
 
 def _read_journal(
     store: Store, version_id: str, wanted: set[str | None]
-) -> dict[str | None, _Location]:
+) -> tuple[dict[str | None, _Location], _ChunkIndex]:
     """Where the journal says the ``wanted`` contents are stored (only those: a writer's
-    journal of millions of files is read a pack's worth at a time)."""
+    journal of millions of files is read a pack's worth at a time), and every chunk it
+    stored (a resumed upload of a large file sends only the chunks still missing)."""
     known: dict[str | None, _Location] = {}
+    chunks: _ChunkIndex = {}
     for raw in _journal(store, version_id):
         if isinstance(raw.get("object"), str):
             if raw["object"] in wanted:
                 known[raw["object"]] = _Location(None, 0)
+            continue
+        if isinstance(raw.get("chunked"), str) and isinstance(raw.get("chunks"), str):
+            if raw["chunked"] in wanted:
+                known[raw["chunked"]] = _Location(None, 0, raw["chunks"])
             continue
         pack = raw.get("pack")
         files = raw.get("files")
         if isinstance(pack, str) and isinstance(files, dict):
             for digest in files.keys() & wanted:
                 known[digest] = _Location(pack, int(files[digest]))
-    return known
+        if isinstance(pack, str) and isinstance(raw.get("chunks"), dict):
+            chunks.update((h, (pack, int(o))) for h, o in raw["chunks"].items())
+    return known, chunks
+
+
+def _parent_chunks(store: Store, entries: list[Entry], search: Sequence[Manifest]) -> _ChunkIndex:
+    """The chunks of the files the parents hold at the paths of ``entries``: an edited
+    large file shares every chunk its edit did not touch."""
+    found: _ChunkIndex = {}
+    for entry in entries:
+        for manifest in search:
+            before = manifest.get(entry.path)
+            if before is None or not before.is_chunked:
+                continue
+            try:
+                listed = recipe.read(store, before)
+                found.update((c.hash, (c.pack, c.offset)) for _, c in recipe.chunks(store, listed))
+            except (FormatError, ObjectNotFoundError) as exc:
+                # NOTE: only an opportunity to share is lost: the file is stored whole.
+                log.warning("not sharing chunks with %s: %s", before.path, exc)
+            break
+    return found
 
 
 def _journal(store: Store, version_id: str) -> Iterator[dict[str, Any]]:
@@ -170,7 +209,7 @@ def _located_in(
                 continue
             for entry in entries:
                 if entry.hash in wanted and not entry.is_pending and not entry.is_link:
-                    found.setdefault(entry.hash, _Location(entry.pack, entry.offset))
+                    found.setdefault(entry.hash, _Location(entry.pack, entry.offset, entry.chunks))
             if len(found) == len(wanted):
                 return found
     return found
@@ -200,6 +239,8 @@ class _Uploader:
         self._lock = threading.Lock()
         # NOTE: bounds the packs held in memory while they upload.
         self._slots = threading.Semaphore(max(2, settings.max_workers // 2))
+        self.chunk_index: _ChunkIndex = {}
+        self._packs: ThreadPoolExecutor | None = None
 
     def run(
         self, entries: list[Entry], located: Callable[[dict[str | None, _Location]], None]
@@ -208,13 +249,33 @@ class _Uploader:
 
         Returns once every write is done (raising the first failure), and ``located`` too.
         """
-        small = sorted((e for e in entries if e.size < self.settings.pack_threshold), key=_by_path)
-        large = [e for e in entries if e.size >= self.settings.pack_threshold]
-        with stopping_pool(self.settings.max_workers, "dataver-upload") as pool:
-            futures: list[Future[None]] = [pool.submit(self._put_object, e) for e in large]
+        settings = self.settings
+        chunked = [e for e in entries if chunking.is_chunked(e.size, settings)]
+        small = sorted((e for e in entries if e.size < settings.pack_threshold), key=_by_path)
+        large = [
+            e
+            for e in entries
+            if e.size >= settings.pack_threshold and not chunking.is_chunked(e.size, settings)
+        ]
+        # NOTE: packs are written on a pool of their own, which never waits on the other:
+        # a file being chunked waits for its packs, and nothing waits for it there.
+        with (
+            (
+                stopping_pool(len(chunked) and max(2, settings.max_workers // 2), "dataver-pack")
+                if chunked
+                else contextlib.nullcontext()
+            ) as packs,
+            stopping_pool(settings.max_workers, "dataver-upload") as pool,
+        ):
+            self._packs = packs
+            recipes = {e.hash: pool.submit(self._put_chunked, e) for e in chunked}
+            futures: list[Future[Any]] = [pool.submit(self._put_object, e) for e in large]
             where: dict[str | None, _Location] = {e.hash: _Location(None, 0) for e in large}
             futures.extend(self._submit_packs(pool, small, where))
+            futures.extend(recipes.values())
             try:
+                # NOTE: a chunked file's place (its list) is known once it is cut.
+                where.update((h, _Location(None, 0, f.result())) for h, f in recipes.items())
                 located(where)
             finally:
                 for future in futures:
@@ -222,7 +283,7 @@ class _Uploader:
 
     def _submit_packs(
         self, pool: ThreadPoolExecutor, small: list[Entry], where: dict[str | None, _Location]
-    ) -> list[Future[None]]:
+    ) -> list[Future[Any]]:
         """Start writing packs of ``small``; record in ``where`` each file's pack and offset."""
         futures = []
         buffer = bytearray()
@@ -259,7 +320,9 @@ class _Uploader:
             raise self._changed(entry, source)
         return data
 
-    def _put_pack(self, data: bytes, digest: str, offsets: dict[str | None, int]) -> None:
+    def _put_pack(
+        self, data: bytes, digest: str, offsets: dict[str | None, int], kind: str = "files"
+    ) -> None:
         try:
             key = pack_key(digest)
             stored = 0
@@ -267,8 +330,14 @@ class _Uploader:
                 self.store.write(key, data)
                 stored = len(data)
                 self._count(stored)
-            self._done(len(data))
-            journal = {"pack": digest, "files": offsets, "stored": stored}
+            if kind == "files":
+                self._done(len(data))
+            else:
+                # NOTE: shared with other files only once written: a file whose list names
+                # a chunk is journalled as done, and a resumed upload trusts that.
+                with self._lock:
+                    self.chunk_index.update((h, (digest, o)) for h, o in offsets.items() if h)
+            journal = {"pack": digest, kind: offsets, "stored": stored}
             name = f"{journal_prefix(self.version_id)}{digest}.json"
             self.store.write(name, orjson.dumps(journal))
         finally:
@@ -295,6 +364,54 @@ class _Uploader:
         journal = {"object": digest, "stored": stored}
         name = f"{journal_prefix(self.version_id)}object-{digest}.json"
         self.store.write(name, orjson.dumps(journal))
+
+    def _put_chunked(self, entry: Entry) -> str:
+        """Store the chunks of a large file that the registry lacks, then its chunk list;
+        return the list's address.
+
+        NOTE: the file is hashed whole while it is cut (as :meth:`_check_unchanged` does
+        for an object): a list names the file's hash, and chunks of other bytes under that
+        name would be shared by every later version holding that content.
+        """
+        source = _source(entry)
+        before = FileStat.of(source.stat())
+        whole = new_hasher(self.algorithm)
+        rows: list[list[Any]] = []  # [hash, size, pack, offset]
+        if self._packs is None:
+            raise RuntimeError("chunked files are stored only from run()")
+        cutter = _PackCutter(self, self._packs)
+        sizes = chunking.params(self.settings)
+        for view in chunking.cut(source, sizes):
+            whole.update(view)
+            row: list[Any] = [hash_bytes(view, self.algorithm), len(view), None, 0]
+            rows.append(row)
+            with self._lock:
+                there = self.chunk_index.get(row[0])
+            if there is None:
+                cutter.add(row, view)
+            else:
+                row[2], row[3] = there
+            self._done(len(view))
+        cutter.finish()
+        total = sum(row[1] for row in rows)
+        if total != entry.size or whole.hexdigest() != entry.hash:
+            raise self._changed(entry, source)
+        if FileStat.of(source.stat()) != before:
+            raise self._changed(entry, source)
+        return self._put_recipe(entry, [recipe.Chunk(*row) for row in rows], sizes)
+
+    def _put_recipe(self, entry: Entry, chunks: list[recipe.Chunk], sizes: chunking.Params) -> str:
+        address, objects = recipe.encode(entry.hash or "", entry.size, chunks, sizes.describe())
+        stored = 0
+        for key, data in objects:
+            if not self.store.exists(key):
+                self.store.write(key, data)
+                stored += len(data)
+        self._count(stored)
+        journal = {"chunked": entry.hash, "chunks": address, "stored": stored}
+        name = f"{journal_prefix(self.version_id)}chunked-{entry.hash}.json"
+        self.store.write(name, orjson.dumps(journal))
+        return address
 
     def _check_unchanged(self, entry: Entry, source: Path, stat: FileStat) -> None:
         """Raise unless the file about to be stored as ``entry.hash`` has that content.
@@ -328,6 +445,47 @@ class _Uploader:
         """``size`` bytes of pending content are in the registry (sent now, or already there)."""
         if self.on_bytes is not None:
             self.on_bytes(size)
+
+
+class _PackCutter:
+    """Packs the new chunks of one file as it is cut, fills in each chunk's place once its
+    pack's name (the hash of its bytes) is known, and waits for the file's writes."""
+
+    def __init__(self, uploader: _Uploader, packs: ThreadPoolExecutor) -> None:
+        self._up = uploader
+        self._packs = packs
+        self._buffer = bytearray()
+        self._offsets: dict[str | None, int] = {}
+        self._waiting: list[list[Any]] = []  # rows [hash, size, pack, offset] in the buffer
+        self._futures: list[Future[None]] = []
+
+    def add(self, row: list[Any], view: memoryview) -> None:
+        """Take a chunk the registry lacks; its row gets its pack and offset later."""
+        if row[0] not in self._offsets:
+            self._offsets[row[0]] = len(self._buffer)
+            self._buffer += view
+        self._waiting.append(row)
+        if len(self._buffer) >= self._up.settings.pack_size:
+            self._flush()
+
+    def finish(self) -> None:
+        """Write what is left and wait for every pack of the file."""
+        if self._buffer:
+            self._flush()
+        for future in self._futures:
+            future.result()
+
+    def _flush(self) -> None:
+        up = self._up
+        data = bytes(self._buffer)
+        digest = hash_bytes(data, "sha256")
+        for row in self._waiting:
+            row[2], row[3] = digest, self._offsets[row[0]]
+        up._slots.acquire()
+        self._futures.append(
+            self._packs.submit(up._put_pack, data, digest, self._offsets, "chunks")
+        )
+        self._buffer, self._offsets, self._waiting = bytearray(), {}, []
 
 
 def _by_path(entry: Entry) -> str:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from dataver.diff import diff_manifests
 from dataver.errors import IntegrityError, PendingUploadError
-from dataver.layout import object_key, pack_key, writers_prefix
+from dataver.layout import content_key, writers_prefix
 from dataver.manifest.reader import Manifest
 from dataver.objects.upload import clear_journal, journal_stored_bytes
 from dataver.versions.records import Lease, Stats, VersionRecord, utcnow
@@ -74,9 +74,7 @@ def finalize_record(backend: Backend, record: VersionRecord) -> VersionRecord:
 
 
 def _check_stored(backend: Backend, entries: tuple[Entry, ...], version_id: str) -> None:
-    keys = {
-        pack_key(e.pack) if e.pack else object_key(e.hash or "") for e in entries if e.url is None
-    }
+    keys = {content_key(e) for e in entries if e.url is None}
     ordered = sorted(keys)
     found = each(backend.store.exists, ordered, name="dataver-check")
     missing = [k for k, there in zip(ordered, found, strict=True) if not there]
