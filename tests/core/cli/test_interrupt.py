@@ -158,14 +158,18 @@ def test_ctrl_c_while_starting_prints_one_line_and_no_traceback(tmp_path: Path) 
     hooks = tmp_path / "hooks"
     hooks.mkdir()
     (hooks / "sitecustomize.py").write_text(
-        "import sys, threading\n"
+        "import sys, time\n"
         "class Hold:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name == 'dataver':\n"
         "            sys.meta_path.remove(self)\n"
         "            sys.stderr.write('dataver-test: importing\\n')\n"
         "            sys.stderr.flush()\n"
-        "            threading.Event().wait(120)\n"
+        # NOTE: short sleeps, not one long wait: a SIGINT that lands just before a wait
+        # starts does not interrupt it (seen once under load: the test hung for 60 s),
+        # and after a short sleep the interpreter runs the pending handler.
+        "            for _ in range(2400):\n"
+        "                time.sleep(0.05)\n"
         "        return None\n"
         "sys.meta_path.insert(0, Hold())\n"
     )
