@@ -181,6 +181,15 @@ class VersionHandle:
                 raise self._stale_error(current) from None
 
     def _stale_error(self, current: VersionRecord) -> ConflictError:
+        if current.closing is not None and self._record.closing is None:
+            # NOTE: two finalize calls race: the loser may meet the winner's closing mark
+            # rather than its Final state, depending on timing.
+            return ConflictError(
+                f"version {self.id} is being finalized by another process; reload() it to "
+                "see the outcome",
+                version_id=self.id,
+                state=current.state.value,
+            )
         what = (
             f"became {current.state.value}"
             if current.state != self._record.state
