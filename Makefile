@@ -109,14 +109,16 @@ $(PREFECT_STAMP): core/pyproject.toml $(NATIVE_SRC) prefect_tasks/pyproject.toml
 
 venvs: venv-core venv-airflow venv-prefect
 
-# Debian's Chromium and ChromeDriver for the web page's browser tests (apt-get, as root or
-# through sudo); nothing happens when both are there.
+# Debian's Chromium and ChromeDriver for the web page's browser tests, and jq and zstd for
+# the storage format's shell examples (apt-get, as root or through sudo); nothing happens
+# when all are there.
 browser:
-	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then exit 0; fi; \
-	echo "==> browser: installing Debian's chromium and chromium-driver (web page tests)"; \
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ] && command -v jq >/dev/null && \
+	  command -v zstdcat >/dev/null; then exit 0; fi; \
+	echo "==> browser: installing Debian's chromium, chromium-driver, jq and zstd"; \
 	sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	$$sudo apt-get update -qq && \
-	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver jq zstd
 
 # ------------------------------------------------------------------------------------- tests
 

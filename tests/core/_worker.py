@@ -211,6 +211,15 @@ def pipeline(registry: str, folder: str, extra: str, kill_at: str) -> None:
     _report(phases=phases, total=writes())
 
 
+def upload_killed(registry: str, version_id: str, kill_at: str) -> None:
+    """Upload an Uploading version's pending files; SIGKILL itself before write ``kill_at``."""
+    reg = dataver.Registry(registry)
+    ds = reg.get(version_id, states=None)
+    writes = _die_at(type(reg.store), int(kill_at))
+    ds.upload(max_workers=1)
+    _report(writes=writes())
+
+
 def load_files(writer: int, index: int) -> dict[str, bytes]:
     """The files of version ``index`` of load writer ``writer``: one shared, two unique."""
     unique = f"writer {writer} version {index}\n".encode()
@@ -320,6 +329,7 @@ COMMANDS = {
     "finalize": finalize,
     "hold": hold,
     "upload": upload,
+    "upload_killed": upload_killed,
     "get": get,
     "slow_get": slow_get,
     "hold_get": hold_get,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
+import orjson
 import pytest
 
 from dataver.errors import FormatError, IntegrityError
@@ -17,8 +18,10 @@ from dataver.manifest import codec
 from dataver.manifest.codec import (
     ManifestRoot,
     ShardRef,
+    compress,
     decode_root,
     decode_shard,
+    decompress,
     encode_root,
     encode_shard,
 )
@@ -129,14 +132,14 @@ def test_hostile_shard_is_rejected(entries: list[Entry]) -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"format": 2}, "has format 2; this dataver reads format 1"),
+        ({"format": 3}, r"has format 3; this dataver reads formats \(1, 2\)"),
         ({"format": 0}, "has format 0"),
         ({"format": "1"}, "has format '1'"),
         ({"format": _DROP}, "has format None"),
         ({"kind": "dataver.manifest"}, "is not a dataver.shard"),
         ({"kind": _DROP}, "is not a dataver.shard"),
     ],
-    ids=["format-2", "format-0", "format-string", "no-format", "wrong-kind", "no-kind"],
+    ids=["format-3", "format-0", "format-string", "no-format", "wrong-kind", "no-kind"],
 )
 def test_shard_with_unknown_envelope_is_rejected(changes: dict[str, object], message: str) -> None:
     data = edit(encode_shard(good_entries()), **changes)
@@ -201,7 +204,7 @@ def test_root_round_trip() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"format": 2}, "has format 2"),
+        ({"format": 2}, "has format 2; this dataver reads format 1"),
         ({"kind": "dataver.shard"}, "is not a dataver.manifest"),
         ({"files": -1}, "invalid manifest root"),
         ({"files": "many"}, "invalid manifest root"),
@@ -231,3 +234,15 @@ def test_hostile_root_is_rejected(changes: dict[str, object], message: str) -> N
     data = edit(encode_root(root()), **changes)
     with pytest.raises(FormatError, match=message):
         decode_root(data, "r")
+
+
+def test_a_format_1_shard_naming_chunks_is_refused() -> None:
+    """A chunked entry is only ever written in a format-2 object (older readers must stop)."""
+    chunked = Entry("big.bin", 10 << 20, H1, chunks=H1)
+    raw = decompress(encode_shard([chunked]), "shard")
+    assert raw["format"] == 2
+    with pytest.raises(FormatError, match="chunked entries in a format-1 object"):
+        decode_shard(compress(orjson.dumps({**raw, "format": 1})), "forged")
+    with pytest.raises(FormatError, match="another location"):
+        decode_shard(compress(orjson.dumps({**raw, "packs": [H1], "pack": [0]})), "forged")
+    assert decode_shard(encode_shard([chunked]), "shard") == [chunked]

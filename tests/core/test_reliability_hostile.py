@@ -231,7 +231,7 @@ def _format(registry: dataver.Registry, good: Entry, kind: str) -> str:
     shard = encode_shard([good])
     if kind == "shard":
         raw = decompress(shard, "shard")
-        shard = compress(orjson.dumps({**raw, "format": 2}))
+        shard = compress(orjson.dumps({**raw, "format": 3}))
     ref = ShardRef(hash=_put(registry, shard), first=good.path, last=good.path, count=1, bytes=1)
     root = decompress(
         encode_root(ManifestRoot(hash_algorithm="blake3", files=1, bytes=1, shards=(ref,))),
@@ -276,7 +276,7 @@ FORGERIES: dict[str, tuple[Callable[[dataver.Registry, Entry], str], type[Except
     "duplicate path across shards": (_duplicate_across_shards, FormatError, "overlap"),
     "shard outside its range": (_shard_outside_its_range, FormatError, "does not match its root"),
     "unknown root format": (lambda r, g: _format(r, g, "root"), FormatError, "format 2"),
-    "unknown shard format": (lambda r, g: _format(r, g, "shard"), FormatError, "format 2"),
+    "unknown shard format": (lambda r, g: _format(r, g, "shard"), FormatError, "format 3"),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from dataver.diff import Diff, diff_manifests
 from dataver.errors import IntegrityError, NotFoundError, ValidationError
 from dataver.lineage import ancestry
 from dataver.manifest.parts import check_part
+from dataver.objects.ranged import RangeFile
 from dataver.ops.verify import verify_version
 from dataver.paths import PathMatcher, validate_path
 from dataver.versions.state import READABLE, State
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from dataver.manifest.reader import Manifest
 
 _UPLOADING = frozenset({State.UPLOADING})
+_BUFFER = 256 << 10
+"""Read-ahead of a chunked file opened by range (a chunk is fetched whole anyway)."""
 
 
 class Reading(VersionHandle):
@@ -182,7 +186,11 @@ class Reading(VersionHandle):
     def open(self, path: str, mode: str = "rb", encoding: str | None = None) -> IO[Any]:
         """Open one file of this version for reading, without materialising the rest.
 
-        The file's content is fetched into the cache once (verified), then read from there.
+        A file the cache holds is read from there. A chunked (large) file it does not hold
+        is read from the registry by range, fetching only the chunks a read touches, each
+        checked against its hash (reading to the end does not check the whole file's hash:
+        :meth:`get_local_copy` and :meth:`verify` do). Any other file is fetched into the
+        cache once (verified), then read from there.
 
         Args:
             path: The file's dataset path.
@@ -190,11 +198,12 @@ class Reading(VersionHandle):
             encoding: Text encoding for ``"r"`` (default UTF-8).
 
         Returns:
-            A file object; close it (or use ``with``).
+            A seekable file object; close it (or use ``with``).
 
         Raises:
             NotFoundError: The version has no such file.
             ValidationError: ``mode`` is not a read mode.
+            IntegrityError: Stored content is corrupt (raised by a read, for a chunked file).
 
         Example:
             >>> with ds.open("train/labels.csv", "r") as f:  # doctest: +SKIP
@@ -206,13 +215,21 @@ class Reading(VersionHandle):
         entry = self._manifest().get(validate_path(path.strip("/")))
         if entry is None:
             raise NotFoundError(f"version {self.id} has no file {path!r}", path=path)
-        backend = self._backend
-        blob = backend.cache.fetch_one(
-            backend.store, backend.settings, entry, self._record.hash_algorithm
-        )
+        stream = self._open_binary(entry)
         if mode == "rb":
-            return blob.open("rb")
-        return blob.open("r", encoding=encoding or "utf-8")
+            return stream
+        return io.TextIOWrapper(stream, encoding=encoding or "utf-8")
+
+    def _open_binary(self, entry: Entry) -> io.BufferedReader:
+        backend = self._backend
+        algorithm = self._record.hash_algorithm
+        if entry.is_chunked:
+            cached = backend.cache.cached(backend.settings, entry, algorithm)
+            if cached is None:
+                return io.BufferedReader(RangeFile(backend.store, entry, algorithm), _BUFFER)
+            return cached.open("rb")
+        blob = backend.cache.fetch_one(backend.store, backend.settings, entry, algorithm)
+        return blob.open("rb")
 
     def verify(self, repair: bool = False) -> list[str]:
         """Re-read every file (registry and cached trees) and return the paths that do not match.

@@ -3,7 +3,7 @@
 ::
 
     <cache>/blobs/<hh>/<hash>            read-only (0444) content, one file per distinct content
-    <cache>/locks/fetch-<xyz>.lock       fetch locks, striped by pack/object hash (filelock)
+    <cache>/locks/fetch-<xyz>.lock       fetch locks, striped by pack/file hash (filelock)
 
 Content enters ``blobs/`` only after its hash matched. A blob already in the cache is never
 downloaded again, whichever version asks; processes fetching the same content wait for each
@@ -14,6 +14,7 @@ blobs are :class:`~dataver.cache.local.Cache`'s.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import uuid
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
+from dataver.cache.donors import Donors
 from dataver.cache.links import NO_LINKS, READ_ONLY, clone_or_copy, place
 from dataver.hashing import hash_file
 from dataver.objects.fetch import fetch
@@ -52,6 +54,7 @@ class BlobCache:
         self.locks = self.root / "locks"
         self.tmp = self.root / "tmp"
         self._blobs_str = str(self.blobs)
+        self.donors = Donors(self.root / "chunked", self._blob_of_hash)
 
     def _setup(self) -> None:
         for folder in (self.blobs, self.versions, self.locks, self.tmp):
@@ -64,6 +67,9 @@ class BlobCache:
     def blob_path(self, entry: Entry) -> Path:
         """Where the content of ``entry`` lives in the cache."""
         return Path(self._blob_str(entry))
+
+    def _blob_of_hash(self, digest: str) -> str:
+        return f"{self._blobs_str}/{digest[:2]}/{digest}"
 
     def _blob_str(self, entry: Entry) -> str:
         # NOTE: plain strings on this path: pathlib costs ~3 us a file, a third of the time
@@ -139,6 +145,7 @@ class BlobCache:
             lambda entry: destinations[id(entry)],
             mode=READ_ONLY,
             atomic=False,
+            local=functools.partial(self.donors.chunks_for, store),
         )
         self._adopt(todo)
 
@@ -156,21 +163,38 @@ class BlobCache:
                 if exc.errno not in NO_LINKS:
                     raise
                 _replace_blob(target, blob)
+            self.donors.remember(entry)
+
+    def cached(self, settings: Settings, entry: Entry, algorithm: str) -> Path | None:
+        """The intact blob of one entry if the cache holds it (checked at the cache's
+        level), else None; nothing is fetched."""
+        blob = self._blob_str(entry)
+        return Path(blob) if intact(blob, entry, blob_level(settings), algorithm) else None
 
     def fetch_one(self, store: Store, settings: Settings, entry: Entry, algorithm: str) -> Path:
         """Return the path of the verified blob of one entry, fetching it if needed.
 
         Used by ``Dataset.open``: one file, without materialising the rest of its version.
         """
+        cached = self.cached(settings, entry, algorithm)
+        if cached is not None:
+            return cached
         blob = self._blob_str(entry)
         level = blob_level(settings)
-        if intact(blob, entry, level, algorithm):
-            return Path(blob)
         self._setup()
         with self._fetch_lock(_stripe(entry)):
             if not intact(blob, entry, level, algorithm):
                 os.makedirs(os.path.dirname(blob), exist_ok=True)
-                fetch(store, settings, [entry], algorithm, lambda _: blob, mode=READ_ONLY)
+                fetch(
+                    store,
+                    settings,
+                    [entry],
+                    algorithm,
+                    lambda _: blob,
+                    mode=READ_ONLY,
+                    local=functools.partial(self.donors.chunks_for, store),
+                )
+                self.donors.remember(entry)
         return Path(blob)
 
 
@@ -180,7 +204,9 @@ def blob_level(settings: Settings) -> str:
 
 
 def _stripe(entry: Entry) -> str:
-    """The fetch-lock stripe of an entry: 4,096 stripes by the hash of what holds it."""
+    """The fetch-lock stripe of an entry: 4,096 stripes by the hash of what holds it (its
+    pack; else its own hash: an object, or a chunked file, whose chunks may be in many
+    packs; else its link)."""
     holder = entry.pack or entry.hash or hashlib.sha256((entry.url or "").encode()).hexdigest()
     return holder[:3]
 

@@ -294,7 +294,7 @@ def decode_root(data: bytes, what: str) -> ManifestRoot:
 
 def _decode_root(data: bytes, what: str) -> ManifestRoot:
     raw = decompress(data, what)
-    _check_format(raw, "dataver.manifest", what)
+    _check_format(raw, "dataver.manifest", what, (FORMAT,))
     shards = raw.get("shards")
     if isinstance(shards, list) and len(shards) > MAX_ROOT_SHARDS:
         raise FormatError(
@@ -602,12 +602,15 @@ def _check_hex(values: Sequence[Any], what: str, name: str) -> None:
         raise FormatError(f"manifest shard {what}: invalid {name} (not lowercase hex)")
 
 
-def _check_format(raw: Any, kind: str, what: str) -> None:
+def _check_format(
+    raw: Any, kind: str, what: str, formats: tuple[int, ...] = READABLE_FORMATS
+) -> None:
     if not isinstance(raw, dict) or raw.get("kind") != kind:
         raise FormatError(f"{what} is not a {kind} object")
-    if raw.get("format") not in READABLE_FORMATS:
+    if raw.get("format") not in formats:
+        known = f"format {formats[0]}" if len(formats) == 1 else f"formats {formats}"
         raise FormatError(
-            f"{what} has format {raw.get('format')!r}; this dataver reads formats "
-            f"{', '.join(map(str, READABLE_FORMATS))} (a newer dataver wrote it?)",
+            f"{what} has format {raw.get('format')!r}; this dataver reads {known} "
+            "(a newer dataver wrote it?)",
             format=raw.get("format"),
         )

@@ -149,12 +149,29 @@ def read(store: Store, entry: Entry) -> Recipe:
             size differ from the entry's, or its chunks do not add up to the size).
         ObjectNotFoundError: The list is missing from the registry.
     """
-    address = entry.chunks or ""
-    what = f"chunk list {address} of {entry.path!r}"
+    found = read_address(store, entry.chunks or "", f"of {entry.path!r}")
+    if (found.file_hash, found.file_size) != (entry.hash, entry.size):
+        raise FormatError(
+            f"chunk list {found.address} of {entry.path!r} belongs to another file "
+            "(hash or size differ)"
+        )
+    return found
+
+
+def read_address(store: Store, address: str, where: str = "") -> Recipe:
+    """The chunk list at ``address`` (``where`` says whose, for errors), checked in itself:
+    its chunks add up to the size it names.
+
+    Raises:
+        FormatError: The list is malformed.
+        ObjectNotFoundError: The list is missing from the registry.
+    """
+    what = f"chunk list {address} {where}".rstrip()
     raw = decompress(store.read(manifest_key(address)), what)
     _check_envelope(raw, ROOT_KIND, what)
-    if raw.get("file_hash") != entry.hash or raw.get("file_size") != entry.size:
-        raise FormatError(f"{what} belongs to another file (hash or size differ)")
+    if not _is_hex(raw.get("file_hash")):
+        raise FormatError(f"{what}: invalid file_hash")
+    size = _int(raw.get("file_size"), what, "file_size")
     count = _int(raw.get("count"), what, "count")
     if "chunks" in raw:
         inline = tuple(_chunks(raw["chunks"], what))
@@ -168,9 +185,21 @@ def read(store: Store, entry: Entry) -> Recipe:
         total = sum(p.bytes for p in parts)
         if sum(p.chunks for p in parts) != count:
             raise FormatError(f"{what}: its parts do not hold {count} chunks")
-    if total != entry.size:
-        raise FormatError(f"{what}: its chunks hold {total:,} bytes, the file {entry.size:,}")
-    return Recipe(address, entry.hash or "", entry.size, count, inline, parts)
+    if total != size:
+        raise FormatError(f"{what}: its chunks hold {total:,} bytes, the file {size:,}")
+    return Recipe(address, raw["file_hash"], size, count, inline, parts)
+
+
+def referenced(store: Store, address: str) -> tuple[list[str], set[str]]:
+    """What a chunk list keeps alive: the keys of its own objects, and its chunks' packs.
+
+    Raises:
+        FormatError: The list or a part of it is malformed.
+        ObjectNotFoundError: The list is missing.
+    """
+    found = read_address(store, address)
+    packs = {chunk.pack for _, chunk in chunks(store, found)}
+    return found.keys(), packs
 
 
 def chunks(store: Store, recipe: Recipe) -> Iterator[tuple[int, Chunk]]:

@@ -3,17 +3,28 @@
 Files that sit close together in one pack are read with one ranged read and split, so a
 version of 10,000 small files costs a few reads, not 10,000. Every file is hashed and
 compared with its manifest entry before it is renamed into place.
+
+A chunked file (:mod:`dataver.manifest.recipe`) is put together from its chunks: neighbouring
+chunks of one pack are read with one ranged read (the same :func:`spans` as small files), the
+reads of one file run in parallel on the fetch pool and are written at their offsets into a
+temporary file, each chunk's hash is checked as it arrives, and the whole file's hash before it
+is renamed into place. Memory stays bounded: a file is never held whole, and at most a window
+of its reads is queued at a time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
+import threading
 import uuid
 from collections import defaultdict
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 import fsspec
 
@@ -21,10 +32,11 @@ from dataver import progress
 from dataver.errors import IntegrityError, NotFoundError
 from dataver.hashing import hash_bytes, hash_file
 from dataver.layout import object_key, pack_key
+from dataver.manifest import recipe
 from dataver.workers import stopping_pool
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from dataver.manifest.entry import Entry
     from dataver.settings import Settings
@@ -35,6 +47,35 @@ _COALESCE_GAP = 1 << 20
 # NOTE: small enough that a pack of small files splits into several jobs that write their
 # files in parallel, large enough that a job is one request.
 _MAX_SPAN = 8 << 20
+# NOTE: reads of one chunked file queued at a time (times max_workers): enough to keep the
+# pool busy, few enough that a huge file's list is walked as its chunks arrive.
+_WINDOW = 2
+# NOTE: chunks grouped by pack per this many (a part of a long list holds ~4,096).
+_BATCH = 4096
+
+
+class Piece(NamedTuple):
+    """One chunk of a file and where it goes: bytes ``[at, at + size)`` of the file are
+    bytes ``[offset, offset + size)`` of ``packs/<pack>``, and hash to ``hash``."""
+
+    hash: str
+    size: int
+    pack: str
+    offset: int
+    at: int
+
+
+class _Placed(Protocol):
+    """What :func:`spans` groups: something at ``offset`` of a pack, ``size`` bytes long."""
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def size(self) -> int: ...
+
+
+_P = TypeVar("_P", bound=_Placed)
 
 
 def fetch(
@@ -47,12 +88,15 @@ def fetch(
     *,
     mode: int = 0o644,
     atomic: bool = True,
+    local: Callable[[Entry], Mapping[str, LocalChunk]] | None = None,
 ) -> None:
     """Write the bytes of each entry to ``dest(entry)``, verified, atomically.
 
     Files are created with ``mode`` (the cache passes 0444: read-only blobs). With
     ``atomic=False`` packed files are written in place (for a private folder published as a
-    whole); they are still verified before they are written.
+    whole); they are still verified before they are written. ``local`` tells, for a chunked
+    file, which of its chunks (by hash) can be read on this machine instead (the cache's
+    copies of earlier versions of it); each is checked against its hash like any other.
 
     Raises:
         IntegrityError: Stored bytes do not match the manifest's size or hash.
@@ -60,8 +104,11 @@ def fetch(
     """
     by_pack: dict[str, list[Entry]] = defaultdict(list)
     singles: list[Entry] = []
+    chunked: list[Entry] = []
     for entry in entries:
-        if entry.pack is not None:
+        if entry.is_chunked:
+            chunked.append(entry)
+        elif entry.pack is not None:
             by_pack[entry.pack].append(entry)
         else:
             singles.append(entry)
@@ -78,13 +125,20 @@ def fetch(
         stopping_pool(settings.max_workers, "dataver-fetch") as pool,
     ):
         report = progress.chain(on_bytes, advance)
-        for future in [pool.submit(job, report) for job in jobs]:
+        futures = [pool.submit(job, report) for job in jobs]
+        if chunked:
+            job = _ChunkedFetch(
+                store, pool, algorithm, dest, mode, report, _WINDOW * settings.max_workers, local
+            )
+            _fetch_all_chunked(job, settings, chunked)
+        for future in futures:
             future.result()
 
 
-def spans(members: list[Entry]) -> list[list[Entry]]:
-    """Group entries of one pack, sorted by offset, into runs worth one ranged read each."""
-    out: list[list[Entry]] = []
+def spans(members: list[_P]) -> list[list[_P]]:
+    """Group entries (or chunks) of one pack, sorted by offset, into runs worth one ranged
+    read each."""
+    out: list[list[_P]] = []
     start = end = 0
     for entry in members:
         stop = entry.offset + entry.size
@@ -95,6 +149,219 @@ def spans(members: list[Entry]) -> list[list[Entry]]:
         out.append([entry])
         start, end = entry.offset, stop
     return out
+
+
+def pack_spans(members: Iterable[Piece]) -> list[tuple[str, list[Piece]]]:
+    """Chunks grouped by pack into runs worth one ranged read each: ``[(pack, run), ...]``.
+
+    A chunk a file holds more than once (a run of zeros) is read once for all its places.
+    """
+    by_pack: dict[str, list[Piece]] = defaultdict(list)
+    for piece in members:
+        by_pack[piece.pack].append(piece)
+    return [
+        (pack, run)
+        for pack, placed in by_pack.items()
+        for run in spans(sorted(placed, key=lambda p: p.offset))
+    ]
+
+
+def pieces(placed: Iterable[tuple[int, recipe.Chunk]]) -> Iterator[Piece]:
+    """The chunks of a list (``(file offset, chunk)``, as :mod:`~dataver.manifest.recipe`
+    gives them) as pieces."""
+    return (Piece(*chunk, at) for at, chunk in placed)
+
+
+def read_span(store: Store, pack: str, members: Iterable[_Placed]) -> tuple[int, bytes]:
+    """One ranged read of ``packs/<pack>`` holding every member: ``(start, bytes)``."""
+    listed = list(members)
+    start = min(m.offset for m in listed)
+    length = max(m.offset + m.size for m in listed) - start
+    return start, store.read_range(pack_key(pack), start, length)
+
+
+def check_chunk(entry: Entry, piece: Piece, data: bytes | memoryview, algorithm: str) -> None:
+    """Raise IntegrityError (naming the file and the chunk) unless ``data`` is the chunk."""
+    if len(data) != piece.size:
+        raise _chunk_mismatch(entry, piece, f"{len(data)} bytes instead of {piece.size}")
+    if hash_bytes(data, algorithm) != piece.hash:
+        raise _chunk_mismatch(entry, piece, "hash mismatch")
+
+
+def _chunk_mismatch(entry: Entry, piece: Piece, detail: str) -> IntegrityError:
+    return IntegrityError(
+        f"chunk {piece.hash} (bytes {piece.at:,}-{piece.at + piece.size:,} of "
+        f"{entry.path!r}, at {piece.offset:,} of pack {piece.pack}) is corrupt in the "
+        f"registry ({detail})",
+        path=entry.path,
+        chunk=piece.hash,
+        pack=piece.pack,
+        expected=piece.hash,
+    )
+
+
+def _fetch_all_chunked(job: _ChunkedFetch, settings: Settings, entries: list[Entry]) -> None:
+    """Fetch chunked files: a driver thread per file (at most ``max_workers`` at once)
+    walks its list and hands its reads to ``pool``.
+
+    NOTE: the drivers are not threads of ``pool``: a driver waiting for its reads never
+    holds a thread those reads need. When one file fails (or Ctrl-C), the others stop at
+    their next read instead of finishing their files.
+    """
+    with stopping_pool(min(len(entries), settings.max_workers), "dataver-chunked") as drivers:
+        try:
+            for future in [drivers.submit(job.file, e) for e in entries]:
+                future.result()
+        except BaseException:
+            job.stop.set()
+            raise
+
+
+@dataclass(frozen=True)
+class _ChunkedFetch:
+    """What fetching chunked files shares: where to read, where to write, how to report."""
+
+    store: Store
+    pool: ThreadPoolExecutor
+    algorithm: str
+    dest: Callable[[Entry], str | os.PathLike[str]]
+    mode: int
+    on_bytes: Callable[[int], None]
+    window: int
+    """Reads of one file queued at a time."""
+    local: Callable[[Entry], Mapping[str, LocalChunk]] | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def file(self, entry: Entry) -> None:
+        """Put one chunked file together in a temporary file, verify it, rename it into
+        place."""
+        listed = recipe.read(self.store, entry)
+        target = Path(self.dest(entry))
+        tmp = _tmp_for(target)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                self._write(entry, listed, fd)
+            finally:
+                os.close(fd)
+            verify_file(entry, tmp, self.algorithm)
+            os.chmod(tmp, self.mode)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _write(self, entry: Entry, listed: recipe.Recipe, fd: int) -> None:
+        """Read every chunk of a file into ``fd`` at its offset, ``window`` reads queued
+        at most.
+
+        Returns only once no read is left running (one that failed or was cancelled
+        included): the caller closes ``fd`` afterwards.
+        """
+        pending: set[Future[None]] = set()
+        here = _LocalCopies(self.local(entry) if self.local is not None else {}, self.algorithm)
+        try:
+            for batch in _batches(pieces(recipe.chunks(self.store, listed)), _BATCH):
+                remote = [p for p in batch if not here.copy(p, fd, self.on_bytes)]
+                for pack, run in pack_spans(remote):
+                    if len(pending) >= self.window:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        _raise_first(done)
+                    if self.stop.is_set():
+                        raise CancelledError(f"fetch of {entry.path!r} stopped")
+                    job = functools.partial(
+                        _write_run, self.store, entry, fd, pack, run, self.algorithm
+                    )
+                    pending.add(self.pool.submit(job, self.on_bytes))
+            done, pending = wait(pending)
+            _raise_first(done)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            wait(pending)
+            raise
+        finally:
+            here.close()
+
+
+class LocalChunk(NamedTuple):
+    """A chunk found on this machine: ``size`` bytes at ``offset`` of the file ``path``."""
+
+    path: str
+    offset: int
+    size: int
+
+
+class _LocalCopies:
+    """Copies chunks from files on this machine, checked against their hashes (a file
+    changed or damaged since is passed over: the chunk is read from the registry)."""
+
+    def __init__(self, found: Mapping[str, LocalChunk], algorithm: str) -> None:
+        self._found = found
+        self._algorithm = algorithm
+        self._files: dict[str, int | None] = {}
+
+    def copy(self, piece: Piece, fd: int, on_bytes: Callable[[int], None]) -> bool:
+        """Write ``piece`` into ``fd`` from a local copy; False if there is none."""
+        where = self._found.get(piece.hash)
+        if where is None or where.size != piece.size:
+            return False
+        source = self._open(where.path)
+        if source is None:
+            return False
+        data = os.pread(source, piece.size, where.offset)
+        if len(data) != piece.size or hash_bytes(data, self._algorithm) != piece.hash:
+            return False
+        _pwrite_all(fd, memoryview(data), piece.at)
+        on_bytes(piece.size)
+        return True
+
+    def _open(self, path: str) -> int | None:
+        if path not in self._files:
+            try:
+                self._files[path] = os.open(path, os.O_RDONLY)
+            except OSError:
+                self._files[path] = None
+        return self._files[path]
+
+    def close(self) -> None:
+        for fd in self._files.values():
+            if fd is not None:
+                os.close(fd)
+
+
+def _write_run(
+    store: Store,
+    entry: Entry,
+    fd: int,
+    pack: str,
+    run: list[Piece],
+    algorithm: str,
+    on_bytes: Callable[[int], None],
+) -> None:
+    start, data = read_span(store, pack, run)
+    view = memoryview(data)
+    for piece in run:
+        chunk = view[piece.offset - start : piece.offset - start + piece.size]
+        check_chunk(entry, piece, chunk, algorithm)
+        _pwrite_all(fd, chunk, piece.at)
+        on_bytes(piece.size)
+
+
+def _pwrite_all(fd: int, data: memoryview, at: int) -> None:
+    while data:
+        written = os.pwrite(fd, data, at)
+        data, at = data[written:], at + written
+
+
+def _raise_first(done: Iterable[Future[None]]) -> None:
+    for future in done:
+        future.result()
+
+
+def _batches(items: Iterable[Piece], size: int) -> Iterator[list[Piece]]:
+    source = iter(items)
+    while batch := list(itertools.islice(source, size)):
+        yield batch
 
 
 def _fetch_span(
@@ -108,9 +375,7 @@ def _fetch_span(
     atomic: bool,
     on_bytes: Callable[[int], None],
 ) -> None:
-    start = members[0].offset
-    length = max(e.offset + e.size for e in members) - start
-    data = store.read_range(pack_key(pack), start, length)
+    start, data = read_span(store, pack, members)
     for entry in members:
         chunk = data[entry.offset - start : entry.offset - start + entry.size]
         verify_bytes(entry, chunk, algorithm)

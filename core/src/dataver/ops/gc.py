@@ -19,6 +19,7 @@ import orjson
 
 from dataver.errors import FormatError, NotFoundError
 from dataver.layout import journal_prefix, manifest_key, object_key, pack_key, writers_prefix
+from dataver.manifest import recipe
 from dataver.manifest.reader import Manifest
 from dataver.manifest.staged import read_changes
 from dataver.versions.records import VersionRecord, WriterRecord
@@ -189,14 +190,33 @@ def _mark_manifest(store: Store, ref: str, algorithm: str, live: set[str]) -> No
             continue
         live.add(manifest_key(shard.hash))
         for entry in manifest.load_shard(shard):
-            _mark_entry(entry, live)
+            _mark_entry(store, entry, live)
 
 
-def _mark_entry(entry: Entry, live: set[str]) -> None:
+def _mark_entry(store: Store, entry: Entry, live: set[str]) -> None:
     if entry.pack is not None:
         live.add(pack_key(entry.pack))
+    elif entry.chunks is not None:
+        _mark_chunks(store, entry.chunks, live)
     elif entry.hash is not None and entry.url is None and entry.source is None:
         live.add(object_key(entry.hash))
+
+
+def _mark_chunks(store: Store, address: str, live: set[str]) -> None:
+    """Keep a chunk list, its parts and every pack holding one of its chunks.
+
+    NOTE: an unchanged large file keeps its list from version to version: it is read once.
+    A list that cannot be read stops gc (FormatError), as a manifest shard does: what it
+    keeps alive cannot be told.
+    """
+    if not is_digest(address) or manifest_key(address) in live:
+        return
+    try:
+        keys, packs = recipe.referenced(store, address)
+    except NotFoundError:
+        return
+    live.update(keys)
+    live.update(map(pack_key, packs))
 
 
 def _mark_changes(store: Store, ref: str, live: set[str]) -> None:
@@ -208,7 +228,7 @@ def _mark_changes(store: Store, ref: str, live: set[str]) -> None:
         return
     for entry in changes.values():
         if entry is not None:
-            _mark_entry(entry, live)
+            _mark_entry(store, entry, live)
 
 
 def _mark_writers(store: Store, version_id: str, live: set[str]) -> None:
@@ -236,3 +256,5 @@ def _mark_journal(store: Store, version_id: str, live: set[str]) -> None:
             live.add(pack_key(raw["pack"]))
         if isinstance(raw, dict) and isinstance(raw.get("object"), str):
             live.add(object_key(raw["object"]))
+        if isinstance(raw, dict) and isinstance(raw.get("chunked"), str):
+            _mark_chunks(store, str(raw.get("chunks")), live)

@@ -1,20 +1,27 @@
-"""Verify a version: every byte in the registry, and its cached tree if there is one."""
+"""Verify a version: every byte in the registry, and its cached tree if there is one.
+
+A chunked file's registry copy is read chunk by chunk (:func:`~dataver.objects.fetch.fetch`
+checks each chunk's hash, then the whole file's); a bad chunk makes its file's path a
+finding, and the chunk is named in the log.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from dataver.errors import IntegrityError, NotFoundError
-from dataver.layout import pack_key
-from dataver.objects.fetch import fetch, spans, verify_bytes, verify_file
+from dataver.objects.fetch import fetch, read_span, spans, verify_bytes, verify_file
 
 if TYPE_CHECKING:
     from dataver.backend import Backend
     from dataver.manifest.entry import Entry
     from dataver.manifest.reader import Manifest
+
+log = logging.getLogger("dataver.verify")
 
 
 class Verified(NamedTuple):
@@ -53,10 +60,8 @@ def verify_version(backend: Backend, version_id: str, manifest: Manifest) -> Ver
 
 
 def _check_span(backend: Backend, pack: str, members: list[Entry], algorithm: str) -> list[str]:
-    start = members[0].offset
-    length = max(e.offset + e.size for e in members) - start
     try:
-        data = backend.store.read_range(pack_key(pack), start, length)
+        start, data = read_span(backend.store, pack, members)
     except NotFoundError:
         return [e.path for e in members]
     bad = []
@@ -84,7 +89,8 @@ def _check_single(backend: Backend, entry: Entry, algorithm: str) -> list[str]:
     try:
         # NOTE: streamed through a temporary file: a large object never sits in memory.
         fetch(backend.store, backend.settings, [entry], algorithm, lambda _: tmp)
-    except (IntegrityError, NotFoundError, FileNotFoundError):
+    except (IntegrityError, NotFoundError, FileNotFoundError) as exc:
+        log.warning("%s: %s", entry.path, exc)
         return [entry.path]
     finally:
         tmp.unlink(missing_ok=True)

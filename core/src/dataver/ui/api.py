@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from dataver.errors import ValidationError
 from dataver.objects.fetch import verify_bytes
+from dataver.objects.ranged import RangeFile
 from dataver.ui.catalog import MAX_LIMIT, MAX_OFFSET, Catalog
 from dataver.ui.models import (
     DatasetSummary,
@@ -21,7 +22,7 @@ from dataver.ui.models import (
     VersionDetail,
     VersionsPage,
 )
-from dataver.ui.preview import MAX_IMAGE_BYTES, RangeFile, image_type, preview
+from dataver.ui.preview import MAX_IMAGE_BYTES, image_type, preview
 
 router = APIRouter(prefix="/api", tags=["dataver"])
 """The routes. A project may hold ``/`` (``team/vision``), so ``{project:path}`` takes every
@@ -108,7 +109,7 @@ def file_preview(request: Request, version_id: str, path: Path) -> Preview:
     # another app (Airflow's API server) mounted.
     root = request.scope.get("root_path", "").rstrip("/")
     raw = f"{root}/api/versions/{quote(ds.id, safe='')}/raw?{urlencode({'path': entry.path})}"
-    return preview(catalog.registry.store, entry, raw)
+    return preview(catalog.registry.store, entry, raw, ds.record.hash_algorithm)
 
 
 @router.get("/versions/{version_id}/raw", response_class=Response)
@@ -124,7 +125,8 @@ def raw(request: Request, version_id: str, path: Path) -> Response:
         raise ValidationError(f"{entry.path} is not an image the page serves")
     if entry.size > MAX_IMAGE_BYTES:
         raise ValidationError(f"{entry.path} is larger than {MAX_IMAGE_BYTES} bytes")
-    data = RangeFile(catalog.registry.store, entry).read_at(0, entry.size)
-    verify_bytes(entry, data, ds.record.hash_algorithm)  # NOTE: raises IntegrityError -> 502
+    algorithm = ds.record.hash_algorithm
+    data = RangeFile(catalog.registry.store, entry, algorithm).read_at(0, entry.size)
+    verify_bytes(entry, data, algorithm)  # NOTE: raises IntegrityError -> 502
     headers = {"Content-Security-Policy": "default-src 'none'", "Cache-Control": "max-age=3600"}
     return Response(content=data, media_type=media, headers=headers)

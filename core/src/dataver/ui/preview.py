@@ -1,9 +1,9 @@
 """Previews of one file of a version: the first rows of a table, the start of a text, an image.
 
-Previews read by range from where the bytes are stored (a pack or an object of the
-registry), never the whole file, and never outside the registry: a path is only a key into
-the version's manifest, and external links (which could point anywhere, e.g.
-``file:///etc/passwd``) are not read at all.
+Previews read by range from where the bytes are stored (a pack, an object, or the chunks of
+a chunked file: :class:`~dataver.objects.ranged.RangeFile`), never the whole file, and
+never outside the registry: a path is only a key into the version's manifest, and external
+links (which could point anywhere, e.g. ``file:///etc/passwd``) are not read at all.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import json
 import mimetypes
 from typing import TYPE_CHECKING, Any
 
-from dataver.errors import NotFoundError, ValidationError
-from dataver.layout import object_key, pack_key
+from dataver.errors import NotFoundError
+from dataver.objects.ranged import RangeFile
 from dataver.paths import validate_path
 from dataver.ui.models import Preview
 
@@ -48,57 +48,14 @@ def find_entry(manifest: Manifest, path: str) -> Entry:
     return entry
 
 
-class RangeFile(io.RawIOBase):
-    """A seekable, read-only file over one entry's stored bytes, read by range on demand.
-
-    Lets a Parquet reader fetch only the footer and the first row group of a large file.
-    """
-
-    def __init__(self, store: Store, entry: Entry) -> None:
-        if entry.url is not None or entry.hash is None:
-            raise ValidationError(f"{entry.path} is an external link: not previewed")
-        self._store = store
-        self._entry = entry
-        self._key = pack_key(entry.pack) if entry.pack else object_key(entry.hash)
-        self._base = entry.offset if entry.pack else 0
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        start = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._entry.size}[whence]
-        self._pos = max(0, start + offset)
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read_at(self._pos, len(view))
-        view[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
-
-    def read_at(self, start: int, length: int) -> bytes:
-        """Up to ``length`` bytes from ``start`` (fewer at the end of the file)."""
-        length = max(0, min(length, self._entry.size - start))
-        if length == 0:
-            return b""
-        return self._store.read_range(self._key, self._base + start, length)
-
-
-def preview(store: Store, entry: Entry, raw_url: str) -> Preview:
+def preview(store: Store, entry: Entry, raw_url: str, algorithm: str) -> Preview:
     """Preview one file: a table, JSON, text, an image (by URL), or just its size.
 
     Args:
         store: The registry store.
         entry: The file's manifest entry.
         raw_url: Where the page can fetch the bytes of an image.
+        algorithm: The version's hash algorithm (a chunked file's chunks are checked).
     """
     suffix = _suffix(entry.path)
     kind = suffix.lstrip(".") or "file"
@@ -110,7 +67,7 @@ def preview(store: Store, entry: Entry, raw_url: str) -> Preview:
         if entry.size > MAX_IMAGE_BYTES:
             return Preview(kind="binary", message="image too large to show", **base)
         return Preview(kind="image", raw=raw_url, **base)
-    source = RangeFile(store, entry)
+    source = RangeFile(store, entry, algorithm)
     if suffix == ".parquet":
         return _parquet(source, base)
     head = source.read_at(0, HEAD_BYTES)
@@ -160,7 +117,9 @@ def _parquet(source: RangeFile, base: dict[str, Any]) -> Preview:
         return Preview(kind="binary", message=message, **base)
     try:
         reader = pq.ParquetFile(io.BufferedReader(source, buffer_size=1 << 20))
-        batch = next(reader.iter_batches(batch_size=MAX_ROWS), None)
+        # NOTE: only the first row group: reading every group read the whole file
+        first = reader.iter_batches(batch_size=MAX_ROWS, row_groups=[0])
+        batch = next(first, None) if reader.num_row_groups else None
     except Exception as exc:  # noqa: BLE001 - any malformed file: say so, show nothing
         return Preview(kind="binary", message=f"not a readable Parquet file: {exc}", **base)
     if batch is None:

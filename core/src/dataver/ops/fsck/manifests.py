@@ -15,6 +15,7 @@ from dataver.layout import (
     pack_key,
     record_key,
 )
+from dataver.manifest import recipe
 from dataver.manifest.codec import (
     ManifestRoot,
     ShardRef,
@@ -150,8 +151,12 @@ class ManifestChecks:
     def _content(self, entries: Iterable[Entry], ref: str) -> list[FsckProblem]:
         missing: dict[str, list[str]] = {}
         short: dict[str, list[str]] = {}
+        out: list[FsckProblem] = []
         for entry in entries:
             if entry.url is not None or entry.source is not None:
+                continue
+            if entry.chunks is not None:
+                out.extend(self._chunked(entry, ref, missing, short))
                 continue
             key = pack_key(entry.pack) if entry.pack else object_key(entry.hash or "")
             need = entry.offset + entry.size if entry.pack else entry.size
@@ -162,7 +167,7 @@ class ManifestChecks:
                 short.setdefault(key, []).append(entry.path)
             else:
                 self.content.add(key)
-        out = [
+        out += [
             FsckProblem(
                 "missing-content",
                 ERROR,
@@ -183,6 +188,36 @@ class ManifestChecks:
             for key, paths in short.items()
         ]
         return out
+
+    def _chunked(
+        self,
+        entry: Entry,
+        ref: str,
+        missing: dict[str, list[str]],
+        short: dict[str, list[str]],
+    ) -> list[FsckProblem]:
+        """Check a chunked file: its chunk list (and parts) parse and belong to it, and
+        every chunk's pack holds its byte range."""
+        try:
+            found = recipe.read(self.store, entry)
+            placed = list(recipe.chunks(self.store, found))
+        except NotFoundError:
+            missing.setdefault(manifest_key(entry.chunks or ""), []).append(entry.path)
+            return []
+        except FormatError as exc:
+            key = manifest_key(entry.chunks or "")
+            return [FsckProblem("corrupt-manifest", ERROR, key, f"{entry.path!r} in {ref}: {exc}")]
+        self.content.update(found.keys())
+        for _, chunk in placed:
+            key = pack_key(chunk.pack)
+            have = self._size(key)
+            if have is None:
+                missing.setdefault(key, []).append(entry.path)
+            elif have < chunk.offset + chunk.size:
+                short.setdefault(key, []).append(entry.path)
+            else:
+                self.content.add(key)
+        return []
 
     def _size(self, key: str) -> int | None:
         if key not in self.sizes:
