@@ -57,3 +57,34 @@ def test_children_of_old_versions_build_as_before(old: dataver.Registry, tmp_pat
         copy = version.get_local_copy()
         assert all((copy / path).is_file() for path in version.list_files())
         assert version.verify() == []
+
+
+def test_new_versions_of_an_old_dataset_chunk_their_large_files(
+    old: dataver.Registry, tmp_path: Path
+) -> None:
+    """Chunks came after this registry was written: its versions stay as they are, a child
+    stores a large file as chunks (by many writers too), and gc keeps old and new."""
+    import random
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    data = random.Random(0).randbytes(9 << 20)  # NOTE: over the default 8 MiB threshold
+    (folder / "big.bin").write_bytes(data)
+    one = old.create("legacy", project="old", parents=[CHILD])
+    one.add_files(folder, writer="w0")
+    one.finalize()
+    entry = one.content().get("big.bin")
+    assert entry is not None
+    assert entry.is_chunked
+    edited = data[:100] + b"edit" + data[100:]
+    (folder / "big.bin").write_bytes(edited)
+    two = old.create("legacy", project="old", parents=[one])
+    two.sync_folder(folder)
+    two.finalize(auto_upload=True)
+    assert two.stats.stored_bytes < 6 << 20
+    old.gc(dry_run=False, grace_seconds=0)
+    assert old.fsck(grace_seconds=0).ok
+    for version, expected in ((one, data), (two, edited)):
+        old.backend.cache.drop_version(version.id)
+        assert (version.get_local_copy() / "big.bin").read_bytes() == expected
+    assert (old.get(CHILD).get_local_copy() / "b/g2.txt").read_text() == "b2\n"
