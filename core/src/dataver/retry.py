@@ -135,8 +135,14 @@ def call_with_deadline(
                 timeout=seconds,
                 **fields,
             )
-    ok, value = outcome[0]
+    ok, value = outcome.pop()
+    # NOTE: ``outcome`` is emptied first: the error's traceback holds this frame, and the
+    # list in it held the error, a cycle that kept the caller's locals (a pack to write)
+    # alive until the cyclic collector ran.
     if ok:
         result: T = value
         return result
-    raise value
+    try:
+        raise value
+    finally:
+        del value

@@ -194,11 +194,21 @@ class S3Store(Store):
         return result
 
     def exists(self, key: str) -> bool:
-        try:
-            self.size(key)
-        except ObjectNotFoundError:
-            return False
-        return True
+        # NOTE: a miss is an answer here, not an error raised through the deadline thread
+        # and the retry loop: each raised miss left a reference cycle (error, traceback,
+        # the caller's frames) holding the caller's locals until the cyclic collector ran,
+        # which a writer pauses: 16 packs of 32 MiB alive, 1 GiB for 200,000 small files.
+        def head() -> bool:
+            try:
+                self._client.head_object(Bucket=self.bucket, Key=self._key(key))
+            except Exception as exc:
+                if isinstance(translate(exc, "stat", self.url, key), ObjectNotFoundError):
+                    return False
+                raise
+            return True
+
+        found: bool = self._call("stat", key, head)
+        return found
 
     def size(self, key: str) -> int:
         def head() -> int:
