@@ -15,6 +15,54 @@ SEED = 20_240_601
 
 
 @dataclass(frozen=True)
+class ChunkSizes:
+    """The data of issue 22's scenarios (content-defined chunks of large files).
+
+    ``threshold`` and ``chunk_size`` are what the dataver rows run with
+    (``DATAVER_CHUNK_THRESHOLD`` / ``DATAVER_CHUNK_SIZE``); None keeps dataver's defaults
+    (8 MiB, 1 MiB). Quick sizes lower both so that their small files are still chunked.
+    """
+
+    random_size: int  # case (a): a random file, ``edit`` bytes overwritten in its middle
+    csv_size: int  # case (b): a CSV file, ``append`` bytes of rows appended
+    insert_size: int  # case (c): a random file, ``edit`` bytes inserted at its start
+    edit: int
+    append: int
+    open_size: int  # "open-range": the chunked file read at ``open_offset``
+    open_offset: int
+    open_length: int
+    daily_days: int  # "daily": versions of a growing table and a folder of parts
+    daily_table: int  # the table's first size (bytes of CSV)
+    daily_parts: int  # big parts at first, each of ``daily_part`` bytes (one more a day)
+    daily_part: int
+    daily_small_parts: int  # small parts (one rewritten a day), each of ``daily_small`` bytes
+    daily_small: int
+    sweep: tuple[int, ...]  # the chunk sizes of "chunk-sizes"
+    threshold: int | None = None
+    chunk_size: int | None = None
+
+    def describe(self) -> list[str]:
+        chunking = (
+            "dataver's defaults"
+            if self.threshold is None
+            else f"threshold {human(self.threshold)}, chunk size {human(self.chunk_size or 0)}"
+        )
+        return [
+            f"chunks (issue 22, {chunking}): (a) {human(self.random_size)} random, "
+            f"{human(self.edit)} overwritten in the middle; (b) {human(self.csv_size)} CSV, "
+            f"{human(self.append)} of rows appended; (c) {human(self.insert_size)} random, "
+            f"{human(self.edit)} inserted at the start",
+            f"daily: {self.daily_days} versions of a {human(self.daily_table)} CSV table "
+            f"(+2-5% rows a day, rows rewritten) and {self.daily_parts} x "
+            f"{human(self.daily_part)} + {self.daily_small_parts} x "
+            f"{human(self.daily_small)} part files",
+            f"open-range: {human(self.open_length)} read at {human(self.open_offset)} of a "
+            f"{human(self.open_size)} chunked file; chunk-sizes: "
+            + ", ".join(human(size) for size in self.sweep),
+        ]
+
+
+@dataclass(frozen=True)
 class Sizes:
     """How much data each scenario uses."""
 
@@ -42,6 +90,7 @@ class Sizes:
     local_writers: int = 2
     finalize_writers: int = 16
     s3_latency_ms: int = 20  # added to every request of "writers-s3" (benchmarks/latency.py)
+    chunks: ChunkSizes | None = None  # issue 22's scenarios (benchmarks/chunked.py)
 
     @property
     def changed_count(self) -> int:
@@ -69,6 +118,7 @@ class Sizes:
             f"x {human(self.small_size)} against 1 writer",
             f"finalize: {self.finalize_files:,} files from {self.finalize_writers} writers "
             "(synthetic contributions)",
+            *(self.chunks.describe() if self.chunks is not None else []),
         ]
 
     @property
@@ -96,6 +146,23 @@ FULL = Sizes(
     writers_s3_files=25_000,
     writers_local_files=50_000,
     finalize_files=1_000_000,
+    chunks=ChunkSizes(
+        random_size=512 * MIB,
+        csv_size=1024 * MIB,
+        insert_size=256 * MIB,
+        edit=1 * MIB,
+        append=10 * MIB,
+        open_size=1024 * MIB,
+        open_offset=600 * MIB,
+        open_length=1 * MIB,
+        daily_days=10,
+        daily_table=256 * MIB,
+        daily_parts=8,
+        daily_part=8 * MIB,
+        daily_small_parts=4,
+        daily_small=1 * MIB,
+        sweep=(256 * KIB, 512 * KIB, 1 * MIB, 2 * MIB, 4 * MIB),
+    ),
 )
 
 # Large files stay above dataver's 1 MiB pack threshold so the single-object path runs too.
@@ -119,6 +186,25 @@ QUICK = Sizes(
     writers_s3_files=250,
     writers_local_files=500,
     finalize_files=20_000,
+    chunks=ChunkSizes(
+        random_size=32 * MIB,
+        csv_size=32 * MIB,
+        insert_size=16 * MIB,
+        edit=256 * KIB,
+        append=512 * KIB,
+        open_size=32 * MIB,
+        open_offset=19 * MIB,
+        open_length=256 * KIB,
+        daily_days=4,
+        daily_table=4 * MIB,
+        daily_parts=3,
+        daily_part=1 * MIB,
+        daily_small_parts=2,
+        daily_small=128 * KIB,
+        sweep=(64 * KIB, 256 * KIB),
+        threshold=2 * MIB,
+        chunk_size=256 * KIB,
+    ),
 )
 
 

@@ -67,8 +67,14 @@ class Data:
     root: Path  # where the trees are; scenarios make more there on demand (ensure_parts)
 
 
-def ensure_data(root: Path, sizes: Sizes, log: Callable[[str], None]) -> Data:
-    """Generate (or reuse) every tree the scenarios need under ``root``."""
+def ensure_data(
+    root: Path, sizes: Sizes, log: Callable[[str], None], trees: set[str] | None = None
+) -> Data:
+    """Generate (or reuse) every tree the scenarios need under ``root``.
+
+    ``trees``: only these trees (names of :class:`Data` fields: "small", "large", ...); the
+    others' paths are returned all the same, for scenarios that do not read them.
+    """
     small = TreeSpec(sizes.small_count, sizes.small_size, sizes.files_per_dir, SEED)
     child = TreeSpec(
         sizes.small_count, sizes.small_size, sizes.files_per_dir, SEED, sizes.changed_count
@@ -79,12 +85,6 @@ def ensure_data(root: Path, sizes: Sizes, log: Callable[[str], None]) -> Data:
     mixed = TreeSpec(
         sizes.mixed_count, sizes.mixed_min, sizes.files_per_dir, SEED + 5, max_size=sizes.mixed_max
     )
-    _ensure(root / "small", small, log, _write_small)
-    _ensure(root / "child", child, log, _write_small)
-    _ensure(root / "many", many, log, _write_small)
-    _ensure(root / "large", large, log, _write_large)
-    _ensure(root / "huge", huge, log, _write_small)
-    _ensure(root / "mixed", mixed, log, _write_mixed)
     childmix = TreeSpec(
         sizes.childmix_count,
         sizes.childmix_min,
@@ -93,7 +93,18 @@ def ensure_data(root: Path, sizes: Sizes, log: Callable[[str], None]) -> Data:
         sizes.childmix_changed,
         max_size=sizes.childmix_max,
     )
-    _ensure(root / "childmix", childmix, log, _write_mixed)
+    wanted: list[tuple[str, TreeSpec, Callable[[Path, TreeSpec], None]]] = [
+        ("small", small, _write_small),
+        ("child", child, _write_small),
+        ("many", many, _write_small),
+        ("large", large, _write_large),
+        ("huge", huge, _write_small),
+        ("mixed", mixed, _write_mixed),
+        ("childmix", childmix, _write_mixed),
+    ]
+    for name, spec, write in wanted:
+        if trees is None or name in trees:
+            _ensure(root / name, spec, log, write)
     return Data(
         small=root / "small",
         child=root / "child",

@@ -1,5 +1,5 @@
-"""The targets of issues 2 ("Speed"), 3 (local cache), 4 (S3), 10 (at scale) and 21 (many
-writers), and the markdown report.
+"""The targets of issues 2 ("Speed"), 3 (local cache), 4 (S3), 10 (at scale), 21 (many
+writers) and 22 (content-defined chunks), and the markdown report.
 
 The report has one table per scenario, then one table of targets per issue.
 """
@@ -23,6 +23,7 @@ ISSUES = {
     4: "S3",
     10: "side by side, at scale",
     21: "many writers, one version",
+    22: "content-defined chunks",
 }
 
 
@@ -37,6 +38,9 @@ class Target:
     With ``floor`` (and no denominator), the goal is on a cost per file over a floor, in
     milliseconds: ``(numerator - floor) / numerator files``. For the 1% child: its time is
     the scan floor of the folder plus at most that much for each changed file (issue 19).
+
+    With ``amount`` (rows of a unit other than seconds, e.g. stored MiB), the goal is on the
+    numerator row's median in that unit, or on the ratio of two such rows' medians.
     """
 
     title: str
@@ -50,6 +54,7 @@ class Target:
     issue: int = 2  # the issue the target comes from, a key of ISSUES
     rss: bool = False
     floor: str | None = None  # a row both times are taken over (see above)
+    amount: str | None = None  # the unit of the rows when they are not seconds (see above)
 
     def evaluate(self, results: dict[str, ScenarioResult]) -> tuple[float | None, str]:
         """Return (value from the medians or None, "PASS" / "FAIL" / why not measured)."""
@@ -105,6 +110,8 @@ class Target:
 
     @property
     def unit(self) -> str:
+        if self.amount is not None:
+            return f" {self.amount}" if self.denominator is None else "x"
         if self.rss:
             return " MiB"
         if self.rate:
@@ -391,6 +398,89 @@ TARGETS = (
         issue=21,
         rss=True,
     ),
+    *(
+        Target(
+            f"Chunks ({case}): the child of {what} stores <= {goal:g} MiB",
+            "chunks",
+            f"{case}_dataver",
+            None,
+            "at_most",
+            goal,
+            "stats.stored_bytes of the child, MiB",
+            issue=22,
+            amount="MiB",
+        )
+        for case, what, goal in (
+            ("a", "a random file with 1 MiB overwritten in the middle", 4),
+            ("b", "a CSV file with 10 MiB of rows appended", 12),
+            ("c", "a random file with 1 MiB inserted at the start", 4),
+        )
+    ),
+    Target(
+        "Daily versions: total stored within 1.2x of borg or restic (no compression), the "
+        "better of the two",
+        "daily",
+        "dataver",
+        "dedup_best",
+        "at_most",
+        1.2,
+        "dataver total / min(borg, restic) total",
+        issue=22,
+        amount="MiB",
+    ),
+    Target(
+        "Daily versions: total stored <= 0.2x of DVC's",
+        "daily",
+        "dataver",
+        "dvc",
+        "at_most",
+        0.2,
+        "dataver total / DVC cache total",
+        issue=22,
+        amount="MiB",
+    ),
+    Target(
+        "Ingest of 4 large files with chunking within 1.3x of without",
+        "chunk-ingest",
+        "ingest_on",
+        "ingest_off",
+        "at_most",
+        1.3,
+        "chunked / whole-file objects",
+        issue=22,
+    ),
+    Target(
+        "Cold get_local_copy of them with chunking within 1.2x of without",
+        "chunk-ingest",
+        "get_on",
+        "get_off",
+        "at_most",
+        1.2,
+        "chunked / whole-file objects",
+        issue=22,
+    ),
+    Target(
+        "Open-range: 1 MiB read at an offset reads <= 2 x max chunk (8 MiB) from the registry",
+        "open-range",
+        "read",
+        None,
+        "at_most",
+        8,
+        "bytes the store returned for open+seek+read, MiB",
+        issue=22,
+        amount="MiB",
+    ),
+    Target(
+        "Open-range: the same against 2 x the average chunk (2 MiB)",
+        "open-range",
+        "read",
+        None,
+        "at_most",
+        2,
+        "bytes the store returned for open+seek+read, MiB",
+        issue=22,
+        amount="MiB",
+    ),
 )
 
 
@@ -410,8 +500,10 @@ def _scenario(result: ScenarioResult) -> list[str]:
     if reference is not None:
         columns.append("x ref")
         lines += [f'x ref: median / median of "{reference.label.strip()}".', ""]
-    lines += _table(columns)
-    for row in result.rows.values():
+    timed = [row for row in result.rows.values() if row.unit == "s"]
+    if timed or len(timed) == len(result.rows):
+        lines += _table(columns)
+    for row in timed:
         cells = [
             _indent(row.label),
             _seconds(row.median),
@@ -424,9 +516,40 @@ def _scenario(result: ScenarioResult) -> list[str]:
             cells.append(f"{row.median / reference.median:.2f}")
         lines.append(_line(cells))
     lines.append("")
+    lines.extend(_amounts(result))
+    lines.extend(result.extra)
     lines.extend(f"- {note}" for note in result.notes)
     lines.append("")
     return lines
+
+
+def _amounts(result: ScenarioResult) -> list[str]:
+    """The table of a scenario's rows that are not seconds (stored MiB, objects, ...)."""
+    rows = [row for row in result.rows.values() if row.unit != "s"]
+    if not rows:
+        return []
+    lines = _table(["Measured (not seconds)", "median", "min", "max", "unit", "runs", "x vs"])
+    for row in rows:
+        versus = result.rows.get(row.versus) if row.versus else None
+        ratio = ""
+        if versus is not None and versus.samples and versus.median:
+            ratio = f"{row.median / versus.median:.3f} ({versus.label.strip()})"
+        cells = [
+            _indent(row.label),
+            _amount(row.median, row.unit),
+            _amount(row.minimum, row.unit),
+            _amount(row.maximum, row.unit),
+            row.unit,
+            str(len(row.samples)),
+            ratio,
+        ]
+        lines.append(_line(cells))
+    return [*lines, ""]
+
+
+def _amount(value: float, unit: str) -> str:
+    """Sizes (KiB, MiB, GiB) with two decimals; counts as whole numbers."""
+    return f"{value:,.2f}" if unit.endswith("iB") else f"{value:,.0f}"
 
 
 def _indent(label: str) -> str:
@@ -473,6 +596,8 @@ def _target_table(results: dict[str, ScenarioResult], targets: Sequence[Target])
 
 
 def _value(target: Target, value: float) -> str:
+    if target.amount is not None and target.denominator is None:
+        return f"{value:,.2f}{target.unit}"
     if target.rss:
         return f"{value:,.0f}{target.unit}"
     if target.rate:

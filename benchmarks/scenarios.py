@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmarks.chunked import CHUNK_SCENARIOS
 from benchmarks.config import SEED, human
 from benchmarks.datagen import TreeSpec, ensure_parts
 from benchmarks.latency import LatencyProxy
@@ -1054,4 +1055,5 @@ SCENARIOS: dict[str, Callable[[Context], ScenarioResult]] = {
     "writers-s3": writers_s3,
     "writers-local": writers_local,
     "finalize-1m": finalize_1m,
+    **CHUNK_SCENARIOS,
 }

@@ -58,12 +58,15 @@ class Registry:
         *,
         check_diff: bool = False,
         sync: bool = False,
+        count_io: bool = False,
     ) -> OpResult:
         """create + add_files + upload + finalize ``folder``; ``data["id"]`` is the version.
 
         ``check_diff``: afterwards (untimed) ``data["diff"]`` counts the paths added, removed,
         modified and renamed from the first parent. ``sync``: sync_folder instead of
-        add_files (files gone from ``folder`` leave the version too).
+        add_files (files gone from ``folder`` leave the version too). ``count_io``:
+        ``data["io"]`` counts the calls and bytes of the store's reads and writes, by method
+        (``benchmarks/worker.py``, count_io).
         """
         spec = {
             "name": name,
@@ -71,6 +74,7 @@ class Registry:
             "parents": parents or [],
             "check_diff": check_diff,
             "sync": sync,
+            "count_io": count_io,
         }
         return self._op("build", [folder], spec)
 
@@ -85,6 +89,12 @@ class Registry:
     def open_one(self, version_id: str, path: str) -> OpResult:
         """``Dataset.open(path)`` of ``version_id`` and reading it to the end, via this cache."""
         return self._op("open", self._local(), {"id": version_id, "path": path})
+
+    def open_range(self, version_id: str, path: str, offset: int, length: int) -> OpResult:
+        """``Dataset.open(path)`` of ``version_id``, a seek to ``offset`` and a read of
+        ``length`` bytes, via this cache; ``data["io"]`` counts the store's reads."""
+        spec = {"id": version_id, "path": path, "offset": offset, "length": length}
+        return self._op("open_range", self._local(), spec)
 
     def rebuild(self, version_id: str) -> OpResult:
         """Drop the cached tree of ``version_id`` (blobs stay), then time its get_local_copy."""

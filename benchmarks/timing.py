@@ -115,13 +115,20 @@ class Sample:
 
 @dataclass
 class Row:
-    """Repeated samples of one thing measured, e.g. ``dataver`` in the small-files scenario."""
+    """Repeated samples of one thing measured, e.g. ``dataver`` in the small-files scenario.
+
+    ``unit``: "s" for times (the default); anything else (e.g. "MiB" of stored bytes, or
+    "objects") makes it a row of the scenario's second table, whose samples are that unit.
+    ``versus``: the key of another row of the same unit that table compares it with.
+    """
 
     key: str
     label: str
     note: str = ""
     samples: list[Sample] = field(default_factory=list)
     files: int | None = None  # files each sample handled, for a files-per-second target
+    unit: str = "s"
+    versus: str | None = None
 
     def add(self, seconds: float, peak_rss_kib: int | None = None) -> None:
         self.samples.append(Sample(seconds, peak_rss_kib))
@@ -156,9 +163,16 @@ class ScenarioResult:
     reference: str | None = None
     rows: dict[str, Row] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)  # markdown after the tables (e.g. a matrix)
 
     def row(self, key: str, label: str, note: str = "", *, files: int | None = None) -> Row:
         """Return the row ``key``, creating it on first use (``files``: see :class:`Row`)."""
         if key not in self.rows:
             self.rows[key] = Row(key, label, note, files=files)
+        return self.rows[key]
+
+    def amount(self, key: str, label: str, unit: str, versus: str | None = None) -> Row:
+        """Return the row ``key`` of the second table (not seconds: ``unit``), as :meth:`row`."""
+        if key not in self.rows:
+            self.rows[key] = Row(key, label, unit=unit, versus=versus)
         return self.rows[key]

@@ -7,12 +7,16 @@ Prints one JSON object: ``seconds`` is the time of the measured operation alone 
 start and imports excluded).
 
 Operations:
-    build    {"registry", "name", "folder", "parents", "check_diff", "sync"}: create,
-             add_files (sync_folder with ``sync``), upload, finalize; with ``check_diff``,
-             then (untimed) the diff from the first parent, as counts.
+    build    {"registry", "name", "folder", "parents", "check_diff", "sync", "count_io"}:
+             create, add_files (sync_folder with ``sync``), upload, finalize; with
+             ``check_diff``, then (untimed) the diff from the first parent, as counts; with
+             ``count_io``, every call of the registry's store counted (see :func:`count_io`).
     sync     {"registry", "parent", "folder"}: create a child, time its sync_folder, abort it.
     get      {"registry", "id", "paths"}: time get_local_copy (of the ``paths`` globs, if any).
     open     {"registry", "id", "path"}: time ``Dataset.open(path)`` and reading it to the end.
+    open_range  {"registry", "id", "path", "offset", "length"}: time ``Dataset.open(path)``,
+             a seek to ``offset`` and a read of ``length`` bytes, counting what the
+             registry's store was asked for (:func:`count_io`).
     rebuild  {"registry", "id"}: drop the cached tree of ``id`` and its marker (the blobs
              stay), then time get_local_copy, which rebuilds the tree from the cached blobs.
     stat     {"folder"}: time os.scandir + stat of every file under ``folder`` (the floor
@@ -51,12 +55,14 @@ Registry and its client are made before the build's timer).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import selectors
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -79,6 +85,7 @@ WRITER_TIMEOUT = 6 * 3600.0
 def build(spec: dict[str, Any]) -> dict[str, Any]:
     """Build a Final version of ``folder`` (with ``parents``); time every phase."""
     registry = dataver.Registry(spec["registry"])
+    io = count_io(registry.store) if spec.get("count_io") else None
     start = time.perf_counter()
     ds = registry.create(spec["name"], parents=spec.get("parents") or None)
     created = time.perf_counter()
@@ -102,8 +109,59 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         },
         "changed": changed,
         "stored_bytes": stored,
+        "stats_stored_bytes": ds.stats.stored_bytes,
+        "logical_bytes": ds.stats.logical_bytes,
         "files": ds.stats.files,
+        "io": io,
     }
+
+
+_WRITES = ("write", "create", "replace", "put_file")
+_READS = ("read", "read_range", "read_with_token", "get_file")
+
+
+def count_io(store: Any) -> dict[str, list[int]]:
+    """Count every call of ``store``'s reads and writes, by method: ``[calls, bytes]``.
+
+    The methods of this one store object are wrapped (its instance attributes), in this
+    benchmark process only; the core is unchanged. Bytes: the data written (``put_file``:
+    the local file's size), the bytes answered (``get_file``: the local file's size after).
+    ``local_path`` is counted too: a reader that opened the registry's files directly would
+    bypass the counted methods, and the count says whether that happened.
+    """
+    counts: dict[str, list[int]] = {}
+    lock = threading.Lock()
+
+    def wrap(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            result = method(*args, **kwargs)
+            size = _io_bytes(name, args, result)
+            with lock:
+                seen = counts.setdefault(name, [0, 0])
+                seen[0] += 1
+                seen[1] += size
+            return result
+
+        return counted
+
+    for name in (*_WRITES, *_READS, "local_path"):
+        setattr(store, name, wrap(name, getattr(store, name)))
+    return counts
+
+
+def _io_bytes(name: str, args: tuple[Any, ...], result: Any) -> int:
+    """The bytes one store call moved (see :func:`count_io`)."""
+    if name in ("write", "create", "replace"):
+        return len(args[1])
+    if name == "put_file":
+        return os.path.getsize(args[0])
+    if name == "get_file":
+        return os.path.getsize(args[1])
+    if name == "read_with_token":
+        return len(result[0])
+    if name in ("read", "read_range"):
+        return len(result)
+    return 0
 
 
 def _counts(diff: Any) -> dict[str, int]:
@@ -143,6 +201,31 @@ def open_one(spec: dict[str, Any]) -> dict[str, Any]:
         while chunk := handle.read(4 << 20):
             size += len(chunk)
     return {"seconds": time.perf_counter() - start, "bytes": size}
+
+
+def open_range(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time ``Dataset.open(path)``, a seek to ``offset`` and one read of ``length`` bytes.
+
+    Every read of the registry's store is counted from the moment the version is opened
+    (its record and manifest reads included, as ``io``); ``read`` holds what the file
+    object returned, so the caller can check it against the source file.
+    """
+    registry = dataver.Registry(spec["registry"])
+    io = count_io(registry.store)
+    ds = registry.get(spec["id"])
+    before = {name: list(seen) for name, seen in io.items()}
+    start = time.perf_counter()
+    with ds.open(spec["path"]) as handle:
+        handle.seek(spec["offset"])
+        got = handle.read(spec["length"])
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "io": io,
+        "io_before_open": before,
+        "bytes": len(got),
+        "sha256": hashlib.sha256(got).hexdigest(),
+    }
 
 
 def rebuild(spec: dict[str, Any]) -> dict[str, Any]:
@@ -526,6 +609,7 @@ OPERATIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "sync": sync,
     "get": get,
     "open": open_one,
+    "open_range": open_range,
     "rebuild": rebuild,
     "stat": stat_tree,
     "manifest_build": manifest_build,

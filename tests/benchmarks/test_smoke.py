@@ -27,6 +27,11 @@ SCENARIOS = (
     "Many writers on S3 (moto, 20 ms added per request)",
     "Many writers locally",
     "Finalize of 20,000 files contributed by 16 writers",
+    "Chunks: what a child version stores after an edit of one large file",
+    "Daily: 4 versions of a growing dataset",
+    "Chunk ingest: a new version of 2 x 4 MiB random files",
+    "Open-range: Dataset.open of a 32 MiB chunked file",
+    "Chunk sizes: dataver's child versions",
 )
 
 
@@ -47,18 +52,19 @@ def test_quick_benchmark_writes_every_scenario(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=420,  # NOTE: issue 22's five scenarios add about a minute
         check=False,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     report = output.read_text()
     for scenario in SCENARIOS:
-        assert f"## {scenario}" in report
+        assert f"## {scenario}" in report, scenario
     assert "## Targets (issue 2, Speed)" in report
     assert "## Targets (issue 3, local cache)" in report
     assert "## Targets (issue 4, S3)" in report
     assert "## Targets (issue 10, side by side, at scale)" in report
     assert "## Targets (issue 21, many writers, one version)" in report
+    assert "## Targets (issue 22, content-defined chunks)" in report
     for row in (
         "dataver: cold get_local_copy, small",
         "dataver: tree rebuilt from cached blobs, small",

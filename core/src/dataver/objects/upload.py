@@ -321,7 +321,11 @@ class _Uploader:
         return data
 
     def _put_pack(
-        self, data: bytes, digest: str, offsets: dict[str | None, int], kind: str = "files"
+        self,
+        data: bytes | bytearray,
+        digest: str,
+        offsets: dict[str | None, int],
+        kind: str = "files",
     ) -> None:
         try:
             key = pack_key(digest)
@@ -447,6 +451,23 @@ class _Uploader:
             self.on_bytes(size)
 
 
+def chunk_pack_name(offsets: dict[str | None, int]) -> str:
+    """The name of a pack of chunks: the SHA-256 of its index, a line ``<chunk hash>
+    <offset>`` for each chunk in it, in order.
+
+    NOTE: not of its bytes, as a pack of files is: hashing the bytes again cost as much as
+    cutting them (SHA-256, 1.5 GB/s here), and the index names them as well, each chunk
+    being named by its own hash (checked on every read).
+    """
+    index = "".join(f"{digest} {offset}\n" for digest, offset in offsets.items())
+    return hash_bytes(index.encode(), "sha256")
+
+
+CHUNK_PACK_SIZE = 16 << 20
+"""Packs of chunks are cut at this size (or ``pack_size`` if smaller): every large file
+being cut holds one pack's buffer, and up to ``max_workers`` are cut at once."""
+
+
 class _PackCutter:
     """Packs the new chunks of one file as it is cut, fills in each chunk's place once its
     pack's name (the hash of its bytes) is known, and waits for the file's writes."""
@@ -465,7 +486,7 @@ class _PackCutter:
             self._offsets[row[0]] = len(self._buffer)
             self._buffer += view
         self._waiting.append(row)
-        if len(self._buffer) >= self._up.settings.pack_size:
+        if len(self._buffer) >= min(self._up.settings.pack_size, CHUNK_PACK_SIZE):
             self._flush()
 
     def finish(self) -> None:
@@ -477,8 +498,9 @@ class _PackCutter:
 
     def _flush(self) -> None:
         up = self._up
-        data = bytes(self._buffer)
-        digest = hash_bytes(data, "sha256")
+        # NOTE: the buffer itself is written (no copy of it): a new one takes its place.
+        data = self._buffer
+        digest = chunk_pack_name(self._offsets)
         for row in self._waiting:
             row[2], row[3] = digest, self._offsets[row[0]]
         up._slots.acquire()

@@ -41,7 +41,7 @@ class Store(ABC):
         """Return ``length`` bytes from ``start``. Raises ObjectNotFoundError if absent."""
 
     @abstractmethod
-    def write(self, key: str, data: bytes) -> None:
+    def write(self, key: str, data: bytes | bytearray) -> None:
         """Write ``data`` at ``key`` atomically, replacing whatever was there."""
 
     @abstractmethod

@@ -141,7 +141,7 @@ class FsspecStore(Store):
         self._call("download", key, lambda: self.fs.get_file(self._path(key), str(local), **moved))
 
     # ------------------------------------------------------------------ writes
-    def write(self, key: str, data: bytes) -> None:
+    def write(self, key: str, data: bytes | bytearray) -> None:
         self._call("write", key, lambda: self.fs.pipe_file(self._path(key), data))
 
     def create(self, key: str, data: bytes) -> str:

@@ -71,7 +71,7 @@ class LocalStore(Store):
             handle.seek(start)
             return handle.read(min(length, available))
 
-    def write(self, key: str, data: bytes) -> None:
+    def write(self, key: str, data: bytes | bytearray) -> None:
         tmp = self._write_tmp(key, data)
         with self._translate(key):
             os.replace(tmp, self._path(key))
@@ -185,7 +185,7 @@ class LocalStore(Store):
     def _tmp_name(self, target: Path) -> Path:
         return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}{_TMP_SUFFIX}")
 
-    def _write_tmp(self, key: str, data: bytes) -> Path:
+    def _write_tmp(self, key: str, data: bytes | bytearray) -> Path:
         target = self._path(key)
         tmp = self._tmp_name(target)
         with self._translate(key):

@@ -45,15 +45,15 @@ class MemoryOverlay(Store):
             return self.base.read_range(key, start, length)
         return data[start : start + length]
 
-    def write(self, key: str, data: bytes) -> None:
+    def write(self, key: str, data: bytes | bytearray) -> None:
         with self._lock:
-            self._written[key] = data
+            self._written[key] = bytes(data)
 
     def create(self, key: str, data: bytes) -> str:
         with self._lock:
             if key in self._written or self.base.exists(key):
                 raise ConflictError(f"{key} already exists", key=key)
-            self._written[key] = data
+            self._written[key] = bytes(data)
         return hashlib.sha256(data).hexdigest()
 
     def read_with_token(self, key: str) -> tuple[bytes, str]:

@@ -272,7 +272,7 @@ class S3Store(Store):
         self._run("download", key, download)
 
     # ------------------------------------------------------------------ writes
-    def write(self, key: str, data: bytes) -> None:
+    def write(self, key: str, data: bytes | bytearray) -> None:
         self._call(
             "write",
             key,
