@@ -57,7 +57,7 @@ AIRFLOW_STAMP := $(VENV)/airflow/.installed
 PREFECT_STAMP := $(VENV)/prefect/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help ensure-uv venv-core venv-airflow venv-prefect venvs browser \
+.PHONY: help ensure-uv venv-core venv-airflow venv-prefect venvs browser bench-tools \
         test test-core test-core-pure test-airflow test-prefect lint docs demo bench clean distclean
 
 help:
@@ -120,6 +120,16 @@ browser:
 	$$sudo apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver jq zstd
 
+# BorgBackup and restic: the chunk benchmarks' peers (apt-get, as root or through sudo);
+# nothing happens when both are there, and the benchmarks skip a peer that is missing.
+bench-tools:
+	@if command -v borg >/dev/null && command -v restic >/dev/null; then exit 0; fi; \
+	echo "==> bench-tools: installing Debian's borgbackup and restic (chunk benchmark peers)"; \
+	sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	($$sudo apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq borgbackup restic) || \
+	echo "bench-tools: could not install them; the chunk benchmarks will skip borg and restic"
+
 # ------------------------------------------------------------------------------------- tests
 
 test: test-core test-core-pure test-airflow test-prefect
@@ -179,7 +189,7 @@ demo: $(CORE_STAMP) $(AIRFLOW_STAMP) $(PREFECT_STAMP)
 # Do not run `make clean` while a benchmark runs: it deletes benchmarks/.work.
 BENCH_ARGS ?=
 
-bench: $(CORE_STAMP)
+bench: $(CORE_STAMP) bench-tools
 	@echo "==> bench: python -m benchmarks $(BENCH_ARGS)"
 	$(CORE_PY) -m benchmarks $(BENCH_ARGS)
 
