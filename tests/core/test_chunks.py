@@ -51,6 +51,19 @@ def _edit(data: bytes, kind: str, at: int, size: int, rng: random.Random) -> byt
     return data[: len(data) - size]  # truncate
 
 
+def _first(
+    registry: dataver.Registry, folder: Path, name: str, files: dict[str, bytes]
+) -> dataver.Dataset:
+    """Write ``files`` into ``folder`` and build a Final version of them."""
+    folder.mkdir(exist_ok=True)
+    for rel, data in files.items():
+        (folder / rel).write_bytes(data)
+    ds = registry.create(name)
+    ds.add_files(folder)
+    ds.finalize(auto_upload=True)
+    return ds
+
+
 def _child(registry: dataver.Registry, parent: dataver.Dataset, folder: Path) -> dataver.Dataset:
     child = registry.create(parent.name, parents=[parent])
     child.sync_folder(folder)
@@ -64,13 +77,8 @@ def test_an_edit_stores_about_the_edit(
 ) -> None:
     rng = random.Random(kind)
     folder = tmp_path / "data"
-    folder.mkdir()
     original = rng.randbytes(SIZE)
-    (folder / "big.bin").write_bytes(original)
-    (folder / "small.txt").write_bytes(b"small")
-    parent = registry.create("big")
-    parent.add_files(folder)
-    parent.finalize(auto_upload=True)
+    parent = _first(registry, folder, "big", {"big.bin": original, "small.txt": b"small"})
     edit = 100_000
     changed = _edit(original, kind, SIZE // 2, edit, rng)
     (folder / "big.bin").write_bytes(changed)
@@ -90,12 +98,7 @@ def test_an_edit_stores_about_the_edit(
 def test_chunked_entries_name_a_list_and_their_objects_say_format_2(
     registry: dataver.Registry, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    (folder / "big.bin").write_bytes(random.Random(1).randbytes(SIZE))
-    ds = registry.create("fmt")
-    ds.add_files(folder)
-    ds.finalize(auto_upload=True)
+    ds = _first(registry, tmp_path / "data", "fmt", {"big.bin": random.Random(1).randbytes(SIZE)})
     store = registry.store
     root = decompress(store.read(manifest_key(ds._record.manifest)), "root")
     assert root["format"] == 1  # NOTE: the root names shards only
@@ -114,13 +117,8 @@ def test_chunked_entries_name_a_list_and_their_objects_say_format_2(
 def test_small_files_and_files_below_the_threshold_are_not_chunked(
     registry: dataver.Registry, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    (folder / "mid.bin").write_bytes(random.Random(2).randbytes((1 << 20) - 1))
-    (folder / "tiny.txt").write_bytes(b"x")
-    ds = registry.create("below")
-    ds.add_files(folder)
-    ds.finalize(auto_upload=True)
+    files = {"mid.bin": random.Random(2).randbytes((1 << 20) - 1), "tiny.txt": b"x"}
+    ds = _first(registry, tmp_path / "data", "below", files)
     assert not any(e.is_chunked for e in ds._manifest().iter_entries())
 
 
@@ -214,12 +212,8 @@ def test_gc_after_deleting_the_parent_keeps_every_chunk_the_child_uses(
     reg = registry if where == "local" else dataver.Registry(request.getfixturevalue("s3_url"))
     rng = random.Random(5)
     folder = tmp_path / "data"
-    folder.mkdir()
     data = rng.randbytes(SIZE)
-    (folder / "big.bin").write_bytes(data)
-    parent = reg.create("gc")
-    parent.add_files(folder)
-    parent.finalize(auto_upload=True)
+    parent = _first(reg, folder, "gc", {"big.bin": data})
     changed = _edit(data, "overwrite", SIZE // 3, 300_000, rng)
     (folder / "big.bin").write_bytes(changed)
     child = _child(reg, parent, folder)
@@ -240,13 +234,8 @@ def test_gc_after_deleting_the_parent_keeps_every_chunk_the_child_uses(
 def test_a_chunk_list_that_belongs_to_another_file_is_refused(
     registry: dataver.Registry, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    (folder / "a.bin").write_bytes(random.Random(6).randbytes(SIZE))
-    (folder / "b.bin").write_bytes(random.Random(7).randbytes(SIZE))
-    ds = registry.create("forged")
-    ds.add_files(folder)
-    ds.finalize(auto_upload=True)
+    files = {"a.bin": random.Random(6).randbytes(SIZE), "b.bin": random.Random(7).randbytes(SIZE)}
+    ds = _first(registry, tmp_path / "data", "forged", files)
     a, b = (ds._manifest().get(p) for p in ("a.bin", "b.bin"))
     assert a is not None
     assert b is not None
@@ -276,12 +265,7 @@ def test_a_chunk_list_that_belongs_to_another_file_is_refused(
 def test_forged_chunk_lists_are_refused(
     registry: dataver.Registry, tmp_path: Path, forged: dict
 ) -> None:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    (folder / "a.bin").write_bytes(random.Random(8).randbytes(SIZE))
-    ds = registry.create("forged")
-    ds.add_files(folder)
-    ds.finalize(auto_upload=True)
+    ds = _first(registry, tmp_path / "data", "forged", {"a.bin": random.Random(8).randbytes(SIZE)})
     entry = ds._manifest().get("a.bin")
     assert entry is not None
     raw = decompress(registry.store.read(manifest_key(entry.chunks or "")), "root")
@@ -301,12 +285,8 @@ def test_squash_keeps_the_chunks_and_survives_deleting_the_chain(
 ) -> None:
     rng = random.Random(9)
     folder = tmp_path / "data"
-    folder.mkdir()
     data = rng.randbytes(SIZE)
-    (folder / "big.bin").write_bytes(data)
-    parent = registry.create("sq")
-    parent.add_files(folder)
-    parent.finalize(auto_upload=True)
+    parent = _first(registry, folder, "sq", {"big.bin": data})
     data = _edit(data, "insert", 5000, 70_000, rng)
     (folder / "big.bin").write_bytes(data)
     child = _child(registry, parent, folder)
