@@ -470,7 +470,7 @@ being cut holds one pack's buffer, and up to ``max_workers`` are cut at once."""
 
 class _PackCutter:
     """Packs the new chunks of one file as it is cut, fills in each chunk's place once its
-    pack's name (the hash of its bytes) is known, and waits for the file's writes."""
+    pack is complete (and named: :func:`chunk_pack_name`), and waits for the file's writes."""
 
     def __init__(self, uploader: _Uploader, packs: ThreadPoolExecutor) -> None:
         self._up = uploader
