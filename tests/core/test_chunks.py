@@ -300,3 +300,18 @@ def test_squash_keeps_the_chunks_and_survives_deleting_the_chain(
     assert registry.fsck(grace_seconds=0).errors == ()
     fresh = dataver.Registry(registry.store.url, settings=Settings(cache_dir=tmp_path / "fresh"))
     assert read_tree(fresh.get(squashed.id).get_local_copy())["big.bin"] == data
+
+
+def test_a_file_below_the_pack_threshold_but_chunked_is_stored_once(
+    registry: dataver.Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the chunk threshold below the pack threshold (1 MiB), a file between the two is
+    chunked, not packed as well (Hypothesis found it stored twice)."""
+    monkeypatch.setenv("DATAVER_CHUNK_THRESHOLD", str(512 << 10))
+    registry = dataver.Registry(registry.store.url)
+    data = random.Random(10).randbytes(700_000)
+    ds = _first(registry, tmp_path / "data", "between", {"mid.bin": data})
+    entry = ds.content().get("mid.bin")
+    assert entry is not None
+    assert entry.is_chunked
+    assert len(data) <= ds.stats.stored_bytes < len(data) + 8192

@@ -250,13 +250,7 @@ class _Uploader:
         Returns once every write is done (raising the first failure), and ``located`` too.
         """
         settings = self.settings
-        chunked = [e for e in entries if chunking.is_chunked(e.size, settings)]
-        small = sorted((e for e in entries if e.size < settings.pack_threshold), key=_by_path)
-        large = [
-            e
-            for e in entries
-            if e.size >= settings.pack_threshold and not chunking.is_chunked(e.size, settings)
-        ]
+        chunked, small, large = _by_kind(entries, settings)
         # NOTE: packs are written on a pool of their own, which never waits on the other:
         # a file being chunked waits for its packs, and nothing waits for it there.
         with (
@@ -508,6 +502,26 @@ class _PackCutter:
             self._packs.submit(up._put_pack, data, digest, self._offsets, "chunks")
         )
         self._buffer, self._offsets, self._waiting = bytearray(), {}, []
+
+
+def _by_kind(
+    entries: list[Entry], settings: Settings
+) -> tuple[list[Entry], list[Entry], list[Entry]]:
+    """Split pending entries into files to chunk, small files to pack (in path order) and
+    files to store as objects. Chunking comes first: with ``chunk_threshold`` below
+    ``pack_threshold`` a file between the two is chunked, not packed too."""
+    chunked: list[Entry] = []
+    small: list[Entry] = []
+    large: list[Entry] = []
+    for entry in entries:
+        if chunking.is_chunked(entry.size, settings):
+            chunked.append(entry)
+        elif entry.size < settings.pack_threshold:
+            small.append(entry)
+        else:
+            large.append(entry)
+    small.sort(key=_by_path)
+    return chunked, small, large
 
 
 def _by_path(entry: Entry) -> str:
