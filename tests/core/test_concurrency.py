@@ -110,10 +110,28 @@ def test_finalize_that_meets_another_finalize_closing_says_so(
 
     ds = registry.create("ds")
     late = registry.get(ds.id, states=None)
-    ds._swap(lambda r: r.model_copy(update={"closing": make_lease(60)}))
+    elsewhere = make_lease(60, owner="another-host:4242")
+    ds._swap(lambda r: r.model_copy(update={"closing": elsewhere}))
     with pytest.raises(ConflictError, match="is being finalized by another process") as info:
         late.finalize()
     assert info.value.fields["state"] == "uploading"
+    fresh = registry.get(ds.id, states=None)
+    with pytest.raises(ConflictError, match="is being finalized by another process"):
+        fresh.finalize()
+
+
+def test_a_closing_mark_this_process_left_is_taken_over_by_its_next_finalize(
+    registry: dataver.Registry,
+) -> None:
+    """A finalize that failed (out of retries) may fail to remove its own closing mark too:
+    the same process's next finalize goes on, instead of waiting for the mark to expire."""
+    from dataver.ops.transition import make_lease
+
+    ds = registry.create("ds")
+    ds._swap(lambda r: r.model_copy(update={"closing": make_lease(600)}))
+    again = registry.get(ds.id, states=None)
+    again.finalize()
+    assert registry.get(ds.id).state is State.FINAL
 
 
 def test_finalize_of_a_version_already_seen_final_is_an_invalid_transition(

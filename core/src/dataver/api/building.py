@@ -408,12 +408,15 @@ class Building(VersionHandle):
         """Mark the version closing (no writer may start) while the block gathers their work.
 
         The mark is a lease, renewed while the block makes progress: a finalize that dies
-        leaves it to expire. An error inside removes it.
+        leaves it to expire. An error inside removes it; a mark this process left (its
+        removal failed too, e.g. out of retries) is taken over by its next finalize.
         """
         backend = self._backend
+        me = tr.make_lease(backend.settings.lease_seconds).owner
 
         def close(r: VersionRecord) -> VersionRecord:
-            if r.closing is not None and r.closing.expires_at > utcnow():
+            held = r.closing
+            if held is not None and held.expires_at > utcnow() and held.owner != me:
                 raise ConflictError(
                     f"version {r.id} is being finalized by another process",
                     version_id=r.id,
