@@ -5,11 +5,13 @@ Speed is never asserted here: this only proves ``make bench`` cannot rot.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-ROOT = Path(__file__).resolve().parents[2]
+from .quick import run_quick
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
 SCENARIOS = (
     "Small files",
     "Small files at scale",
@@ -36,27 +38,8 @@ SCENARIOS = (
 
 
 def test_quick_benchmark_writes_every_scenario(tmp_path: Path) -> None:
-    output = tmp_path / "results.md"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "--quick",
-            "--no-peers",
-            "--work-dir",
-            str(tmp_path / "work"),
-            "--output",
-            str(output),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=420,  # NOTE: issue 22's five scenarios add about a minute
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    report = output.read_text()
+    # NOTE: issue 22's five scenarios add about a minute
+    report = run_quick(tmp_path, timeout=420)
     for scenario in SCENARIOS:
         assert f"## {scenario}" in report, scenario
     assert "## Targets (issue 2, Speed)" in report

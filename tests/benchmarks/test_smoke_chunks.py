@@ -6,38 +6,19 @@ Speed is never asserted here: this only proves the scenarios cannot rot.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-ROOT = Path(__file__).resolve().parents[2]
+from .quick import run_quick
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
 ONLY = ("chunks", "daily", "chunk-ingest", "open-range", "chunk-sizes")
 
 
 def test_quick_chunk_scenarios_write_their_tables(tmp_path: Path) -> None:
-    output = tmp_path / "results.md"
     selected = [arg for name in ONLY for arg in ("--only", name)]
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "--quick",
-            "--no-peers",
-            *selected,
-            "--work-dir",
-            str(tmp_path / "work"),
-            "--output",
-            str(output),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    report = output.read_text()
+    report = run_quick(tmp_path, *selected, timeout=300)
     assert not (tmp_path / "work" / "data-quick" / "small").exists()  # only what they need
     for title in (
         "## Chunks: what a child version stores after an edit of one large file",
