@@ -36,6 +36,7 @@ EXPECTED_BUILTINS: dict[str, tuple[type[BaseException], ...]] = {
     "NotFoundError": (LookupError,),
     "VersionNotFoundError": (LookupError,),
     "DatasetNotFoundError": (LookupError,),
+    "DatasetLookupError": (LookupError, ValueError),
     "RegistryNotFoundError": (LookupError,),
     "ObjectNotFoundError": (LookupError, FileNotFoundError, OSError),
     "InvalidTransitionError": (ValueError,),

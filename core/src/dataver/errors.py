@@ -68,6 +68,14 @@ class DatasetNotFoundError(NotFoundError):
     """No dataset of that project and name exists."""
 
 
+class DatasetLookupError(VersionNotFoundError, ValueError):
+    """No version matches a ClearML-style query (:mod:`dataver.clearml`).
+
+    ClearML raises ``ValueError`` there; this is one too, and a
+    :class:`VersionNotFoundError` (so ``LookupError``) like every other miss of dataver's.
+    """
+
+
 class RegistryNotFoundError(NotFoundError):
     """No registry at a location: it holds no registry marker (``dataver.json``).
 

@@ -14,7 +14,7 @@ from dataver.api.writer import Writer
 from dataver.errors import ConflictError, DataverError, ValidationError
 from dataver.gcpause import paused_gc
 from dataver.manifest.reader import Manifest
-from dataver.ops import change, contribute, gather, lease, seal
+from dataver.ops import change, contribute, externalize, gather, lease, seal
 from dataver.ops import transition as tr
 from dataver.versions.records import check_metadata, check_tags, utcnow
 from dataver.versions.state import State
@@ -311,28 +311,48 @@ class Building(VersionHandle):
             key=lambda r: r.name,
         )
 
-    def upload(self, max_workers: int | None = None) -> int:
+    def upload(self, max_workers: int | None = None, *, external_url: str | None = None) -> int:
         """Store the content added since the last upload; only bytes the registry lacks.
 
         Resumable: after a crash, calling it again sends only what is missing.
 
         Args:
             max_workers: Parallel transfers (default ``DATAVER_MAX_WORKERS``).
+            external_url: Store the pending files outside the registry instead: each one as
+                its own object at ``<external_url>/<dataset path>`` (a folder, ``s3://`` or
+                any fsspec URL), and make their entries external links to those objects.
+                Their size and hash are kept, so a read still checks every byte.
 
         Returns:
             Bytes newly stored by this call.
 
         Raises:
-            ValidationError: Called inside :meth:`batch` (its changes are not staged yet).
+            ValidationError: Called inside :meth:`batch` (its changes are not staged yet), or
+                ``external_url`` is inside the registry.
+            IntegrityError: With ``external_url``, a file changed since it was added.
         """
         self._require(_UPLOADING, "upload")
         self._outside_batch("upload")
         if max_workers is not None and max_workers < 1:
             raise ValidationError(f"max_workers must be >= 1, got {max_workers}")
+        if external_url is not None:
+            return self._store_outside(external_url, max_workers)
         update, stored = self._store_pending(max_workers)
         if update is not None:
             self._swap(lambda r: tr.renew_record(self._backend, r).model_copy(update=update(r)))
         return stored
+
+    def _store_outside(self, url: str, max_workers: int | None) -> int:
+        """Copy pending files to ``url`` and link them, the lease kept alive meanwhile."""
+
+        def renew() -> None:
+            self._swap(lambda r: tr.renew_record(self._backend, r))
+
+        interval = self._backend.settings.lease_seconds / 3
+        with lease.heartbeat(renew, interval, name=f"dataver-lease-{self.id[:8]}"):
+            links = externalize.externalize(self._backend, self._record, url, max_workers)
+        self._apply(links)
+        return sum(e.size for e in links.values() if e is not None)
 
     def _store_pending(
         self, max_workers: int | None

@@ -26,13 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
-import fsspec
-
 from dataver import progress
-from dataver.errors import IntegrityError, NotFoundError
+from dataver.errors import IntegrityError
 from dataver.hashing import hash_bytes, hash_file
 from dataver.layout import object_key, pack_key
 from dataver.manifest import recipe
+from dataver.storage import links
 from dataver.workers import stopping_pool
 
 if TYPE_CHECKING:
@@ -401,7 +400,7 @@ def _fetch_single(
         # NOTE: the store reports the bytes as they move: a large file's bar moves.
         with progress.transfer(entry.size, on_bytes):
             if entry.url is not None:
-                _download_link(entry.url, tmp)
+                links.download(entry.url, tmp, settings)
             else:
                 store.get_file(object_key(entry.hash or ""), tmp)
         verify_file(entry, tmp, algorithm)
@@ -409,22 +408,6 @@ def _fetch_single(
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-_CHUNK = 1 << 20
-
-
-def _download_link(url: str, target: Path) -> None:
-    """Stream an external file into ``target``, reporting each chunk as it arrives."""
-    report = progress.transfer_callback()
-    try:
-        with fsspec.open(url, "rb") as src, open(target, "wb") as out:
-            while chunk := src.read(_CHUNK):
-                out.write(chunk)
-                if report is not None:
-                    report(len(chunk))
-    except FileNotFoundError as exc:
-        raise NotFoundError(f"external file {url} no longer exists", url=url) from exc
 
 
 def verify_bytes(entry: Entry, data: bytes, algorithm: str) -> None:
