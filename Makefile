@@ -18,6 +18,9 @@ export UV_SYSTEM_CERTS ?= 1
 
 AIRFLOW_SPEC ?= apache-airflow==3.3.*
 PREFECT_SPEC ?= prefect==3.9.*
+# The real ClearML SDK, in an environment of its own, for the drop-in's signature comparison
+# (tests/clearml): dataver.clearml must match it parameter by parameter.
+CLEARML_SPEC ?= clearml==2.1.*
 # Extra requirements of the Prefect venv: none. Prefect 3.9 bounds fastapi itself (<0.151), and
 # its server answers every CLI listing there (tests/prefect/test_live_server.py). Prefect 3.8
 # did not: fastapi 0.155 stops its server, 0.154 makes `prefect artifact/block/deployment/
@@ -46,6 +49,7 @@ junit = $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/$(1).xml)
 CORE_PY    := $(VENV)/core/bin/python
 AIRFLOW_PY := $(VENV)/airflow/bin/python
 PREFECT_PY := $(VENV)/prefect/bin/python
+CLEARML_PY := $(VENV)/clearml/bin/python
 
 # The optional C extension (native/): built into every venv; dataver falls back to Python
 # without it. Rebuilt whenever its sources change.
@@ -55,10 +59,11 @@ NATIVE_SRC := native/pyproject.toml native/setup.py native/src/dataver_native.c
 CORE_STAMP    := $(VENV)/core/.installed
 AIRFLOW_STAMP := $(VENV)/airflow/.installed
 PREFECT_STAMP := $(VENV)/prefect/.installed
+CLEARML_STAMP := $(VENV)/clearml/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help ensure-uv venv-core venv-airflow venv-prefect venvs browser bench-tools \
-        test test-core test-core-pure test-airflow test-prefect lint docs demo bench clean distclean
+.PHONY: help ensure-uv venv-core venv-airflow venv-prefect venv-clearml venvs browser bench-tools \
+        test test-core test-core-pure test-airflow test-prefect test-clearml lint docs demo bench clean distclean
 
 help:
 	@echo "targets:"
@@ -66,7 +71,8 @@ help:
 	@echo "  browser       install Debian's chromium + chromium-driver if missing (web page tests)"
 	@echo "  venv-airflow  create/update .venv/airflow (core + airflow_provider + $(AIRFLOW_SPEC))"
 	@echo "  venv-prefect  create/update .venv/prefect (core + prefect_tasks + $(PREFECT_SPEC) + prefect-dask)"
-	@echo "  test          test-core, test-core-pure, test-airflow, test-prefect"
+	@echo "  venv-clearml  create/update .venv/clearml (core + the real $(CLEARML_SPEC), for tests/clearml)"
+	@echo "  test          test-core, test-core-pure, test-airflow, test-prefect, test-clearml"
 	@echo "  test-core-pure  tests/core again without the C extension (DATAVER_NATIVE=0)"
 	@echo "  lint          ruff check, ruff format --check, mypy --strict (core)"
 	@echo "  docs          build the documentation site into site/ (mkdocs --strict)"
@@ -107,7 +113,11 @@ venv-prefect: $(PREFECT_STAMP)
 $(PREFECT_STAMP): core/pyproject.toml $(NATIVE_SRC) prefect_tasks/pyproject.toml Makefile | ensure-uv
 	$(call make_venv,$(VENV)/prefect,-e "./core[s3]" $(NATIVE) -e ./prefect_tasks "$(PREFECT_SPEC)" $(PREFECT_CONSTRAINTS:%="%") $(TEST_TOOLS) $(PREFECT_TEST_TOOLS))
 
-venvs: venv-core venv-airflow venv-prefect
+venv-clearml: $(CLEARML_STAMP)
+$(CLEARML_STAMP): core/pyproject.toml Makefile | ensure-uv
+	$(call make_venv,$(VENV)/clearml,-e "./core" "$(CLEARML_SPEC)" $(TEST_TOOLS))
+
+venvs: venv-core venv-airflow venv-prefect venv-clearml
 
 # Debian's Chromium and ChromeDriver for the web page's browser tests, and jq and zstd for
 # the storage format's shell examples (apt-get, as root or through sudo); nothing happens
@@ -132,12 +142,13 @@ bench-tools:
 
 # ------------------------------------------------------------------------------------- tests
 
-test: test-core test-core-pure test-airflow test-prefect
+test: test-core test-core-pure test-airflow test-prefect test-clearml
 
 # Strict everywhere: "no tests collected" (pytest exit 5) fails a suite.
 test-core: $(CORE_STAMP) browser
 	@echo "==> test-core: pytest tests (without tests/airflow, tests/prefect) in $(VENV)/core"
-	$(CORE_PY) -m pytest tests --ignore=tests/airflow --ignore=tests/prefect $(call junit,core) $(PYTEST_ARGS)
+	$(CORE_PY) -m pytest tests --ignore=tests/airflow --ignore=tests/prefect --ignore=tests/clearml \
+	    $(call junit,core) $(PYTEST_ARGS)
 
 # The core suite once more with the optional C extension turned off (DATAVER_NATIVE=0, read by
 # dataver.native): the pure-Python walk must give the same answers, as it does wherever the
@@ -155,6 +166,10 @@ test-airflow: $(AIRFLOW_STAMP)
 test-prefect: $(PREFECT_STAMP)
 	@echo "==> test-prefect: pytest tests/prefect in $(VENV)/prefect"
 	$(PREFECT_PY) -m pytest tests/prefect $(call junit,prefect) $(PYTEST_ARGS)
+
+test-clearml: $(CLEARML_STAMP)
+	@echo "==> test-clearml: pytest tests/clearml in $(VENV)/clearml (beside the real clearml)"
+	$(CLEARML_PY) -m pytest tests/clearml $(call junit,clearml) $(PYTEST_ARGS)
 
 # -------------------------------------------------------------------------------------- lint
 
