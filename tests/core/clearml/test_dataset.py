@@ -192,6 +192,8 @@ def test_delete_entire_dataset_needs_force_and_takes_children_first(source: Path
     child.finalize()
     with pytest.raises(ValueError, match="force"):
         Dataset.delete(dataset_project="proj", dataset_name="ds", entire_dataset=True)
+    with pytest.raises(ValueError, match="2 versions match"):
+        Dataset.delete(dataset_project="proj", dataset_name="ds", force=True)
     with pytest.raises(dataver.HasChildrenError):
         Dataset.delete(dataset_id=parent.id)
     Dataset.delete(dataset_project="proj", dataset_name="ds", entire_dataset=True, force=True)

@@ -150,8 +150,8 @@ class Dataset:
         """Create a new version (Uploading), starting from the merged files of its parents.
 
         Args:
-            dataset_name: The dataset's name (required: there is no current Task to take
-                it from).
+            dataset_name: The dataset's name; by default the last parent's (ClearML takes
+                it from the current Task, which dataver does not have).
             dataset_project: Its project; by default the last parent's.
             dataset_tags: Tags of the version.
             parent_datasets: Parent versions (ids or Datasets), in merge order: a later
@@ -170,11 +170,20 @@ class Dataset:
         """
         registry = current()
         parents = [_id_of(p) for p in parent_datasets or []]
-        if not dataset_name:
+        last = registry.get(parents[-1], states=None) if parents else None
+        name = dataset_name or (last.name if last is not None else None)
+        if not name:
             raise ValidationError("Missing dataset name: pass dataset_name")
-        project = dataset_project or _project_of_last(registry, parents)
+        if dataset_project:
+            project = dataset_project
+        elif last is not None:
+            project = last.project
+        else:
+            raise ValidationError(
+                "Missing dataset project name. Could not infer project name from parent dataset."
+            )
         created = registry.create(
-            dataset_name,
+            name,
             project,
             parents,
             version=dataset_version,
@@ -360,8 +369,8 @@ class Dataset:
             dataset_id: The version to delete.
             dataset_project: Or the dataset's project...
             dataset_name: ...and name (its highest version, unless ``entire_dataset``).
-            force: Also delete Published and Uploading versions; needed by
-                ``entire_dataset``.
+            force: Also delete Published versions; needed by ``entire_dataset``. A
+                version still being built is deleted without it, as in ClearML.
             dataset_version: An exact version of the dataset.
             entire_dataset: Delete every version of the dataset (children first).
             shallow_search: Accepted.
@@ -378,18 +387,24 @@ class Dataset:
             raise ValidationError(
                 "Dataset deletion criteria not met. Didn't provide id/name/project correctly."
             )
+        if dataset_id and (dataset_project or dataset_name):
+            raise ValidationError("give dataset_id, or dataset_project/dataset_name, not both")
         if entire_dataset and not force:
-            raise ValidationError("entire_dataset=True needs force=True")
-        if entire_dataset and not dataset_id:
-            victims = lookup.versions_of(registry, dataset_project, dataset_name, dataset_version)
+            raise ValidationError("Can only delete entire dataset if force is True")
+        if dataset_id:
+            victims = [lookup.find(registry, dataset_id, None, None, None, None, None)]
         else:
-            victims = [
-                lookup.find(registry, dataset_id, dataset_project, dataset_name, None,
-                      dataset_version, None)
-            ]  # fmt: skip
+            victims = lookup.versions_of(registry, dataset_project, dataset_name, dataset_version)
+            if len(victims) > 1 and not entire_dataset:
+                raise ValidationError(
+                    f"{len(victims)} versions match; pass dataset_version, or "
+                    "entire_dataset=True with force=True to delete them all"
+                )
         for version in victims:
             links = _own_links(registry, version) if delete_external_files else []
-            registry.delete(version.id, force=force)
+            # NOTE: ClearML deletes a version still being built without force (a script
+            # cleaning up after a failure); Published stays protected.
+            registry.delete(version.id, force=force or version.state is not State.PUBLISHED)
             _remove_targets(registry, links)
 
     @classmethod
@@ -839,14 +854,6 @@ def _listed(values: str | Sequence[str] | None) -> list[str]:
 
 def _wildcards(wildcard: str | Sequence[str] | None) -> str | list[str] | None:
     return wildcard if wildcard is None or isinstance(wildcard, str) else list(wildcard)
-
-
-def _project_of_last(registry: Registry, parents: list[str]) -> str:
-    if not parents:
-        raise ValidationError(
-            "Missing dataset project name. Could not infer project name from parent dataset."
-        )
-    return registry.get(parents[-1], states=None).project
 
 
 def _provenance(registry: Registry, output_uri: str | None, task: bool) -> dict[str, Any]:
