@@ -291,3 +291,16 @@ def _stored_at(url: str) -> dict[str, bytes]:
         o["Key"][len(prefix) + 1 :]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
         for o in listed
     }
+
+
+def test_a_link_to_the_registry_is_not_a_place_outside_it(
+    registry: dataver.Registry, source: Path, tmp_path: Path
+) -> None:
+    if registry.url.startswith("s3://"):
+        pytest.skip("a symbolic link is a local folder's")
+    ds = Dataset.create(dataset_name="ds", dataset_project="proj")
+    ds.add_files(str(source))
+    (tmp_path / "sneaky").symlink_to(registry.url.removeprefix("file://"))
+    with pytest.raises(ValueError, match="inside the registry"):
+        ds.upload(output_url=str(tmp_path / "sneaky" / "files"))
+    assert ds.is_dirty()

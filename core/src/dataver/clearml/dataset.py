@@ -29,7 +29,7 @@ from dataver.errors import (
     ValidationError,
 )
 from dataver.hashing import hash_file
-from dataver.ops.externalize import check_outside
+from dataver.ops.externalize import check_outside, same_location
 from dataver.storage import links
 from dataver.versions.state import State
 
@@ -580,7 +580,7 @@ class Dataset:
         """
         version = self._live()
         target = output_url or self._output_uri()
-        outside = target is not None and not _same_place(target, self._registry.url)
+        outside = target is not None and not same_location(target, self._registry.url)
         if upload_as_external_links and not outside:
             raise ValidationError(
                 "output_url must be set when upload_as_external_links=True "
@@ -858,20 +858,12 @@ def _wildcards(wildcard: str | Sequence[str] | None) -> str | list[str] | None:
 
 def _provenance(registry: Registry, output_uri: str | None, task: bool) -> dict[str, Any]:
     facts: dict[str, Any] = {"tool": "dataver.clearml"}
-    if output_uri and not _same_place(output_uri, registry.url):
+    if output_uri and not same_location(output_uri, registry.url):
         check_outside(output_uri, registry.url)
         facts["output_uri"] = output_uri
     if task:
         facts["use_current_task"] = True
     return {_PROVENANCE_KEY: facts}
-
-
-def _same_place(url: str, registry_url: str) -> bool:
-    try:
-        check_outside(url, registry_url)
-    except ValidationError:
-        return True
-    return False
 
 
 def _home(entry: Entry) -> str:

@@ -67,9 +67,14 @@ def check_outside(url: str, registry_url: str) -> None:
         )
 
 
+def same_location(url: str, other: str) -> bool:
+    """Whether two URLs or paths name the same place (local paths resolved)."""
+    return _norm(url) == _norm(other)
+
+
 def _norm(url: str) -> str:
     if "://" not in url or url.startswith("file://"):
-        return str(Path(url.removeprefix("file://")).expanduser().absolute()).rstrip("/")
+        return str(Path(url.removeprefix("file://")).expanduser().resolve()).rstrip("/")
     return url.rstrip("/")
 
 
