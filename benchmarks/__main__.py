@@ -41,6 +41,7 @@ from benchmarks.environment import (
 from benchmarks.peers import ensure_dvc, hash_tools
 from benchmarks.report import render, verdicts
 from benchmarks.scenarios import SCENARIOS, Context
+from benchmarks.startup import STARTUP_TREES
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -165,10 +166,11 @@ def run_scenarios(info: RunInfo, data: Data, names: list[str]) -> dict[str, Scen
 
 def _trees(names: list[str]) -> set[str] | None:
     """The generated trees the scenarios ``names`` need: None (all of them) unless every one
-    is a scenario of issue 22, which make their own files (see benchmarks/chunked.py)."""
-    if any(name not in CHUNK_TREES for name in names):
+    is a scenario that says which it needs (benchmarks/chunked.py, benchmarks/startup.py)."""
+    known = {**CHUNK_TREES, **STARTUP_TREES}
+    if any(name not in known for name in names):
         return None
-    return {tree for name in names for tree in CHUNK_TREES[name]}
+    return {tree for name in names for tree in known[name]}
 
 
 def _default_output(work: Path, *, quick: bool) -> Path:

@@ -27,6 +27,7 @@ from benchmarks.latency import LatencyProxy
 from benchmarks.peers import copy_tree, ensure_clearml, hash_tree, probe_clearml
 from benchmarks.s3 import DATAVER_PARTS, THREADS, Boto3Floor, MotoServer, bucket_name
 from benchmarks.s3 import missing_modules as s3_missing_modules
+from benchmarks.startup import STARTUP_SCENARIOS
 from benchmarks.subject import OpResult, Registry, SyntheticManifests
 from benchmarks.timing import ScenarioResult, run, settle
 
@@ -1056,4 +1057,5 @@ SCENARIOS: dict[str, Callable[[Context], ScenarioResult]] = {
     "writers-local": writers_local,
     "finalize-1m": finalize_1m,
     **CHUNK_SCENARIOS,
+    **STARTUP_SCENARIOS,
 }

@@ -25,7 +25,7 @@ import stat as stat_module
 import time
 from itertools import islice, repeat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -35,6 +35,7 @@ from dataver.hashing import hash_file
 from dataver.manifest.entry import Entry
 from dataver.paths import PathMatcher, any_match, join, validate_paths
 from dataver.statcache import FileStat, is_racy
+from dataver.policies import Symlinks, check_symlinks
 from dataver.workers import stopping_pool
 
 if TYPE_CHECKING:
@@ -55,28 +56,6 @@ class LocalFile(NamedTuple):
     @property
     def stat(self) -> FileStat:
         return FileStat(self.size, self.mtime_ns, self.inode)
-
-
-Symlinks = Literal["refuse", "follow", "skip"]
-"""What ``add_files`` and ``sync_folder`` do with a symbolic link that leads outside the
-folder being added: refuse the whole call (naming the links), follow it (store what it
-leads to; a folder is descended), or skip it (leave it out)."""
-
-SYMLINK_POLICIES: tuple[Symlinks, ...] = ("refuse", "follow", "skip")
-
-
-def check_symlinks(symlinks: str) -> Symlinks:
-    """``symlinks`` as a :data:`Symlinks` policy.
-
-    Raises:
-        ValidationError: It is not one of :data:`SYMLINK_POLICIES`.
-    """
-    if symlinks not in SYMLINK_POLICIES:
-        raise ValidationError(
-            f"symlinks must be 'refuse', 'follow' or 'skip', got {symlinks!r}",
-            symlinks=symlinks,
-        )
-    return symlinks
 
 
 class Link(NamedTuple):

@@ -45,7 +45,7 @@ from prefect_dataver.models import VersionInfo, parent_refs
 if TYPE_CHECKING:
     import os
 
-    from dataver.api.steps import Unchanged
+    from dataver.policies import Unchanged
 
 logger = logging.getLogger("prefect_dataver")
 

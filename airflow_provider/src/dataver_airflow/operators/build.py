@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from dataver import Part
     from dataver.api.writer import Writer
-    from dataver.scan import Symlinks
+    from dataver.policies import Symlinks
 
     PartArg = Part | Mapping[str, Any] | str | None
 

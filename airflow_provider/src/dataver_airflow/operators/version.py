@@ -22,8 +22,9 @@ from dataver_airflow.operators.build import DataverCreateOperator
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from dataver.api.steps import FolderVersion, Unchanged
-    from dataver.scan import Symlinks
+    from dataver.api.steps import FolderVersion
+    from dataver.policies import Unchanged
+    from dataver.policies import Symlinks
 
 
 class DataverVersionOperator(DataverCreateOperator, ReportsLineage):

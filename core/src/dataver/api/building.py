@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from dataver.manifest.entry import Entry
     from dataver.ops.gather import OnConflict
     from dataver.partitioning import Part
-    from dataver.scan import Symlinks
+    from dataver.policies import Symlinks
     from dataver.versions.records import VersionRecord, WriterRecord
 
 _UPLOADING = frozenset({State.UPLOADING})

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from dataver.api.dataset import Dataset
     from dataver.api.parents import Parents
     from dataver.api.registry import Registry
-    from dataver.api.steps import FolderVersion, Unchanged
-    from dataver.scan import Symlinks
+    from dataver.api.steps import FolderVersion
+    from dataver.policies import Unchanged
+    from dataver.policies import Symlinks
     from dataver.versions.state import State
 
 

@@ -16,7 +16,7 @@ from dataver.errors import DataverError, NotFoundError, ValidationError
 from dataver.gcpause import paused_gc
 from dataver.manifest.reader import Manifest
 from dataver.ops import change
-from dataver.scan import check_symlinks
+from dataver.policies import UNCHANGED_POLICIES, Unchanged, check_symlinks
 from dataver.versions import semver
 from dataver.versions.records import same_name
 from dataver.versions.state import State
@@ -27,13 +27,8 @@ if TYPE_CHECKING:
     from dataver.api.dataset import Dataset
     from dataver.api.parents import Parents
     from dataver.api.registry import Registry
-    from dataver.scan import Symlinks
+    from dataver.policies import Symlinks
 
-Unchanged = Literal["reuse", "new", "skip"]
-"""What :meth:`~dataver.Registry.version_folder` makes of a folder that holds exactly what its
-parent version holds: ``"reuse"`` returns the parent (no new version; the default everywhere),
-``"new"`` builds a version anyway, ``"skip"`` builds nothing and returns no version."""
-UNCHANGED_POLICIES: tuple[Unchanged, ...] = ("reuse", "new", "skip")
 Outcome = Literal["built", "resumed", "reused", "skipped"]
 RESUMABLE = (State.UPLOADING, State.FINAL, State.PUBLISHED)
 """States in which a retried step finds its version: Uploading is continued, Final and

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from dataver.api.building import Building
     from dataver.manifest.entry import Entry
     from dataver.partitioning import Part
-    from dataver.scan import Symlinks
+    from dataver.policies import Symlinks
 
 __all__ = ["CHANGE_SET", "Writer"]
 

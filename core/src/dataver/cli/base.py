@@ -4,6 +4,8 @@ The command modules (:data:`dataver.cli.app.COMMAND_MODULES`) register their com
 apps defined here; :mod:`.app` turns them into the ``dataver`` program.
 """
 
+from __future__ import annotations
+
 import functools
 import inspect
 import json
@@ -11,16 +13,21 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from dataver import Dataset, DataverError, Registry, State, VersionNotFoundError
 from dataver.cli import output, state
 from dataver.cli.errors import CliError, CliInterruptedError, CliUsageError
 from dataver.cli.progress import shown
-from dataver.scan import Symlinks
-from dataver.versions.records import VersionRecord
+from dataver.errors import DataverError, VersionNotFoundError
+from dataver.policies import Symlinks
+from dataver.versions.state import State
+
+if TYPE_CHECKING:
+    from dataver.api.dataset import Dataset
+    from dataver.api.registry import Registry
+    from dataver.versions.records import VersionRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,7 +68,7 @@ class Options:
     _was_new: bool = field(default=False, repr=False)
 
     @classmethod
-    def of(cls, ctx: typer.Context) -> "Options":
+    def of(cls, ctx: typer.Context) -> Options:
         """The options of the run that ``ctx`` belongs to."""
         found = ctx.find_object(Options)
         return found if found is not None else ctx.ensure_object(Options)
@@ -74,6 +81,8 @@ class Options:
         without a registry becomes one, and :func:`created_registry` says so.
         """
         if self._registry is None:
+            from dataver.api.registry import Registry
+
             self._registry = Registry(self.registry_url, must_exist=not creating)
             self._was_new = not self._registry.exists()
         return self._registry

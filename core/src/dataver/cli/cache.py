@@ -1,11 +1,11 @@
 """``dataver cache``: inspect and prune the local cache."""
 
+from __future__ import annotations
+
 from typing import Annotated
 
 import typer
 
-from dataver import Cache
-from dataver.cache.local import parse_size
 from dataver.cli import output
 from dataver.cli.base import CACHE, Options, app, cache_app, command
 from dataver.cli.params import byte_size
@@ -19,6 +19,8 @@ app.add_typer(
 def cache_info(ctx: typer.Context) -> None:
     """Show what the local cache holds: versions (trees), blobs, sizes and last use."""
     opts = Options.of(ctx)
+    from dataver.cache.local import Cache
+
     info = Cache().info()
     if opts.json:
         from dataver.cli.schema import CacheInfoOutput
@@ -78,6 +80,8 @@ def cache_prune(
 ) -> None:
     """Evict cached versions, least recently used first; versions in use are kept."""
     opts = Options.of(ctx)
+    from dataver.cache.local import Cache, parse_size
+
     cache = Cache()
     plan = cache.plan_prune(parse_size(max_size))
     done = plan if dry_run else cache.prune(plan)

@@ -1,5 +1,7 @@
 """Commands that read a version's content: get (a local copy) and verify (every hash)."""
 
+from __future__ import annotations
+
 import os
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +13,6 @@ from dataver.cli.base import READ, READABLE, IdOption, Options, app, command, lo
 from dataver.cli.errors import CliError, CliInterruptedError, CliUsageError
 from dataver.cli.params import glob_list
 from dataver.cli.progress import shown
-from dataver.manifest.parts import check_part
 
 # ------------------------------------------------------------------------------------- get
 
@@ -112,6 +113,8 @@ def get(
     """
     opts = Options.of(ctx)
     _check_get_options(id, name, project, version, copy, link, overwrite)
+    from dataver.manifest.parts import check_part
+
     check_part(part, num_parts)
     registry = opts.registry()
     if name is not None:

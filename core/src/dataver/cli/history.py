@@ -1,11 +1,12 @@
 """Commands that relate versions: diff (what changed) and lineage (the ancestors)."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable, Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dataver import Dataset, Registry, VersionNotFoundError
 from dataver.cli import output
 from dataver.cli.base import (
     READ,
@@ -18,6 +19,11 @@ from dataver.cli.base import (
     load_version,
     resolve_id,
 )
+from dataver.errors import VersionNotFoundError
+
+if TYPE_CHECKING:
+    from dataver.api.dataset import Dataset
+    from dataver.api.registry import Registry
 
 # ------------------------------------------------------------------------------------ diff
 

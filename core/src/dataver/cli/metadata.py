@@ -1,11 +1,12 @@
 """Commands that annotate a version: metadata (get, set, unset) and tags (add, remove)."""
 
+from __future__ import annotations
+
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dataver import Dataset
 from dataver.cli import output
 from dataver.cli.base import (
     MANAGE,
@@ -19,6 +20,9 @@ from dataver.cli.base import (
 )
 from dataver.cli.errors import CliError
 from dataver.cli.params import json_or_text
+
+if TYPE_CHECKING:
+    from dataver.api.dataset import Dataset
 
 app.add_typer(
     metadata_app, name="metadata", rich_help_panel=MANAGE, help="Read and change user metadata."

@@ -17,8 +17,6 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pydantic import BaseModel
-
 from dataver.versions.state import State
 
 # NOTE: rich.console and rich.table are imported where used: they cost a tenth of a second at
@@ -26,6 +24,7 @@ from dataver.versions.state import State
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from pydantic import BaseModel
     from rich.console import Console, RenderableType
     from rich.table import Table
 
@@ -59,6 +58,8 @@ def emit(document: BaseModel | Sequence[BaseModel]) -> None:
 
     The model decides the keys (documented in docs/cli.md), by their JSON names.
     """
+    from pydantic import BaseModel
+
     if isinstance(document, BaseModel):
         emit_json(document.model_dump(mode="json", by_alias=True))
     else:

@@ -10,9 +10,7 @@ from typing import Any
 
 import typer
 
-from dataver.cache.local import parse_size
 from dataver.errors import ValidationError
-from dataver.paths import PathMatcher
 
 # Options that take one or more values after one flag.
 MULTI_VALUE = frozenset(
@@ -59,6 +57,8 @@ def glob_list(value: list[str] | None) -> list[str] | None:
     """Check dataset globs (``*``, ``?``, ``[...]``, ``**``); empty or malformed ones fail."""
     for pattern in value or []:
         try:
+            from dataver.paths import PathMatcher
+
             PathMatcher(pattern)
         except ValidationError as exc:
             raise typer.BadParameter(str(exc)) from exc
@@ -79,6 +79,8 @@ def byte_size(value: str | None) -> str | None:
     """Check a size such as ``50GB``, ``1.5GiB`` or ``1000`` (bytes)."""
     if value is not None:
         try:
+            from dataver.cache.local import parse_size
+
             parse_size(value)
         except ValidationError as exc:
             raise typer.BadParameter(str(exc)) from exc

@@ -4,15 +4,19 @@ No registry is read or written: the parts are ranges of relative paths (``datave
 that a scheduler hands to its workers (``--json`` prints them as ``Part.to_dict()``).
 """
 
+from __future__ import annotations
+
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from dataver.cli import output
 from dataver.cli.base import BUILD, Options, SymlinksOption, app, command
 from dataver.cli.params import glob_list
-from dataver.partitioning import Part, partition
+
+if TYPE_CHECKING:
+    from dataver.partitioning import Part
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -73,6 +77,8 @@ def partition_command(
     registry.
     """
     opts = Options.of(ctx)
+    from dataver.partitioning import partition
+
     found = partition(
         source,
         parts,

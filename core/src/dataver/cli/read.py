@@ -1,18 +1,22 @@
 """Commands that list: the files of a version (list), versions (search), datasets (ls)."""
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dataver import Dataset, Registry, State
 from dataver.cli import output
 from dataver.cli.base import READ, READABLE, IdOption, Options, app, command, load_version
 from dataver.cli.params import glob_list, regex
-from dataver.paths import PathMatcher, any_match
-from dataver.versions.records import same_name
 from dataver.versions.semver import highest
+from dataver.versions.state import State
+
+if TYPE_CHECKING:
+    from dataver.api.dataset import Dataset
+    from dataver.api.registry import Registry
 
 HASH_CHARS = 16
 
@@ -58,6 +62,8 @@ def list_files(
     """
     opts = Options.of(ctx)
     ds = load_version(opts, id)
+    from dataver.paths import PathMatcher, any_match
+
     matchers = [PathMatcher(p) for p in filter or []]
     rows = _changes(ds) if modified else _files(ds)
     files = [row for row in rows if any_match(matchers, row["path"])]
@@ -239,6 +245,8 @@ def ls(
 
 
 def _datasets(registry: Registry, project: str | None) -> list[dict[str, Any]]:
+    from dataver.versions.records import same_name
+
     versions: dict[tuple[str, str], list[Dataset]] = {}
     for ds in registry.list(project=project):
         versions.setdefault((ds.project, ds.name), []).append(ds)

@@ -5,11 +5,12 @@ does both; ``publish`` makes a Final version read-only for good; ``abort`` ends 
 one.
 """
 
-from typing import Annotated
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dataver import Dataset
 from dataver.cli import output
 from dataver.cli.base import (
     BUILD,
@@ -26,6 +27,9 @@ from dataver.cli.base import (
     warn_if_empty,
 )
 from dataver.cli.progress import shown
+
+if TYPE_CHECKING:
+    from dataver.api.dataset import Dataset
 
 
 @command(

@@ -1,16 +1,21 @@
 """``dataver show``: one version, every field of its record."""
 
+from __future__ import annotations
+
 import json
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dataver import Dataset, State, VersionNotFoundError
 from dataver.cli import output
 from dataver.cli.base import READ, IdOption, Options, app, command, escape, load_version
+from dataver.errors import VersionNotFoundError
+from dataver.versions.state import State
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+    from dataver.api.dataset import Dataset
 
 
 @command(app, "show", panel=READ, examples=["dataver show", "dataver show --id 3f2a9c1e --json"])
@@ -43,7 +48,7 @@ def describe(ds: Dataset) -> dict[str, Any]:
     }
 
 
-def _details_table(ds: Dataset, details: dict[str, Any]) -> "Table":
+def _details_table(ds: Dataset, details: dict[str, Any]) -> Table:
     """Two columns, field and value: what ``show`` prints for people."""
     from rich.table import Table
 

@@ -13,10 +13,6 @@ import os
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from filelock import FileLock
-
-from dataver.settings import get_settings
-
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
@@ -27,6 +23,8 @@ FORMAT = 1
 
 def path() -> Path:
     """Where the state lives: ``<DATAVER_CACHE_DIR>/cli-state.json``."""
+    from dataver.settings import get_settings
+
     return get_settings().cache_dir.expanduser() / FILE_NAME
 
 
@@ -70,6 +68,8 @@ def _read(file: Path) -> dict[str, Any]:
 def _update(change: Callable[[dict[str, Any]], None]) -> None:
     file = path()
     file.parent.mkdir(parents=True, exist_ok=True)
+    from filelock import FileLock
+
     with FileLock(str(file) + ".lock"):
         versions = _read(file)
         change(versions)

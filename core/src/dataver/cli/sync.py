@@ -1,13 +1,13 @@
 """``dataver sync``: make a version mirror a local folder, in one step."""
 
+from __future__ import annotations
+
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dataver import Dataset, FolderVersion, Registry, State
-from dataver.api.steps import Unchanged, holds_a_file
 from dataver.cli import output, state
 from dataver.cli.base import (
     BUILD,
@@ -24,8 +24,13 @@ from dataver.cli.base import (
 )
 from dataver.cli.errors import CliError, CliInterruptedError, CliUsageError
 from dataver.cli.progress import shown
-from dataver.scan import Symlinks
-from dataver.versions.records import utcnow
+from dataver.policies import Symlinks, Unchanged
+from dataver.versions.state import State
+
+if TYPE_CHECKING:
+    from dataver.api.dataset import Dataset
+    from dataver.api.registry import Registry
+    from dataver.api.steps import FolderVersion
 
 
 @command(
@@ -132,12 +137,16 @@ def sync(
         what = "not a folder" if folder.exists() else "no such folder"
         raise CliError(f"{what}: {folder}", hint="pass an existing local folder to --folder")
     if name is None:
+        from dataver.api.steps import holds_a_file
+
         if not allow_empty and not holds_a_file(folder):
             raise CliError(f"{folder} holds no files: nothing was synced", hint=EMPTY_HINT)
         _sync_into(opts, load_version(opts, id), folder, dataset_folder, symlinks, skip_close,
                    max_workers)  # fmt: skip
         return
     registry = opts.registry(creating=True)
+    from dataver.versions.records import utcnow
+
     started = utcnow()
     try:
         with shown(opts):

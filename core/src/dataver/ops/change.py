@@ -22,19 +22,19 @@ from dataver.scan import (
     SCAN_RELEASES_GIL,
     Listing,
     LocalFile,
-    check_symlinks,
     compare,
     listing_digest,
     scan,
     scan_folder,
 )
+from dataver.policies import check_symlinks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from dataver.backend import Backend
     from dataver.manifest.reader import Manifest
-    from dataver.scan import Symlinks
+    from dataver.policies import Symlinks
 
 Changes = dict[str, "Entry | None"]
 Within = Callable[[str], bool]

@@ -18,7 +18,7 @@ from prefect.logging import get_run_logger
 from prefect.tasks import task
 
 from dataver.partitioning import Part
-from dataver.scan import Symlinks  # noqa: TC001 - Prefect reads task annotations at runtime
+from dataver.policies import Symlinks  # noqa: TC001 - Prefect reads task annotations at runtime
 from prefect_dataver._registry import RegistryLike, open_registry
 from prefect_dataver._run import task_run_writer
 from prefect_dataver._twins import async_twin

@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 from prefect.tasks import task
 
-from dataver.scan import Symlinks  # noqa: TC001 - Prefect reads task annotations at runtime
+from dataver.policies import Symlinks  # noqa: TC001 - Prefect reads task annotations at runtime
 from prefect_dataver._twins import async_twin
 
 _NAME = "partition into {num_parts}"
