@@ -34,9 +34,9 @@ import fsspec
 
 from dataver.errors import NotFoundError, ValidationError
 from dataver.paths import PathMatcher, any_match, validate_paths
+from dataver.policies import Symlinks, check_symlinks
 from dataver.scan import local_root, scan, scan_folder
 from dataver.storage import redact_url
-from dataver.policies import Symlinks, check_symlinks
 
 By = Literal["count", "bytes"]
 """What :func:`partition` balances: the number of files or their bytes."""

@@ -34,8 +34,8 @@ from dataver.errors import NotFoundError, ValidationError
 from dataver.hashing import hash_file
 from dataver.manifest.entry import Entry
 from dataver.paths import PathMatcher, any_match, join, validate_paths
-from dataver.statcache import FileStat, is_racy
 from dataver.policies import Symlinks, check_symlinks
+from dataver.statcache import FileStat, is_racy
 from dataver.workers import stopping_pool
 
 if TYPE_CHECKING:

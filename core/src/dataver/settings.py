@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import BeforeValidator, ByteSize, Field
+from pydantic import BaseModel, BeforeValidator, ByteSize, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dataver.errors import ConfigurationError
+
+ENV_PREFIX = "DATAVER_"
+"""Every setting ``name`` is read from the environment variable ``DATAVER_<NAME>``."""
 
 HashAlgorithm = Literal["blake3", "sha256"]
 CacheVerify = Literal["marker", "size", "hash"]
@@ -39,14 +42,32 @@ def _default_cache() -> Path:
     return Path(platformdirs.user_cache_dir("dataver"))
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """Every knob of dataver, from ``DATAVER_<NAME>`` environment variables.
 
     Build one with ``Settings()`` whenever a value is needed: reading at call time lets tests
-    and long-running workers change the environment without re-importing dataver.
+    and long-running workers change the environment without re-importing dataver. Values
+    given as arguments win over the environment (``Settings(max_workers=2)``).
     """
 
-    model_config = SettingsConfigDict(env_prefix="DATAVER_", frozen=True, extra="ignore")
+    # NOTE: a plain model reading the environment itself, not pydantic-settings: that package
+    # costs a tenth of a second to import (every process pays it), for the few lines below.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, given: Any) -> Any:
+        """Fill every field not given from ``DATAVER_<NAME>`` (names in any case)."""
+        if not isinstance(given, dict):
+            return given
+        found = {}
+        for key, value in os.environ.items():
+            upper = key.upper()
+            if upper.startswith(ENV_PREFIX):
+                name = upper[len(ENV_PREFIX) :].lower()
+                if name in cls.model_fields and name not in given:
+                    found[name] = value
+        return {**found, **given}
 
     registry: str = Field(default_factory=_default_registry, description="Default registry URL.")
     cache_dir: Path = Field(default_factory=_default_cache, description="Local cache folder.")
@@ -105,8 +126,8 @@ class Settings(BaseSettings):
         default=None,
         description="Evict least recently used cache content beyond this size (e.g. 50GB).",
     )
-    # NOTE: a plain comma-separated string, as people write names in a variable (a tuple
-    # field would make pydantic-settings expect JSON); dataver.ui splits it.
+    # NOTE: a plain comma-separated string, as people write names in a variable; dataver.ui
+    # splits it.
     ui_allowed_hosts: str = Field(
         default="",
         description=(

@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from dataver.api.steps import FolderVersion
-    from dataver.policies import Unchanged
-    from dataver.policies import Symlinks
+    from dataver.policies import Symlinks, Unchanged
 
 
 class DataverVersionOperator(DataverCreateOperator, ReportsLineage):

@@ -19,8 +19,7 @@ if TYPE_CHECKING:
     from dataver.api.parents import Parents
     from dataver.api.registry import Registry
     from dataver.api.steps import FolderVersion
-    from dataver.policies import Unchanged
-    from dataver.policies import Symlinks
+    from dataver.policies import Symlinks, Unchanged
     from dataver.versions.state import State
 
 

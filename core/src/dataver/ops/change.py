@@ -18,6 +18,7 @@ from dataver.errors import NotFoundError, ValidationError
 from dataver.hashing import new_hasher
 from dataver.manifest.entry import Entry
 from dataver.paths import PathMatcher, any_match, check_new_paths, join, normalize_prefix
+from dataver.policies import check_symlinks
 from dataver.scan import (
     SCAN_RELEASES_GIL,
     Listing,
@@ -27,7 +28,6 @@ from dataver.scan import (
     scan,
     scan_folder,
 )
-from dataver.policies import check_symlinks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 from dataver.errors import NotFoundError
 from dataver.ops.change import SyncCounts, external_links, hash_workers, keep_within
 from dataver.paths import PathMatcher, check_new_paths, normalize_prefix
-from dataver.scan import Listing, compare, scan, scan_pieces
 from dataver.policies import check_symlinks
+from dataver.scan import Listing, compare, scan, scan_pieces
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from dataver.manifest.entry import Entry
     from dataver.ops.change import Within
     from dataver.ops.runs import Runs
-    from dataver.scan import Compared
     from dataver.policies import Symlinks
+    from dataver.scan import Compared
 
 _AFTER = "\x00"
 """Appended to a path: the least string after it (paths hold no control characters)."""

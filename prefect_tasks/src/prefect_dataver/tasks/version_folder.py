@@ -10,8 +10,10 @@ from prefect.logging import get_run_logger
 from prefect.tasks import task
 
 import dataver
-from dataver.policies import Unchanged  # noqa: TC001 - Prefect reads task annotations at runtime
-from dataver.policies import Symlinks  # noqa: TC001 - Prefect reads task annotations at runtime
+from dataver.policies import (
+    Symlinks,  # noqa: TC001 - Prefect reads task annotations at runtime
+    Unchanged,  # noqa: TC001 - Prefect reads task annotations at runtime
+)
 from prefect_dataver._announce import announce
 from prefect_dataver._registry import RegistryLike, open_registry
 from prefect_dataver._run import provenance, resume_key, retries_left
