@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from itertools import islice, pairwise
 from typing import Any, Literal, NoReturn, get_args
 
-import fsspec
-
 from dataver.errors import NotFoundError, ValidationError
 from dataver.paths import PathMatcher, any_match, validate_paths
 from dataver.policies import Symlinks, check_symlinks
@@ -333,6 +331,8 @@ def _folder(
 def _url(url: str, matchers: list[PathMatcher], recursive: bool) -> _Listed:
     """The files below a URL, relative to it, as ``add_external_files`` lists them (a URL
     naming one file: that file, by name)."""
+    import fsspec
+
     fs, root = fsspec.core.url_to_fs(url)
     if not fs.exists(root):
         shown = redact_url(url)

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-
-from wcmatch import glob
+from typing import TYPE_CHECKING
 
 from dataver.errors import UnsafePathError, ValidationError
+
+if TYPE_CHECKING:
+    from wcmatch import glob
 
 MAX_PATH_LENGTH = 4096
 MAX_NAME_BYTES = 255
@@ -201,16 +203,17 @@ class LayoutChecker:
         return found
 
 
-_GLOB_FLAGS = glob.GLOBSTAR | glob.DOTGLOB | glob.FORCEUNIX
-"""``**`` crosses folders, ``*`` matches names starting with a dot too, ``/`` separates."""
-
-
 @lru_cache(maxsize=256)
 def _compile(pattern: str, recursive: bool) -> glob.WcMatcher[str]:
+    # NOTE: wcmatch is imported by the first glob, not with this module: it takes a tenth of
+    # a second, which commands and tasks that match nothing would pay at start-up.
+    from wcmatch import glob
+
     # NOTE: a pattern matching a folder selects the files inside: at any depth ("**/p",
     # "**/p/**") when recursive, else from the root and only its direct files ("p", "p/*").
     globs = [f"**/{pattern}", f"**/{pattern}/**"] if recursive else [pattern, f"{pattern}/*"]
-    return glob.compile(globs, flags=_GLOB_FLAGS)
+    # ``**`` crosses folders, ``*`` matches names starting with a dot too, ``/`` separates.
+    return glob.compile(globs, flags=glob.GLOBSTAR | glob.DOTGLOB | glob.FORCEUNIX)
 
 
 class PathMatcher:

@@ -105,7 +105,7 @@ Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 class ShardRef(BaseModel):
     """A shard as listed in its root: its address and the paths it covers."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     hash: Digest
     first: str
     last: str
@@ -118,7 +118,7 @@ class ShardRef(BaseModel):
 class ManifestRoot(BaseModel):
     """The root object of a manifest: totals and the ordered list of shards."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     format: Literal[1] = FORMAT
     kind: Literal["dataver.manifest"] = "dataver.manifest"
     hash_algorithm: str

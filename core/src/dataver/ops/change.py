@@ -12,8 +12,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import fsspec
-
 from dataver.errors import NotFoundError, ValidationError
 from dataver.hashing import new_hasher
 from dataver.manifest.entry import Entry
@@ -31,6 +29,8 @@ from dataver.scan import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    import fsspec
 
     from dataver.backend import Backend
     from dataver.manifest.reader import Manifest
@@ -312,6 +312,8 @@ def external_links(
     check_new_paths([prefix])  # NOTE: early: before a single file is read
     wildcards = [wildcard] if isinstance(wildcard, str) else list(wildcard or [])
     matchers = [PathMatcher(w, recursive=True) for w in wildcards]
+    import fsspec
+
     fs, root = fsspec.core.url_to_fs(url)
     if not fs.exists(root):
         raise NotFoundError(f"external location not found: {url}", url=url)

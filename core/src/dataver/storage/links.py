@@ -10,8 +10,6 @@ import contextlib
 import threading
 from typing import TYPE_CHECKING
 
-import fsspec
-
 from dataver import progress
 from dataver.errors import NotFoundError, ObjectNotFoundError
 
@@ -63,6 +61,8 @@ def download(url: str, target: Path, settings: Settings) -> None:
         except ObjectNotFoundError as exc:
             raise NotFoundError(f"external file {url} no longer exists", url=url) from exc
         return
+    import fsspec
+
     report = progress.transfer_callback()
     try:
         with fsspec.open(url, "rb") as src, open(target, "wb") as out:
@@ -81,6 +81,8 @@ def remove(url: str, settings: Settings) -> None:
         bucket, key = s3
         s3_store(bucket, settings).delete(key)
         return
+    import fsspec
+
     fs, path = fsspec.core.url_to_fs(url)
     with contextlib.suppress(FileNotFoundError):
         fs.rm(path)
