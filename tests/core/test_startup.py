@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+import dataver
+
 HEAVY = (
     "pydantic",
     "pydantic_settings",
@@ -75,3 +77,18 @@ def test_unknown_names_still_raise() -> None:
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         dataver.Nope  # noqa: B018
     assert "Registry" in dir(dataver)
+
+
+def test_ls_of_a_local_registry_loads_no_remote_or_glob_library(
+    registry: dataver.Registry,
+) -> None:
+    registry.create("one").finalize()
+    code = (
+        f"import sys; sys.argv = ['dataver', '--registry', {registry.url!r}, 'ls']\n"
+        "from dataver.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    loaded = _loaded(code)
+    assert "dataver.api" in loaded
+    remote = ("fsspec", "boto3", "botocore", "wcmatch", "fastapi", "uvicorn")
+    assert [name for name in remote if name in loaded] == []
