@@ -19,7 +19,7 @@ def registry(request: pytest.FixtureRequest, registry_path: Path) -> dataver.Reg
 
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 U, FA, AB, FI, PU = State.UPLOADING, State.FAILED, State.ABORTED, State.FINAL, State.PUBLISHED
@@ -249,3 +249,29 @@ def test_failed_version_records_its_error(registry: dataver.Registry, src: Path)
     assert fresh.error == "disk on fire"
     assert fresh.record.lease is None
     assert fresh.is_stale is False
+
+
+def test_a_late_closing_beat_leaves_no_mark_on_the_final_record(
+    registry: dataver.Registry, src: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The closing mark's heartbeat may tick once more after finalize's own swap (its thread
+    is stopped only when the block ends): that tick must not put the mark back."""
+    from contextlib import contextmanager
+
+    from dataver.ops import lease
+
+    real = lease.heartbeat
+
+    @contextmanager
+    def late(renew: Callable[[], None], interval: float, name: str) -> Iterator[None]:
+        with real(renew, interval, name):
+            yield
+        renew()  # NOTE: the tick that lands after the Final swap
+
+    monkeypatch.setattr(lease, "heartbeat", late)
+    ds = registry.create("d")
+    ds.add_files(src)
+    ds.finalize(auto_upload=True)
+    final = registry.get(ds.id)
+    assert final.state is State.FINAL
+    assert final.record.closing is None

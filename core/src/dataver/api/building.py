@@ -446,12 +446,16 @@ class Building(VersionHandle):
                 update={"closing": tr.make_lease(backend.settings.lease_seconds)}
             )
 
+        def mark(r: VersionRecord) -> VersionRecord:
+            if r.state is not State.UPLOADING:
+                # NOTE: a beat late by a hair, after finalize's own swap: renewing now would
+                # put the mark back on the Final record, where it would stay.
+                raise _Ended
+            return r.model_copy(update={"closing": tr.make_lease(backend.settings.lease_seconds)})
+
         def renew() -> None:
-            self._swap(
-                lambda r: r.model_copy(
-                    update={"closing": tr.make_lease(backend.settings.lease_seconds)}
-                )
-            )
+            with contextlib.suppress(_Ended):
+                self._swap(mark)
 
         self._swap(close)
         try:
@@ -509,3 +513,7 @@ class Building(VersionHandle):
         """Set the description (Uploading or Final versions)."""
         self._require(_EDITABLE, "describe")
         self._swap(lambda r: r.model_copy(update={"description": description}))
+
+
+class _Ended(Exception):  # noqa: N818 - a signal between two local functions, not an error
+    """The version left Uploading: a closing mark's renewal has nothing to renew."""
