@@ -38,6 +38,7 @@ from benchmarks.environment import (
     git_commit,
     source_fingerprint,
 )
+from benchmarks.memory import MEMORY_TREES
 from benchmarks.peers import ensure_dvc, hash_tools
 from benchmarks.report import render, verdicts
 from benchmarks.scenarios import SCENARIOS, Context
@@ -166,11 +167,12 @@ def run_scenarios(info: RunInfo, data: Data, names: list[str]) -> dict[str, Scen
 
 def _trees(names: list[str]) -> set[str] | None:
     """The generated trees the scenarios ``names`` need: None (all of them) unless every one
-    is a scenario that says which it needs (benchmarks/chunked.py, benchmarks/startup.py)."""
-    known = {**CHUNK_TREES, **STARTUP_TREES}
-    if any(name not in known for name in names):
+    is a scenario that says which it needs (benchmarks/chunked.py, benchmarks/memory.py,
+    benchmarks/startup.py)."""
+    own = {**CHUNK_TREES, **MEMORY_TREES, **STARTUP_TREES}
+    if any(name not in own for name in names):
         return None
-    return {tree for name in names for tree in known[name]}
+    return {tree for name in names for tree in own[name]}
 
 
 def _default_output(work: Path, *, quick: bool) -> Path:

@@ -174,10 +174,26 @@ def _ensure(
     stamp.write_text(wanted)
 
 
+def ensure_tree(folder: Path, spec: TreeSpec, log: Callable[[str], None]) -> None:
+    """Generate (or reuse) ``folder``: the uniform tree of ``spec`` (its changes applied)."""
+    _ensure(folder, spec, log, _write_small)
+
+
+def ensure_changes(folder: Path, spec: TreeSpec, log: Callable[[str], None]) -> None:
+    """Generate (or reuse) ``folder``: only the ``spec.changed`` files of its child tree,
+    at their paths and with the child's bytes (added over the parent, they make the child
+    without a second copy of the whole tree)."""
+    _ensure(folder, spec, log, _write_changes)
+
+
 def _write_small(folder: Path, spec: TreeSpec) -> None:
     rng = _rng(spec.seed)
     for index in range(spec.count):
         _write(folder / spec.relpath(index), rng.randbytes(spec.size))
+    _write_changes(folder, spec)
+
+
+def _write_changes(folder: Path, spec: TreeSpec) -> None:
     change_rng = _rng(spec.seed + 2)
     for index in changed_indices(spec) if spec.changed else []:
         _write(folder / spec.relpath(index), change_rng.randbytes(spec.size))

@@ -24,6 +24,7 @@ from benchmarks.chunked import CHUNK_SCENARIOS
 from benchmarks.config import SEED, human
 from benchmarks.datagen import TreeSpec, ensure_parts
 from benchmarks.latency import LatencyProxy
+from benchmarks.memory import MEMORY_SCENARIOS
 from benchmarks.peers import copy_tree, ensure_clearml, hash_tree, probe_clearml
 from benchmarks.s3 import DATAVER_PARTS, THREADS, Boto3Floor, MotoServer, bucket_name
 from benchmarks.s3 import missing_modules as s3_missing_modules
@@ -1057,5 +1058,6 @@ SCENARIOS: dict[str, Callable[[Context], ScenarioResult]] = {
     "writers-local": writers_local,
     "finalize-1m": finalize_1m,
     **CHUNK_SCENARIOS,
+    **MEMORY_SCENARIOS,
     **STARTUP_SCENARIOS,
 }

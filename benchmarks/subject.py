@@ -104,6 +104,18 @@ class Registry:
         """Time a Python scandir + stat of every file under ``folder`` (a floor, not dataver)."""
         return self._op("stat", [folder], {"folder": str(folder)})
 
+    def diff(self, version_id: str, other: str) -> OpResult:
+        """``diff(other)`` of ``version_id``; ``data["diff"]`` counts the changed paths."""
+        return self._op("diff", self._local(), {"id": version_id, "other": other})
+
+    def list_paths(self, version_id: str, how: str) -> OpResult:
+        """Every path of ``version_id``: ``how`` is "list_files" or "entries"."""
+        return self._op("list", self._local(), {"id": version_id, "how": how})
+
+    def fsck(self) -> OpResult:
+        """``Registry.fsck()`` (check only); ``data["entries"]``: manifest entries checked."""
+        return self._op("fsck", self._local(), {})
+
     def writers(self, name: str, parts: list[tuple[Path, str]], files: int) -> OpResult:
         """Create a version; one process per ``(folder, dataset_path)`` adds it as writer
         ``w<k>``, all at once; then finalize. ``data["finalize"]``: finalize's seconds."""

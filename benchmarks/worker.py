@@ -21,6 +21,11 @@ Operations:
              stay), then time get_local_copy, which rebuilds the tree from the cached blobs.
     stat     {"folder"}: time os.scandir + stat of every file under ``folder`` (the floor
              of any Python tool that must tell which files changed).
+    diff     {"registry", "id", "other"}: time ``diff(other)`` of version ``id``; counts.
+    list     {"registry", "id", "how"}: time reading every path of ``id``: ``list_files``
+             (the list the API returns) or ``entries`` (iterating the entries); ``none``
+             opens the version only (the baseline of a process that reads it).
+    fsck     {"registry"}: time ``Registry.fsck()`` (a check, no repair).
 
 Synthetic manifests (no files: entries made up, written by the core's manifest writer):
     manifest_build  {"store", "entries", "changed"}: time write_manifest of ``entries`` entries
@@ -241,6 +246,38 @@ def rebuild(spec: dict[str, Any]) -> dict[str, Any]:
     path = ds.get_local_copy()
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "path": str(path)}
+
+
+def diff(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time ``diff(other)`` of version ``id``: what changed from ``other`` to it."""
+    ds = dataver.Registry(spec["registry"]).get(spec["id"])
+    start = time.perf_counter()
+    found = ds.diff(spec["other"])
+    return {"seconds": time.perf_counter() - start, "diff": _counts(found)}
+
+
+def list_paths(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time reading every path of version ``id`` (``how``: list_files or entries)."""
+    ds = dataver.Registry(spec["registry"]).get(spec["id"])
+    start = time.perf_counter()
+    if spec["how"] == "list_files":
+        files = len(ds.list_files())
+    elif spec["how"] == "entries":
+        files = sum(1 for _ in ds.entries())
+    else:
+        files = 0
+    return {"seconds": time.perf_counter() - start, "files": files}
+
+
+def fsck(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time ``fsck`` of the registry (checked only); it must find no problem."""
+    registry = dataver.Registry(spec["registry"])
+    start = time.perf_counter()
+    report = registry.fsck()
+    seconds = time.perf_counter() - start
+    if report.problems:
+        raise RuntimeError(f"fsck found problems: {report.problems[:3]}")
+    return {"seconds": seconds, "entries": report.entries}
 
 
 def stat_tree(spec: dict[str, Any]) -> dict[str, Any]:
@@ -612,6 +649,9 @@ OPERATIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "open_range": open_range,
     "rebuild": rebuild,
     "stat": stat_tree,
+    "diff": diff,
+    "list": list_paths,
+    "fsck": fsck,
     "manifest_build": manifest_build,
     "manifest_load": manifest_load,
     "manifest_diff": manifest_diff,
