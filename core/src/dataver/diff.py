@@ -98,7 +98,9 @@ def _pairs(old: Manifest, new: Manifest) -> Iterator[tuple[Entry | None, Entry |
             yield from _merge(old, pending[0], new, pending[1])
             pending = ([], [])
             if a.hash != b.hash:
-                yield from _in_step(old.load_shard(a), new.load_shard(b))
+                yield from _in_step(
+                    old.load_shard(a, keep=not old.streams), new.load_shard(b, keep=not new.streams)
+                )
             i, j = i + 1, j + 1
         elif b is None or (a is not None and a.last <= b.last):
             pending[0].append(left[i])
@@ -149,7 +151,7 @@ def _merged(
 def _entries(manifest: Manifest, shards: list[ShardRef], skip: set[str]) -> Iterator[Entry]:
     for shard in shards:
         if shard.hash not in skip:
-            yield from manifest.load_shard(shard)
+            yield from manifest.load_shard(shard, keep=not manifest.streams)
 
 
 _path = operator.attrgetter("path")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -65,20 +65,39 @@ def list_files(
     from dataver.paths import PathMatcher, any_match
 
     matchers = [PathMatcher(p) for p in filter or []]
-    rows = _changes(ds) if modified else _files(ds)
-    files = [row for row in rows if any_match(matchers, row["path"])]
-    present = [f for f in files if f.get("change") != "removed"]
-    total = sum(f["size"] or 0 for f in present)
+    changes = _changes(ds) if modified else None  # NOTE: as many rows as changed paths
+
+    def files() -> Iterator[dict[str, Any]]:
+        rows = _files(ds) if changes is None else iter(changes)
+        return (row for row in rows if any_match(matchers, row["path"]))
+
     if opts.json:
         from dataver.cli.schema import ListOutput
 
-        document = {"id": ds.id, "files": files, "total_files": len(present), "total_bytes": total}
+        listed = list(files())
+        count, total, _ = _totals(listed)
+        document = {"id": ds.id, "files": listed, "total_files": count, "total_bytes": total}
         output.emit(ListOutput.model_validate(document))
         return
-    _print_files(files, modified)
+    # NOTE: two passes over the entries (the column width, then the table) rather than a
+    # row per file held: a version may hold a million files.
+    count, total, width = _totals(files())
+    _print_files(files(), modified, width)
     output.status(
-        opts, f"{output.count(len(present), 'file')}, {output.size(total)} in {output.label(ds)}"
+        opts, f"{output.count(count, 'file')}, {output.size(total)} in {output.label(ds)}"
     )
+
+
+def _totals(files: Iterable[dict[str, Any]]) -> tuple[int, int, int]:
+    """(files present, their bytes, the width of the widest size) of listed rows."""
+    count = total = 0
+    width = len("SIZE")
+    for f in files:
+        width = max(width, len(output.size(f["size"])))
+        if f.get("change") != "removed":
+            count += 1
+            total += f["size"] or 0
+    return count, total, width
 
 
 def _files(ds: Dataset) -> Iterator[dict[str, Any]]:
@@ -103,12 +122,12 @@ def _changes(ds: Dataset) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: row["path"])
 
 
-def _print_files(files: list[dict[str, Any]], modified: bool) -> None:
+def _print_files(files: Iterable[dict[str, Any]], modified: bool, width: int) -> None:
     """Aligned columns under a header, written in batches (a version may hold a million files).
 
     The path comes last, whole: names with spaces stay readable and ``cut``/``awk`` friendly.
+    ``width``: of the SIZE column (see :func:`_totals`).
     """
-    width = max([len(output.size(f["size"])) for f in files] + [len("SIZE")])
     lines = [
         f"{'SIZE':>{width}}  {'HASH':<{HASH_CHARS}}  " + ("CHANGE    PATH" if modified else "PATH")
     ]

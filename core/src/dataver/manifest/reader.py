@@ -88,19 +88,30 @@ class Manifest:
     def __len__(self) -> int:
         return self.root.files
 
-    def load_shard(self, shard: ShardRef, data: bytes | None = None) -> list[Entry]:
+    @property
+    def streams(self) -> bool:
+        """Whether a walk of every shard should not keep them decoded in memory: the manifest
+        has more shards than the in-memory cache holds, so a walk would evict each one
+        before a later walk came back to it (no hit, only the cache's memory)."""
+        return len(self.root.shards) > SHARD_CACHE_SIZE
+
+    def load_shard(
+        self, shard: ShardRef, data: bytes | None = None, *, keep: bool = True
+    ) -> list[Entry]:
         """Return the entries of one shard (validated, and inside the range the root gives).
 
         Args:
             shard: The shard, as its root lists it.
             data: Its stored bytes if already read (checked against its address), else None.
+            keep: Keep it decoded in the in-memory cache (False for a walk of a manifest
+                that :attr:`streams`).
 
         Raises:
             FormatError: The shard is malformed, decompresses to more than its count of
                 entries can take (refused before it is inflated further), or holds paths
                 outside its range in the root (two shards could then hold the same path).
         """
-        entries = _load_shard(self.store, shard.hash, shard.count, data)
+        entries = _load_shard(self.store, shard.hash, shard.count, data, keep=keep)
         if len(entries) != shard.count or (
             entries and (entries[0].path < shard.first or entries[-1].path > shard.last)
         ):
@@ -122,10 +133,10 @@ class Manifest:
         """
         index = max(bisect.bisect_right(self._firsts, start) - 1, 0) if start else 0
         shards = self.root.shards[index:]
-        ahead = self.store.read_ahead
+        ahead, keep = self.store.read_ahead, not self.streams
         if len(shards) <= 1 or ahead <= 0:
             for shard in shards:
-                yield shard, self.load_shard(shard)
+                yield shard, self.load_shard(shard, keep=keep)
             return
         with ThreadPoolExecutor(max_workers=ahead) as pool:
             futures = [pool.submit(_prefetch, self.store, s.hash) for s in shards[:ahead]]
@@ -133,7 +144,7 @@ class Manifest:
                 data = futures[i].result()
                 if i + ahead < len(shards):
                     futures.append(pool.submit(_prefetch, self.store, shards[i + ahead].hash))
-                yield shard, self.load_shard(shard, data)
+                yield shard, self.load_shard(shard, data, keep=keep)
 
     def __iter__(self) -> Iterator[Entry]:
         return self.iter_entries()
@@ -219,7 +230,9 @@ def _prefetch(store: Store, ref: str) -> bytes | None:
     return read_object(store, ref)
 
 
-def _load_shard(store: Store, ref: str, count: int, data: bytes | None = None) -> list[Entry]:
+def _load_shard(
+    store: Store, ref: str, count: int, data: bytes | None = None, *, keep: bool = True
+) -> list[Entry]:
     # NOTE: shards are immutable and named by the hash of their bytes, so a decoded shard is
     # valid for any store that holds that name; callers never mutate the lists.
     with _shards_lock:
@@ -236,7 +249,8 @@ def _load_shard(store: Store, ref: str, count: int, data: bytes | None = None) -
     entries, size = decode_shard_measured(data, ref, count, trusted=trusted)
     if not trusted:
         TRUSTED.add(ref)  # NOTE: it passed the checks
-    _keep(ref, entries, size)
+    if keep:
+        _keep(ref, entries, size)
     return entries
 
 

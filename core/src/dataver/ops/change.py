@@ -22,6 +22,7 @@ from dataver.scan import (
     Listing,
     LocalFile,
     compare,
+    fingerprint_scan,
     listing_digest,
     scan,
     scan_folder,
@@ -108,6 +109,12 @@ def add_files(
     return changes, len(changes)
 
 
+SYNC_HOLDS = 100_000
+"""Files :func:`sync_folder` keeps from the walk that checks its fast path. A larger folder
+is only fingerprinted (memory follows a piece of the walk, so a no-change sync of millions
+of files stays small) and, if it changed, walked again to be compared."""
+
+
 def sync_folder(
     backend: Backend,
     manifest: Manifest,
@@ -139,16 +146,22 @@ def sync_folder(
     check_new_paths([prefix])  # NOTE: early: before a single file is read
     algorithm = manifest.root.hash_algorithm
     folder = os.path.abspath(local_path)
-    files = scan(local_path, prefix, wildcards=None, recursive=True, symlinks=symlinks)
     if within is not None:
         # NOTE: a part of the folder: files outside it are another writer's, neither added
         # nor missing; the fast path (a whole-folder listing) does not apply.
+        files = scan(local_path, prefix, wildcards=None, recursive=True, symlinks=symlinks)
         return _sync_within(backend, manifest, keep_within(files, prefix, within), prefix, within)
-    listing = listing_digest(files)
-    mark = SyncMark(folder, prefix, algorithm, listing) if listing else None
+    listing, kept = fingerprint_scan(local_path, prefix, symlinks=symlinks, keep=SYNC_HOLDS)
     last = backend.stat_cache.last_sync(folder, prefix, algorithm)
     if listing and last == (listing, manifest.shards_covering(prefix)):
-        return SyncFound({}, SyncCounts(0, 0, 0), mark)
+        return SyncFound({}, SyncCounts(0, 0, 0), SyncMark(folder, prefix, algorithm, listing))
+    if kept is None:
+        # NOTE: a large folder that changed: walked again, and the mark is of what this
+        # walk saw (the folder may have changed since the first one).
+        kept = scan(local_path, prefix, wildcards=None, recursive=True, symlinks=symlinks)
+        listing = listing_digest([kept])
+    files = kept
+    mark = SyncMark(folder, prefix, algorithm, listing) if listing else None
     gone: list[str] = []
 
     def missing(entry: Entry) -> None:
