@@ -78,9 +78,11 @@ class Registry:
         }
         return self._op("build", [folder], spec)
 
-    def sync(self, parent: str, folder: Path) -> OpResult:
-        """sync_folder of ``folder`` into a new child of ``parent``."""
-        return self._op("sync", [folder], {"parent": parent, "folder": str(folder)})
+    def sync(self, parent: str, folder: Path, *, forget: bool = False) -> OpResult:
+        """sync_folder of ``folder`` into a new child of ``parent``; with ``forget``, the
+        folder's last sync is forgotten first (no fast path: every file is compared)."""
+        spec = {"parent": parent, "folder": str(folder), "forget": forget}
+        return self._op("sync", [folder], spec)
 
     def get(self, version_id: str, paths: list[str] | None = None) -> OpResult:
         """get_local_copy of ``version_id`` (only ``paths`` globs if given), via this cache."""

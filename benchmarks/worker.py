@@ -11,7 +11,8 @@ Operations:
              create, add_files (sync_folder with ``sync``), upload, finalize; with
              ``check_diff``, then (untimed) the diff from the first parent, as counts; with
              ``count_io``, every call of the registry's store counted (see :func:`count_io`).
-    sync     {"registry", "parent", "folder"}: create a child, time its sync_folder, abort it.
+    sync     {"registry", "parent", "folder", "forget"}: create a child, time its sync_folder,
+             abort it; with ``forget``, the folder's last sync is forgotten first.
     get      {"registry", "id", "paths"}: time get_local_copy (of the ``paths`` globs, if any).
     open     {"registry", "id", "path"}: time ``Dataset.open(path)`` and reading it to the end.
     open_range  {"registry", "id", "path", "offset", "length"}: time ``Dataset.open(path)``,
@@ -179,6 +180,12 @@ def sync(spec: dict[str, Any]) -> dict[str, Any]:
     """Time ``sync_folder`` of ``folder`` into a new child of ``parent``."""
     registry = dataver.Registry(spec["registry"])
     child = registry.create(spec.get("name", "sync"), parents=[spec["parent"]])
+    if spec.get("forget"):
+        # NOTE: a listing no walk gives: the no-change fast path cannot apply, every file is
+        # compared with the manifest (the stat cache still vouches for their hashes).
+        folder = os.path.abspath(spec["folder"])
+        cache = child._backend.stat_cache
+        cache.remember_sync(folder, "", child.record.hash_algorithm, "forgotten", [])
     start = time.perf_counter()
     counts = child.sync_folder(spec["folder"])
     seconds = time.perf_counter() - start
