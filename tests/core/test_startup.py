@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 import pytest
 
-import dataver
+if TYPE_CHECKING:
+    import dataver
 
 HEAVY = (
     "pydantic",
