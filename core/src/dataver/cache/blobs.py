@@ -136,7 +136,10 @@ class BlobCache:
         }
         if not todo:
             return
+        for folder in {blob.rpartition("/")[0] for blob in todo}:
+            os.makedirs(folder, exist_ok=True)
         destinations = {id(entry): target for entry, target in todo.values()}
+        blobs = {id(entry): blob for blob, (entry, _) in todo.items()}
         fetch(
             store,
             settings,
@@ -146,24 +149,23 @@ class BlobCache:
             mode=READ_ONLY,
             atomic=False,
             local=functools.partial(self.donors.chunks_for, store),
+            # NOTE: each file is linked on the thread that wrote it, as soon as it is written:
+            # the links overlap the other threads' writes instead of following them all.
+            placed=lambda entry: self._adopt(entry, destinations[id(entry)], blobs[id(entry)]),
         )
-        self._adopt(todo)
 
-    def _adopt(self, fresh: dict[str, tuple[Entry, str]]) -> None:
-        """Hard-link freshly written tree files into ``blobs/`` for every later version."""
-        for folder in {blob.rpartition("/")[0] for blob in fresh}:
-            os.makedirs(folder, exist_ok=True)
-        for blob, (entry, target) in fresh.items():
-            try:
-                os.link(target, blob)
-            except FileExistsError:
-                if not intact(blob, entry, "size", ""):
-                    _replace_blob(target, blob)  # NOTE: a damaged blob: this one is verified
-            except OSError as exc:
-                if exc.errno not in NO_LINKS:
-                    raise
-                _replace_blob(target, blob)
-            self.donors.remember(entry)
+    def _adopt(self, entry: Entry, target: str, blob: str) -> None:
+        """Hard-link a freshly written tree file into ``blobs/`` for every later version."""
+        try:
+            os.link(target, blob)
+        except FileExistsError:
+            if not intact(blob, entry, "size", ""):
+                _replace_blob(target, blob)  # NOTE: a damaged blob: this one is verified
+        except OSError as exc:
+            if exc.errno not in NO_LINKS:
+                raise
+            _replace_blob(target, blob)
+        self.donors.remember(entry)
 
     def cached(self, settings: Settings, entry: Entry, algorithm: str) -> Path | None:
         """The intact blob of one entry if the cache holds it (checked at the cache's

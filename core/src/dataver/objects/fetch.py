@@ -88,6 +88,7 @@ def fetch(
     mode: int = 0o644,
     atomic: bool = True,
     local: Callable[[Entry], Mapping[str, LocalChunk]] | None = None,
+    placed: Callable[[Entry], None] | None = None,
 ) -> None:
     """Write the bytes of each entry to ``dest(entry)``, verified, atomically.
 
@@ -96,6 +97,8 @@ def fetch(
     whole); they are still verified before they are written. ``local`` tells, for a chunked
     file, which of its chunks (by hash) can be read on this machine instead (the cache's
     copies of earlier versions of it); each is checked against its hash like any other.
+    ``placed(entry)`` is called on the fetching thread as soon as the file of ``entry`` is
+    complete and in place (the cache links it into its blobs there, in parallel).
 
     Raises:
         IntegrityError: Stored bytes do not match the manifest's size or hash.
@@ -111,13 +114,17 @@ def fetch(
             by_pack[entry.pack].append(entry)
         else:
             singles.append(entry)
+    done = placed if placed is not None else _nothing
     jobs: list[Callable[[Callable[[int], None]], None]] = [
-        functools.partial(_fetch_span, store, settings, pack, span, algorithm, dest, mode, atomic)
+        functools.partial(
+            _fetch_span, store, pack, span, algorithm, dest, mode, atomic=atomic, placed=done
+        )
         for pack, members in by_pack.items()
         for span in spans(sorted(members, key=lambda e: e.offset))
     ]
     jobs.extend(
-        functools.partial(_fetch_single, store, settings, e, algorithm, dest, mode) for e in singles
+        functools.partial(_fetch_single, store, settings, e, algorithm, dest, mode, placed=done)
+        for e in singles
     )
     with (
         progress.task("download", sum(e.size for e in entries)) as advance,
@@ -127,11 +134,23 @@ def fetch(
         futures = [pool.submit(job, report) for job in jobs]
         if chunked:
             job = _ChunkedFetch(
-                store, pool, algorithm, dest, mode, report, _WINDOW * settings.max_workers, local
+                store,
+                pool,
+                algorithm,
+                dest,
+                mode,
+                report,
+                _WINDOW * settings.max_workers,
+                local,
+                done,
             )
             _fetch_all_chunked(job, settings, chunked)
         for future in futures:
             future.result()
+
+
+def _nothing(entry: Entry) -> None:
+    """The default ``placed`` of :func:`fetch`."""
 
 
 def spans(members: list[_P]) -> list[list[_P]]:
@@ -229,6 +248,7 @@ class _ChunkedFetch:
     window: int
     """Reads of one file queued at a time."""
     local: Callable[[Entry], Mapping[str, LocalChunk]] | None = None
+    placed: Callable[[Entry], None] = _nothing
     stop: threading.Event = field(default_factory=threading.Event)
 
     def file(self, entry: Entry) -> None:
@@ -248,6 +268,7 @@ class _ChunkedFetch:
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
+        self.placed(entry)
 
     def _write(self, entry: Entry, listed: recipe.Recipe, fd: int) -> None:
         """Read every chunk of a file into ``fd`` at its offset, ``window`` reads queued
@@ -365,14 +386,15 @@ def _batches(items: Iterable[Piece], size: int) -> Iterator[list[Piece]]:
 
 def _fetch_span(
     store: Store,
-    settings: Settings,
     pack: str,
     members: list[Entry],
     algorithm: str,
     dest: Callable[[Entry], str | os.PathLike[str]],
     mode: int,
-    atomic: bool,
     on_bytes: Callable[[int], None],
+    *,
+    atomic: bool,
+    placed: Callable[[Entry], None],
 ) -> None:
     start, data = read_span(store, pack, members)
     view = memoryview(data)
@@ -383,6 +405,7 @@ def _fetch_span(
             _write_atomic(dest(entry), chunk, mode)
         else:
             _write_new(dest(entry), chunk, mode)
+        placed(entry)
         on_bytes(entry.size)
 
 
@@ -394,6 +417,8 @@ def _fetch_single(
     dest: Callable[[Entry], str | os.PathLike[str]],
     mode: int,
     on_bytes: Callable[[int], None],
+    *,
+    placed: Callable[[Entry], None],
 ) -> None:
     target = Path(dest(entry))
     tmp = _tmp_for(target)
@@ -409,6 +434,7 @@ def _fetch_single(
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+    placed(entry)
 
 
 def verify_bytes(entry: Entry, data: bytes | memoryview, algorithm: str) -> None:
