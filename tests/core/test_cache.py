@@ -93,6 +93,25 @@ def test_second_get_of_ten_thousand_files_reads_nothing_from_the_registry(
     assert sum(1 for p in first.rglob("*") if p.is_file()) == 10_000
 
 
+def test_every_file_of_a_cold_tree_is_a_hard_link_to_a_read_only_blob(
+    finalized: Finalized, cache_dir: Path
+) -> None:
+    small = os.urandom(3000)
+    files = {
+        "packed/a": small,
+        "packed/same-as-a": small,
+        "packed/b": os.urandom(100),
+        "single": os.urandom(2 << 20),  # NOTE: above the pack threshold: an object of its own
+        "chunked": os.urandom(9 << 20),  # NOTE: above the chunk threshold: a list of chunks
+    }
+    tree = finalized(files).get_local_copy()
+    blobs = {p.stat().st_ino: p.stat() for p in _blobs(cache_dir)}
+    assert len(blobs) == 4
+    for path in files:
+        assert (tree / path).stat().st_ino in blobs, path
+    assert {stat.S_IMODE(b.st_mode) for b in blobs.values()} == {0o444}
+
+
 # ---------------------------------------------------------------- 2. children fetch only news
 
 

@@ -128,11 +128,11 @@ class BlobCache:
         wanted: dict[str, tuple[Entry, str]],
         algorithm: str,
     ) -> None:
-        level = blob_level(settings)
+        cached = CachedLinker(blob_level(settings), algorithm)
         todo = {
             blob: (entry, target)
             for blob, (entry, target) in wanted.items()
-            if not link_cached(blob, target, entry, level, algorithm)
+            if not cached(blob, target, entry)
         }
         if not todo:
             return
@@ -211,6 +211,28 @@ def _stripe(entry: Entry) -> str:
     packs; else its link)."""
     holder = entry.pack or entry.hash or hashlib.sha256((entry.url or "").encode()).hexdigest()
     return holder[:3]
+
+
+class CachedLinker:
+    """Places cached, intact blobs in a tree: ``linker(blob, target, entry)``.
+
+    NOTE: a blob whose ``blobs/<hh>`` folder does not exist is missing without a stat of
+    its own: one stat per folder, not per file, in a cold cache (256 folders for 100,000
+    files). A folder that appears meanwhile only costs a fetch of what was there already.
+    """
+
+    def __init__(self, level: str, algorithm: str) -> None:
+        self._level = level
+        self._algorithm = algorithm
+        self._folders: dict[str, bool] = {}
+
+    def __call__(self, blob: str, target: str, entry: Entry) -> bool:
+        """Place the blob at ``target``; False if there is none to place."""
+        folder = blob.rpartition("/")[0]
+        exists = self._folders.get(folder)
+        if exists is None:
+            exists = self._folders[folder] = os.path.isdir(folder)
+        return exists and link_cached(blob, target, entry, self._level, self._algorithm)
 
 
 def link_cached(blob: str, target: str, entry: Entry, level: str, algorithm: str) -> bool:

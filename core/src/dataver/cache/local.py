@@ -40,7 +40,7 @@ from pydantic import BaseModel, ByteSize, ConfigDict, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from dataver.cache import leases
-from dataver.cache.blobs import BlobCache, blob_level, intact, link_cached
+from dataver.cache.blobs import BlobCache, CachedLinker, blob_level, intact
 from dataver.cache.links import place
 from dataver.errors import FormatError, ValidationError
 from dataver.manifest.parts import Part, select
@@ -326,8 +326,8 @@ class Cache(BlobCache):
         root = str(building)
         made: set[str] = {root}
         layout = LayoutChecker()
-        level = blob_level(settings)
         algorithm = manifest.root.hash_algorithm
+        cached = CachedLinker(blob_level(settings), algorithm)
         fresh: dict[str, tuple[Entry, str]] = {}
         later: list[tuple[str, str]] = []
         files = size = 0
@@ -348,7 +348,7 @@ class Cache(BlobCache):
             blob = self._blob_str(entry)
             if blob in fresh:
                 later.append((blob, target))
-            elif not link_cached(blob, target, entry, level, algorithm):
+            elif not cached(blob, target, entry):
                 fresh[blob] = (entry, target)
         if fresh:
             self._fetch_fresh(store, settings, fresh, algorithm)
