@@ -43,6 +43,7 @@ from dataver.cache import leases
 from dataver.cache.blobs import BlobCache, CachedLinker, blob_level, intact
 from dataver.cache.links import place
 from dataver.errors import FormatError, ValidationError
+from dataver.gcpause import paused_gc
 from dataver.manifest.parts import Part, select
 from dataver.paths import LayoutChecker, PathMatcher, any_match, long_name, too_long
 
@@ -278,7 +279,11 @@ class Cache(BlobCache):
         self._remove_leftovers(key)
         building = self.tmp / f"{key}.{uuid.uuid4().hex[:12]}"
         try:
-            files, size = self._build_tree(store, settings, manifest, building, matchers, part)
+            # NOTE: a tree's entries, paths and futures form no cycles, but allocating 100,000s
+            # of them triggers collections that traverse everything alive (~5% of a cold get
+            # of 100,000 files, measured with perf).
+            with paused_gc():
+                files, size = self._build_tree(store, settings, manifest, building, matchers, part)
             _remove_tree(tree)
             os.rename(building, tree)
         except OSError as exc:
