@@ -40,8 +40,9 @@ from benchmarks.environment import (
 )
 from benchmarks.memory import MEMORY_TREES
 from benchmarks.peers import ensure_dvc, hash_tools
+from benchmarks.realdata import REAL_TREES
 from benchmarks.report import render, verdicts
-from benchmarks.scenarios import SCENARIOS, Context
+from benchmarks.scenarios import GROUPS, SCENARIOS, Context
 from benchmarks.startup import STARTUP_TREES
 
 if TYPE_CHECKING:
@@ -60,9 +61,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         action="append",
-        choices=list(SCENARIOS),
+        choices=[*SCENARIOS, *GROUPS],
         metavar="SCENARIO",
-        help=f"run only this scenario (repeatable): {', '.join(SCENARIOS)}",
+        help=f"run only this scenario or group (repeatable): {', '.join([*SCENARIOS, *GROUPS])}",
     )
     parser.add_argument(
         "--runs", type=_positive, help="runs per measurement (default 3; 1 with --quick)"
@@ -115,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     source = dataver_source()
     fingerprint, commit = source_fingerprint(source), git_commit()
-    names = args.only or list(SCENARIOS)
+    names = _expand(args.only) if args.only else list(SCENARIOS)
     data = ensure_data(work / f"data-{sizes.label}", sizes, log, _trees(names))
     dvc = None if args.no_peers else ensure_dvc(work, log)
     info = RunInfo(
@@ -165,11 +166,17 @@ def run_scenarios(info: RunInfo, data: Data, names: list[str]) -> dict[str, Scen
     return results
 
 
+def _expand(only: list[str]) -> list[str]:
+    """The scenarios ``--only`` named, groups replaced by their scenarios, each once."""
+    names = [name for item in only for name in GROUPS.get(item, (item,))]
+    return list(dict.fromkeys(names))
+
+
 def _trees(names: list[str]) -> set[str] | None:
     """The generated trees the scenarios ``names`` need: None (all of them) unless every one
     is a scenario that says which it needs (benchmarks/chunked.py, benchmarks/memory.py,
-    benchmarks/startup.py)."""
-    own = {**CHUNK_TREES, **MEMORY_TREES, **STARTUP_TREES}
+    benchmarks/realdata.py, benchmarks/startup.py)."""
+    own = {**CHUNK_TREES, **MEMORY_TREES, **REAL_TREES, **STARTUP_TREES}
     if any(name not in own for name in names):
         return None
     return {tree for name in names for tree in own[name]}

@@ -63,6 +63,40 @@ class ChunkSizes:
 
 
 @dataclass(frozen=True)
+class RealSizes:
+    """The caps of issue 24's real-data scenarios: data found or made on the machine.
+
+    ``None`` caps nothing. ``site_packages``: the pinned requirements of each state of the
+    upgraded virtual environment, installed in turn into the same environment, resolved as of
+    ``exclude_newer`` (so the dependencies they pull in do not move with time).
+    """
+
+    stdlib_states: int | None  # the first N standard libraries, by version
+    stdlib_files: int | None  # files per standard library (the first N, by path)
+    site_packages: tuple[tuple[str, ...], ...]
+    binary_bytes: int  # the /usr/lib subset stops before this many bytes
+    binary_files: int | None
+    binary_max_file: int | None  # larger files are left out
+    exclude_newer: str = "2025-01-01T00:00:00Z"
+
+    def describe(self) -> list[str]:
+        stdlib = (
+            "every one found" if self.stdlib_states is None else f"the first {self.stdlib_states}"
+        )
+        files = "" if self.stdlib_files is None else f", at most {self.stdlib_files:,} files each"
+        binary = "" if self.binary_files is None else f" and {self.binary_files:,} files"
+        if self.binary_max_file is not None:
+            binary += f", none above {human(self.binary_max_file)}"
+        states = " -> ".join(" ".join(spec) for spec in self.site_packages)
+        return [
+            f"real data (issue 24): standard libraries: {stdlib}{files}; site-packages: "
+            f"{len(self.site_packages)} states ({states}); "
+            f"binary: /usr/lib files with a NUL byte in their first 8 KiB, up to "
+            f"{human(self.binary_bytes)}{binary}, then 1% of them edited",
+        ]
+
+
+@dataclass(frozen=True)
 class Sizes:
     """How much data each scenario uses."""
 
@@ -91,6 +125,7 @@ class Sizes:
     finalize_writers: int = 16
     s3_latency_ms: int = 20  # added to every request of "writers-s3" (benchmarks/latency.py)
     chunks: ChunkSizes | None = None  # issue 22's scenarios (benchmarks/chunked.py)
+    real: RealSizes | None = None  # issue 24's real-data scenarios (benchmarks/realdata.py)
 
     @property
     def changed_count(self) -> int:
@@ -119,6 +154,7 @@ class Sizes:
             f"finalize: {self.finalize_files:,} files from {self.finalize_writers} writers "
             "(synthetic contributions)",
             *(self.chunks.describe() if self.chunks is not None else []),
+            *(self.real.describe() if self.real is not None else []),
         ]
 
     @property
@@ -163,6 +199,39 @@ FULL = Sizes(
         daily_small=1 * MIB,
         sweep=(256 * KIB, 512 * KIB, 1 * MIB, 2 * MIB, 4 * MIB),
     ),
+    real=RealSizes(
+        stdlib_states=None,
+        stdlib_files=None,
+        site_packages=(
+            (
+                "numpy==1.24.4",
+                "pandas==2.0.3",
+                "scipy==1.10.1",
+                "sympy==1.11.1",
+                "sqlalchemy==1.4.49",
+                "requests==2.28.2",
+            ),
+            (
+                "numpy==1.26.4",
+                "pandas==2.1.4",
+                "scipy==1.11.4",
+                "sympy==1.12",
+                "sqlalchemy==2.0.25",
+                "requests==2.31.0",
+            ),
+            (
+                "numpy==2.1.3",
+                "pandas==2.2.3",
+                "scipy==1.14.1",
+                "sympy==1.13.3",
+                "sqlalchemy==2.0.36",
+                "requests==2.32.3",
+            ),
+        ),
+        binary_bytes=1536 * MIB,
+        binary_files=None,
+        binary_max_file=None,
+    ),
 )
 
 # Large files stay above dataver's 1 MiB pack threshold so the single-object path runs too.
@@ -204,6 +273,17 @@ QUICK = Sizes(
         sweep=(64 * KIB, 256 * KIB),
         threshold=2 * MIB,
         chunk_size=256 * KIB,
+    ),
+    real=RealSizes(
+        stdlib_states=3,
+        stdlib_files=600,
+        site_packages=(
+            ("requests==2.28.2", "urllib3==1.26.18", "idna==3.4", "certifi==2023.5.7"),
+            ("requests==2.32.3", "urllib3==2.2.3", "idna==3.10", "certifi==2024.8.30"),
+        ),
+        binary_bytes=64 * MIB,
+        binary_files=1_000,
+        binary_max_file=256 * KIB,
     ),
 )
 

@@ -26,6 +26,7 @@ from benchmarks.datagen import TreeSpec, ensure_parts
 from benchmarks.latency import LatencyProxy
 from benchmarks.memory import MEMORY_SCENARIOS
 from benchmarks.peers import copy_tree, ensure_clearml, hash_tree, probe_clearml
+from benchmarks.realdata import REAL_SCENARIOS
 from benchmarks.s3 import DATAVER_PARTS, THREADS, Boto3Floor, MotoServer, bucket_name
 from benchmarks.s3 import missing_modules as s3_missing_modules
 from benchmarks.startup import STARTUP_SCENARIOS
@@ -1059,5 +1060,9 @@ SCENARIOS: dict[str, Callable[[Context], ScenarioResult]] = {
     "finalize-1m": finalize_1m,
     **CHUNK_SCENARIOS,
     **MEMORY_SCENARIOS,
+    **REAL_SCENARIOS,
     **STARTUP_SCENARIOS,
 }
+
+GROUPS: dict[str, tuple[str, ...]] = {"realdata": tuple(REAL_SCENARIOS)}
+"""Names ``--only`` accepts for several scenarios at once."""
