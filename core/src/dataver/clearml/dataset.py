@@ -448,7 +448,7 @@ class Dataset:
             dataset_path: Folder inside the dataset ("" or None: the root).
             recursive: Descend into sub-folders.
             verbose: Log each call.
-            max_workers: Accepted; hashing uses ``DATAVER_HASH_WORKERS``.
+            max_workers: Accepted; files are hashed on twice as many threads as cores.
 
         Returns:
             How many new paths were added (as ClearML: a modified file is not counted).
