@@ -344,12 +344,7 @@ class Building(VersionHandle):
 
     def _store_outside(self, url: str, max_workers: int | None) -> int:
         """Copy pending files to ``url`` and link them, the lease kept alive meanwhile."""
-
-        def renew() -> None:
-            self._swap(lambda r: tr.renew_record(self._backend, r))
-
-        interval = self._backend.settings.lease_seconds / 3
-        with lease.heartbeat(renew, interval, name=f"dataver-lease-{self.id[:8]}"):
+        with self._leased():
             links = externalize.externalize(self._backend, self._record, url, max_workers)
         self._apply(links)
         return sum(e.size for e in links.values() if e is not None)
@@ -358,13 +353,19 @@ class Building(VersionHandle):
         self, max_workers: int | None
     ) -> tuple[Callable[[VersionRecord], dict[str, Any]] | None, int]:
         """Store pending content while the lease is kept alive; see :func:`seal.store_pending`."""
+        with self._leased():
+            return seal.store_pending(self._backend, self._record, max_workers)
+
+    @contextlib.contextmanager
+    def _leased(self) -> Iterator[None]:
+        """Keep renewing this writer's lease while the block stores content."""
 
         def renew() -> None:
             self._swap(lambda r: tr.renew_record(self._backend, r))
 
         interval = self._backend.settings.lease_seconds / 3
         with lease.heartbeat(renew, interval, name=f"dataver-lease-{self.id[:8]}"):
-            return seal.store_pending(self._backend, self._record, max_workers)
+            yield
 
     def finalize(
         self,

@@ -401,7 +401,7 @@ class Dataset:
                     "entire_dataset=True with force=True to delete them all"
                 )
         for version in victims:
-            links = _own_links(registry, version) if delete_external_files else []
+            links = _own_links(version) if delete_external_files else []
             # NOTE: ClearML deletes a version still being built without force (a script
             # cleaning up after a failure); Published stays protected.
             registry.delete(version.id, force=force or version.state is not State.PUBLISHED)
@@ -765,8 +765,7 @@ class Dataset:
         if include_parents:
             wanted: set[str] | None = None
         else:
-            diff = version.diff()
-            wanted = {*diff.added, *diff.modified, *(new for _, new in diff.renamed)}
+            wanted = owners_.introduced(version)
         return len({_home(e) for e in version.entries() if wanted is None or e.path in wanted})
 
     # ------------------------------------------------------------------ annotations
@@ -884,9 +883,9 @@ def _matches(root: Path, entry: Entry, skip_hash: bool, algorithm: str) -> bool:
     return skip_hash or entry.hash is None or hash_file(local, algorithm) == entry.hash
 
 
-def _own_links(registry: Registry, version: _Version) -> list[str]:
-    diff = version.diff()
-    mine = {*diff.added, *diff.modified, *(new for _, new in diff.renamed)}
+def _own_links(version: _Version) -> list[str]:
+    """URLs of the links ``version`` introduced (the targets ``delete_external_files`` removes)."""
+    mine = owners_.introduced(version)
     return [e.url for e in version.entries() if e.url is not None and e.path in mine]
 
 

@@ -35,8 +35,7 @@ def owners(
         if not todo:
             continue
         current = version if vid == version.id else registry.get(vid, states=None)
-        diff = current.diff()
-        changed = {*diff.added, *diff.modified, *(new for _, new in diff.renamed)}
+        changed = introduced(current)
         for path in todo & changed:
             found[path] = vid
         rest = todo - changed
@@ -49,6 +48,12 @@ def owners(
         for path in rest:  # NOTE: only if a parent is gone (deleted by force)
             found[path] = vid
     return found
+
+
+def introduced(version: Dataset) -> set[str]:
+    """The paths ``version`` added, changed or renamed to against its parents: its own."""
+    diff = version.diff()
+    return {*diff.added, *diff.modified, *(new for _, new in diff.renamed)}
 
 
 def _children_first(graph: dict[str, list[str]]) -> list[str]:
