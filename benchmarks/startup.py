@@ -4,6 +4,11 @@ Every CLI call, Airflow task and Prefect task run starts a Python process: what 
 dataver`` costs, each of them pays. Measured as whole processes (fork, exec, interpreter,
 imports, the command's own work), the commands alternating run by run, beside the floor (a
 bare interpreter) and DVC's ``dvc --version``.
+
+Every tool runs with compiled bytecode, as an installed tool does (pip compiles it at install;
+Python writes it on first import): ``PYTHONDONTWRITEBYTECODE`` is dropped, the caches go to a
+scratch folder (``PYTHONPYCACHEPREFIX``) and each command runs once, untimed, first. Without
+bytecode, compiling the sources doubles every figure (``dataver ls`` 0.95 s instead of 0.40 s).
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ def startup(ctx: Context) -> ScenarioResult:
     )
     with ctx.fresh("startup", 0) as root:
         commands = _commands(ctx, _registry_with_a_version(root))
-        env = {**os.environ, "DVC_NO_ANALYTICS": "1", "DATAVER_CACHE_DIR": str(root / "cache")}
+        env = _installed_env(root)
+        for _label, argv in commands.values():
+            run(argv, cwd=root, env=env)  # writes the bytecode caches
         loads = []
         for _ in range(max(ctx.runs, MIN_RUNS)):
             loads.append(os.getloadavg()[0])
@@ -41,7 +48,8 @@ def startup(ctx: Context) -> ScenarioResult:
                 done = run(argv, cwd=root, env=env)
                 result.row(key, label).add(done.wall, done.peak_rss_kib)
     result.notes.append(
-        f"Median of {max(ctx.runs, MIN_RUNS)} runs of each, alternating; target: at most "
+        f"Median of {max(ctx.runs, MIN_RUNS)} runs of each, alternating, with bytecode caches "
+        f"written by an untimed first run; target: at most "
         f"{TARGET} s for `import dataver`, `dataver --help` and `dataver ls` (a local registry "
         f"of one version). Load average (1 min) during the runs: {min(loads):.2f}-"
         f"{max(loads):.2f} on {os.cpu_count()} CPUs."
@@ -50,12 +58,26 @@ def startup(ctx: Context) -> ScenarioResult:
     return result
 
 
+def _installed_env(root: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    return {
+        **env,
+        "PYTHONPYCACHEPREFIX": str(root / "pycache"),
+        "DVC_NO_ANALYTICS": "1",
+        "DATAVER_CACHE_DIR": str(root / "cache"),
+    }
+
+
 def _commands(ctx: Context, registry: Path) -> dict[str, tuple[str, list[str]]]:
     python = sys.executable
     dataver = str(Path(python).with_name("dataver"))
     commands = {
         "python": ("python -c pass (the floor)", [python, "-c", "pass"]),
         "import": ("python -c 'import dataver'", [python, "-c", "import dataver"]),
+        "typer": (
+            "python -c 'import typer._adapters' (typer's option parsing: the floor of a command)",
+            [python, "-c", "import typer._adapters"],
+        ),
         "help": ("dataver --help", [dataver, "--help"]),
         "ls": ("dataver ls (local registry)", [dataver, "--registry", str(registry), "ls"]),
     }

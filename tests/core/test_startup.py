@@ -28,6 +28,10 @@ HEAVY = (
     "fastapi",
     "uvicorn",
     "typer",
+    "rich",
+    "markdown_it",
+    "pygments",
+    "asyncio",
     "dataver.api",
     "dataver.manifest",
     "dataver.storage",
@@ -64,7 +68,7 @@ def test_a_public_name_is_loaded_when_first_used() -> None:
     assert "dataver.api" in _loaded("import dataver; dataver.Registry")
 
 
-def test_dataver_help_loads_no_sdk() -> None:
+def test_dataver_help_loads_no_sdk_and_no_rich_renderer() -> None:
     code = (
         "import sys; sys.argv = ['dataver', '--help']\n"
         "from dataver.cli.app import main\n"
@@ -92,5 +96,5 @@ def test_ls_of_a_local_registry_loads_no_remote_or_glob_library(
     )
     loaded = _loaded(code)
     assert "dataver.api" in loaded
-    remote = ("fsspec", "boto3", "botocore", "wcmatch", "fastapi", "uvicorn")
+    remote = ("fsspec", "boto3", "botocore", "wcmatch", "fastapi", "uvicorn", "asyncio")
     assert [name for name in remote if name in loaded] == []

@@ -9,7 +9,6 @@ with :class:`~dataver.errors.VersionBrokenError`.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -166,6 +165,10 @@ async def wait_for_async(
     registry: Registry, watch: Watch, timeout: float | None, poll: float
 ) -> Dataset:
     """:func:`wait_for` without blocking the event loop (registry reads run on a thread)."""
+    # NOTE: imported here: a caller of this coroutine already runs asyncio, and every other
+    # user of the SDK (each CLI call) would pay its ~15 ms import.
+    import asyncio
+
     deadline = None if timeout is None else time.monotonic() + timeout
     while (ds := await asyncio.to_thread(watch.check, registry)) is None:
         if deadline is not None and time.monotonic() >= deadline:

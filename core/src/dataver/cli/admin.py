@@ -5,14 +5,8 @@ from typing import Annotated
 import typer
 
 from dataver.cli import output, state
-from dataver.cli.base import (
-    MANAGE,
-    Options,
-    ProjectOption,
-    app,
-    command,
-    resolve_id,
-)
+from dataver.cli.base import Options, ProjectOption, app, command, resolve_id
+from dataver.cli.helptext import MANAGE
 
 NameOption = Annotated[str, typer.Option("--name", "-n", metavar="NAME", help="Dataset name.")]
 

@@ -18,13 +18,13 @@ from typing import Annotated, Any
 import typer
 
 import dataver
-from dataver.cli.base import AGAIN, BUILD, CACHE, GLOBAL, MANAGE, READ, Options, app, unwrap
+from dataver.cli.base import AGAIN, Options, app, unwrap
 from dataver.cli.errors import FAILED, INTERRUPTED, OK, USAGE, CliError, hint_for, one_line
+from dataver.cli.helptext import GLOBAL, MANAGE, PANELS, panel_of
 from dataver.cli.params import expand_multi_value
 from dataver.errors import DataverError
 
 PROG = "dataver"
-PANELS = (BUILD, READ, MANAGE, CACHE)
 
 COMMAND_MODULES = (
     # Build a version
@@ -156,8 +156,8 @@ def build_cli() -> Any:
 
 
 def _panel(command: Any) -> str:
-    panel = getattr(command, "rich_help_panel", None)
-    return panel if isinstance(panel, str) and panel in PANELS else MANAGE
+    panel = panel_of(command)
+    return panel if panel in PANELS else MANAGE
 
 
 def _leaves(command: Any) -> Iterator[Any]:
@@ -215,6 +215,9 @@ def _debug_logging() -> None:
 def _usage_error(exc: typer.TyperException) -> int:
     """A usage error: one line naming it, and where to read the usage."""
     if type(exc).__name__ == "NoArgsIsHelpError":
+        # NOTE: the help of a bare `dataver` (or `dataver cache`) is what was asked for:
+        # stdout, like `--help`, though the exit code says no command ran.
+        sys.stdout.write(exc.format_message() + "\n")
         return USAGE
     ctx = getattr(exc, "ctx", None)
     where = ctx.command_path if ctx is not None else PROG

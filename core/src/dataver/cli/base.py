@@ -19,6 +19,11 @@ import typer
 
 from dataver.cli import output, state
 from dataver.cli.errors import CliError, CliInterruptedError, CliUsageError
+from dataver.cli.helptext import (
+    PanelCommand,
+    PanelGroup,
+    examples_epilog,
+)
 from dataver.cli.progress import shown
 from dataver.errors import DataverError, VersionNotFoundError
 from dataver.policies import Symlinks
@@ -31,12 +36,6 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Panels of ``dataver --help``, in the order they are shown.
-BUILD = "Build a version"
-READ = "Read versions"
-MANAGE = "Manage datasets"
-CACHE = "Local cache"
-GLOBAL = "Global options"
 
 READABLE = (State.FINAL, State.PUBLISHED)
 """The states a version can be read (``get``) in."""
@@ -45,15 +44,24 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
     name="dataver",
+    cls=PanelGroup,
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings=CONTEXT,
 )
-cache_app = typer.Typer(no_args_is_help=True, context_settings=CONTEXT)
-metadata_app = typer.Typer(no_args_is_help=True, context_settings=CONTEXT)
-tag_app = typer.Typer(no_args_is_help=True, context_settings=CONTEXT)
+
+
+def _sub_app() -> typer.Typer:
+    return typer.Typer(
+        cls=PanelGroup, no_args_is_help=True, rich_markup_mode=None, context_settings=CONTEXT
+    )
+
+
+cache_app = _sub_app()
+metadata_app = _sub_app()
+tag_app = _sub_app()
 
 
 @dataclass
@@ -98,7 +106,7 @@ def command(
     parent: typer.Typer, name: str, *, examples: Sequence[str], panel: str | None = None
 ) -> Callable[[F], F]:
     """Register a command: help from its docstring, then its ``examples`` (shell lines)."""
-    epilog = "[b]Examples[/b]\n\n" + "\n\n".join(f"$ {escape(e)}" for e in examples)
+    epilog = examples_epilog(examples)
 
     def register(func: F) -> F:
         text = unwrap(inspect.getdoc(func) or "")
@@ -112,7 +120,7 @@ def command(
                 # (CliInterruptedError); anything else changed nothing half-way.
                 raise CliInterruptedError("interrupted", hint=AGAIN) from None
 
-        parent.command(name, help=text, rich_help_panel=panel, epilog=epilog)(run)
+        parent.command(name, cls=PanelCommand, help=text, rich_help_panel=panel, epilog=epilog)(run)
         return func
 
     return register
@@ -127,7 +135,7 @@ def unwrap(doc: str) -> str:
 
 
 def escape(text: str) -> str:
-    """Escape rich markup (``[...]``) in help text."""
+    """Escape rich markup (``[...]``) in text that a rich table or tree renders."""
     return text.replace("[", "\\[")
 
 

@@ -11,7 +11,6 @@ import typer
 
 from dataver.cli import output, state
 from dataver.cli.base import (
-    BUILD,
     DatasetFolderOption,
     IdOption,
     Options,
@@ -27,6 +26,7 @@ from dataver.cli.base import (
     resolve_id,
 )
 from dataver.cli.errors import CliInterruptedError, CliUsageError
+from dataver.cli.helptext import BUILD
 from dataver.cli.params import glob_list
 from dataver.cli.progress import shown
 

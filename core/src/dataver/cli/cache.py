@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from dataver.cli import output
-from dataver.cli.base import CACHE, Options, app, cache_app, command
+from dataver.cli.base import Options, app, cache_app, command
+from dataver.cli.helptext import CACHE
 from dataver.cli.params import byte_size
 
 app.add_typer(

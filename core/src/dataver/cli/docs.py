@@ -13,10 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
-
-from dataver.cli.app import PANELS, PROG, build_cli
-from dataver.cli.base import GLOBAL
+from dataver.cli.app import PROG, build_cli
+from dataver.cli.helptext import GLOBAL, PANELS, panel_of
 from dataver.cli.schema import FILE, SHAPES, VERSION, Shape
 
 if TYPE_CHECKING:
@@ -81,7 +79,7 @@ def _commands(
     for name, command in group.commands.items():
         path = f"{prefix}{name}"
         sub_ctx = _context(command, name, ctx)
-        own_panel = panel or str(getattr(command, "rich_help_panel", None))
+        own_panel = panel or str(panel_of(command))
         if getattr(command, "commands", None) is not None:
             yield from _commands(command, sub_ctx, f"{path} ", own_panel)
         else:
@@ -104,7 +102,7 @@ def _anchor(path: str) -> str:
 
 def _section(path: str, command: Any, ctx: Any) -> list[str]:
     pieces = " ".join(command.collect_usage_pieces(ctx))
-    help_text = _plain(command.help or "")
+    help_text = command.help or ""
     own = [p for p in command.get_params(ctx) if not _is_global(p) and p.name != "help"]
     lines = [
         f"### dataver {path}",
@@ -117,7 +115,7 @@ def _section(path: str, command: Any, ctx: Any) -> list[str]:
         "",
         *_options_table(own, ctx),
     ]
-    examples = [e[2:] for e in _plain(command.epilog or "").split("\n") if e.startswith("$ ")]
+    examples = [e[2:] for e in (command.epilog or "").split("\n") if e.startswith("$ ")]
     if examples:
         lines += ["Examples:", "", "```console", *(f"$ {e}" for e in examples), "```", ""]
     lines += _json_lines(SHAPES.get(path))
@@ -172,20 +170,16 @@ def _keys_table(keys: Any) -> list[str]:
 
 
 def _is_global(param: Any) -> bool:
-    return getattr(param, "rich_help_panel", None) == GLOBAL
+    return panel_of(param) == GLOBAL
 
 
 def _first(text: str | None) -> str:
     return _markdown(text or "").split("\n\n")[0]
 
 
-def _plain(text: str) -> str:
-    return Text.from_markup(text).plain
-
-
 def _markdown(text: str) -> str:
     """Help text for a markdown table cell: no markup, no ``|`` or ``*`` taken as syntax."""
-    return _plain(text).replace("|", "\\|").replace("*", "\\*")
+    return text.replace("|", "\\|").replace("*", "\\*")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from dataver.cli import output
-from dataver.cli.base import READ, READABLE, IdOption, Options, app, command, load_version
+from dataver.cli.base import READABLE, IdOption, Options, app, command, load_version
 from dataver.cli.errors import CliError, CliInterruptedError, CliUsageError
+from dataver.cli.helptext import READ
 from dataver.cli.params import glob_list
 from dataver.cli.progress import shown
 

@@ -9,7 +9,6 @@ import typer
 
 from dataver.cli import output
 from dataver.cli.base import (
-    READ,
     IdOption,
     Options,
     app,
@@ -19,6 +18,7 @@ from dataver.cli.base import (
     load_version,
     resolve_id,
 )
+from dataver.cli.helptext import READ
 from dataver.errors import VersionNotFoundError
 
 if TYPE_CHECKING:

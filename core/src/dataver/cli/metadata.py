@@ -8,17 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dataver.cli import output
-from dataver.cli.base import (
-    MANAGE,
-    IdOption,
-    Options,
-    app,
-    command,
-    load_version,
-    metadata_app,
-    tag_app,
-)
+from dataver.cli.base import IdOption, Options, app, command, load_version, metadata_app, tag_app
 from dataver.cli.errors import CliError
+from dataver.cli.helptext import MANAGE
 from dataver.cli.params import json_or_text
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from dataver.cli import output
-from dataver.cli.base import BUILD, Options, SymlinksOption, app, command
+from dataver.cli.base import Options, SymlinksOption, app, command
+from dataver.cli.helptext import BUILD
 from dataver.cli.params import glob_list
 
 if TYPE_CHECKING:

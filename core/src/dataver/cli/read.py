@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dataver.cli import output
-from dataver.cli.base import READ, READABLE, IdOption, Options, app, command, load_version
+from dataver.cli.base import READABLE, IdOption, Options, app, command, load_version
+from dataver.cli.helptext import READ
 from dataver.cli.params import glob_list, regex
 from dataver.versions.semver import highest
 from dataver.versions.state import State

@@ -13,7 +13,6 @@ import typer
 
 from dataver.cli import output
 from dataver.cli.base import (
-    BUILD,
     IdOption,
     MaxWorkersOption,
     OnConflictOption,
@@ -26,6 +25,7 @@ from dataver.cli.base import (
     load_version,
     warn_if_empty,
 )
+from dataver.cli.helptext import BUILD
 from dataver.cli.progress import shown
 
 if TYPE_CHECKING:

@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from dataver.cli import output
-from dataver.cli.base import READ, Options, app, command
+from dataver.cli.base import Options, app, command
 from dataver.cli.errors import CliError, CliUsageError
+from dataver.cli.helptext import READ
 from dataver.errors import ValidationError
 
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from dataver.cli import output
-from dataver.cli.base import READ, IdOption, Options, app, command, escape, load_version
+from dataver.cli.base import IdOption, Options, app, command, escape, load_version
+from dataver.cli.helptext import READ
 from dataver.errors import VersionNotFoundError
 from dataver.versions.state import State
 

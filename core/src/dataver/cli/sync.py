@@ -10,7 +10,6 @@ import typer
 
 from dataver.cli import output, state
 from dataver.cli.base import (
-    BUILD,
     DatasetFolderOption,
     MaxWorkersOption,
     Options,
@@ -23,6 +22,7 @@ from dataver.cli.base import (
     resolve_id,
 )
 from dataver.cli.errors import CliError, CliInterruptedError, CliUsageError
+from dataver.cli.helptext import BUILD
 from dataver.cli.progress import shown
 from dataver.policies import Symlinks, Unchanged
 from dataver.versions.state import State

@@ -5,8 +5,9 @@ from typing import Annotated
 import typer
 
 from dataver.cli import output
-from dataver.cli.base import MANAGE, Options, app, command
+from dataver.cli.base import Options, app, command
 from dataver.cli.errors import CliError
+from dataver.cli.helptext import MANAGE
 
 # -------------------------------------------------------------------------------------- gc
 
