@@ -67,3 +67,36 @@ def test_json_or_text() -> None:
     assert json_or_text('"3"') == "3"
     assert json_or_text("alice") == "alice"
     assert json_or_text("") == ""
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [],
+        [{"path": "a/é.txt", "size": 1, "hash": "ab", "link": None}],
+        [
+            {"path": f'"files": [] {i}', "size": i, "hash": None, "link": "s3://b/k"}
+            for i in range(3)
+        ],
+        [
+            {"path": "n", "size": 2, "hash": "cd", "link": None, "change": "renamed", "from": "o"},
+            {"path": "r", "size": None, "hash": None, "link": None, "change": "removed"}
+            | {"from": None},
+        ],
+    ],
+)
+def test_a_streamed_document_prints_what_the_whole_one_does(
+    rows: list[dict[str, object]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataver.cli import output
+    from dataver.cli.schema import FileRow, ListOutput
+
+    head = {"id": "v1", "total_files": len(rows), "total_bytes": 7}
+    output.emit(ListOutput.model_validate({**head, "files": rows}))
+    whole = capsys.readouterr().out
+    output.emit_streamed(
+        ListOutput.model_validate({**head, "files": ()}), "files", iter(rows), FileRow
+    )
+    streamed = capsys.readouterr().out
+    assert streamed == whole
+    assert json.loads(streamed)["files"] == json.loads(whole)["files"]

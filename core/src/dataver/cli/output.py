@@ -66,9 +66,36 @@ def emit(document: BaseModel | Sequence[BaseModel]) -> None:
         emit_json([item.model_dump(mode="json", by_alias=True) for item in document])
 
 
+def emit_streamed(document: BaseModel, key: str, items: Iterable[Any], item_type: Any) -> None:
+    """Print ``document`` with its array ``key`` (empty in the model) filled from ``items``.
+
+    Each item is validated as ``item_type`` and printed as it comes: a listing of a million
+    files never holds a million objects. The text is what :func:`emit` prints for the whole.
+    """
+    from pydantic import TypeAdapter
+
+    adapter: TypeAdapter[Any] = TypeAdapter(item_type)
+    whole = _dumps(document.model_dump(mode="json", by_alias=True))
+    # NOTE: JSON escapes the quotes of every string value, so the first `"key": []` is the key.
+    head, tail = whole.split(f'"{key}": []', 1)
+    out = sys.stdout
+    out.write(f'{head}"{key}": [')
+    separator = "\n    "
+    for item in items:
+        row = adapter.dump_python(adapter.validate_python(item), mode="json", by_alias=True)
+        out.write(separator + _dumps(row).replace("\n", "\n    "))
+        separator = ",\n    "
+    out.write(("]" if separator == "\n    " else "\n  ]") + tail + "\n")
+    out.flush()
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=_plain)
+
+
 def emit_json(data: Any) -> None:
     """Print ``data`` as one JSON document on stdout."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_plain) + "\n")
+    sys.stdout.write(_dumps(data) + "\n")
     sys.stdout.flush()
 
 

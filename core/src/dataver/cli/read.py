@@ -72,16 +72,15 @@ def list_files(
         rows = _files(ds) if changes is None else iter(changes)
         return (row for row in rows if any_match(matchers, row["path"]))
 
+    # NOTE: two passes over the entries (the totals or the column width, then the rows) rather
+    # than a row per file held: a version may hold a million files.
     if opts.json:
-        from dataver.cli.schema import ListOutput
+        from dataver.cli.schema import FileRow, ListOutput
 
-        listed = list(files())
-        count, total, _ = _totals(listed)
-        document = {"id": ds.id, "files": listed, "total_files": count, "total_bytes": total}
-        output.emit(ListOutput.model_validate(document))
+        count, total, _ = _totals(files())
+        document = {"id": ds.id, "files": (), "total_files": count, "total_bytes": total}
+        output.emit_streamed(ListOutput.model_validate(document), "files", files(), FileRow)
         return
-    # NOTE: two passes over the entries (the column width, then the table) rather than a
-    # row per file held: a version may hold a million files.
     count, total, width = _totals(files())
     _print_files(files(), modified, width)
     output.status(
