@@ -318,3 +318,41 @@ def test_a_file_below_the_pack_threshold_but_chunked_is_stored_once(
     assert entry is not None
     assert entry.is_chunked
     assert len(data) <= ds.stats.stored_bytes < len(data) + 8192
+
+
+UPLOAD_SCRIPT = """
+import pathlib, sys
+import dataver
+ds = dataver.Registry(sys.argv[1]).create("mixed")
+ds.add_files(sys.argv[2])
+ds.finalize(auto_upload=True)
+print(ds.stats.files)
+"""
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_chunked_files_and_packs_of_small_files_never_wait_on_each_other(
+    workers: int, registry_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More chunked files than upload threads, and many packs of small files: a pack of
+    small files holding a slot must never queue behind a file being cut that waits for a
+    slot (it hung with one worker: the file waited for the slot, the slot for the file)."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    rng = random.Random(7)
+    for i in range(workers + 1):
+        (folder / f"big{i}.bin").write_bytes(rng.randbytes(SIZE))
+    for i in range(600):  # NOTE: ~40 packs of 64 KiB
+        (folder / f"small{i:04}.bin").write_bytes(rng.randbytes(4 << 10))
+    monkeypatch.setenv("DATAVER_MAX_WORKERS", str(workers))
+    done = subprocess.run(
+        [sys.executable, "-c", UPLOAD_SCRIPT, registry_path.as_uri(), str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(workers + 1 + 600)]

@@ -12,7 +12,6 @@ upload resumes where it stopped, chunks included.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import operator
 import threading
@@ -238,7 +237,8 @@ class _Uploader:
         self.on_bytes = on_bytes
         self._lock = threading.Lock()
         # NOTE: bounds the packs held in memory while they upload.
-        self._slots = threading.Semaphore(max(2, settings.max_workers // 2))
+        self._slot_count = max(2, settings.max_workers // 2)
+        self._slots = threading.Semaphore(self._slot_count)
         self.chunk_index: _ChunkIndex = {}
         self._packs: ThreadPoolExecutor | None = None
 
@@ -251,21 +251,19 @@ class _Uploader:
         """
         settings = self.settings
         chunked, small, large = _by_kind(entries, settings)
-        # NOTE: packs are written on a pool of their own, which never waits on the other:
-        # a file being chunked waits for its packs, and nothing waits for it there.
+        # NOTE: every pack (of small files or of chunks) is written on a pool of its own,
+        # as many threads as there are slots, whose tasks never wait: whoever holds a slot
+        # is running or queued there, never behind a file being cut that waits for a slot
+        # (with packs of small files on the other pool, one worker hung for good).
         with (
-            (
-                stopping_pool(len(chunked) and max(2, settings.max_workers // 2), "dataver-pack")
-                if chunked
-                else contextlib.nullcontext()
-            ) as packs,
+            stopping_pool(self._slot_count, "dataver-pack") as packs,
             stopping_pool(settings.max_workers, "dataver-upload") as pool,
         ):
             self._packs = packs
             recipes = {e.hash: pool.submit(self._put_chunked, e) for e in chunked}
             futures: list[Future[Any]] = [pool.submit(self._put_object, e) for e in large]
             where: dict[str | None, _Location] = {e.hash: _Location(None, 0) for e in large}
-            futures.extend(self._submit_packs(pool, small, where))
+            futures.extend(self._submit_packs(packs, small, where))
             futures.extend(recipes.values())
             try:
                 # NOTE: a chunked file's place (its list) is known once it is cut.
