@@ -18,7 +18,9 @@ from dataver.manifest.entry import Entry
 from dataver.paths import PathMatcher, any_match, check_new_paths, join, normalize_prefix
 from dataver.policies import check_symlinks
 from dataver.scan import (
+    FINGERPRINT_PIECE,
     SCAN_RELEASES_GIL,
+    Compared,
     Listing,
     LocalFile,
     compare,
@@ -26,6 +28,7 @@ from dataver.scan import (
     listing_digest,
     scan,
     scan_folder,
+    scan_pieces,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from dataver.backend import Backend
     from dataver.manifest.reader import Manifest
     from dataver.policies import Symlinks
+    from dataver.statcache import StatCache
 
 Changes = dict[str, "Entry | None"]
 Within = Callable[[str], bool]
@@ -112,7 +116,8 @@ def add_files(
 SYNC_HOLDS = 100_000
 """Files :func:`sync_folder` keeps from the walk that checks its fast path. A larger folder
 is only fingerprinted (memory follows a piece of the walk, so a no-change sync of millions
-of files stays small) and, if it changed, walked again to be compared."""
+of files stays small) and, if it changed, walked again and compared a piece at a time
+(:func:`_compare_pieces`)."""
 
 
 def sync_folder(
@@ -155,32 +160,133 @@ def sync_folder(
     last = backend.stat_cache.last_sync(folder, prefix, algorithm)
     if listing and last == (listing, manifest.shards_covering(prefix)):
         return SyncFound({}, SyncCounts(0, 0, 0), SyncMark(folder, prefix, algorithm, listing))
-    if kept is None:
-        # NOTE: a large folder that changed: walked again, and the mark is of what this
-        # walk saw (the folder may have changed since the first one).
-        kept = scan(local_path, prefix, wildcards=None, recursive=True, symlinks=symlinks)
-        listing = listing_digest([kept])
-    files = kept
-    mark = SyncMark(folder, prefix, algorithm, listing) if listing else None
     gone: list[str] = []
 
     def missing(entry: Entry) -> None:
         if not entry.is_link:
             gone.append(entry.path)
 
-    found = compare(
-        files,
-        manifest.iter_folder(prefix),
-        backend.stat_cache,
-        algorithm=algorithm,
-        known=backend.stat_cache.lookup_folder(folder, algorithm),
-        workers=hash_workers(),
-        on_missing=missing,
-    )
+    if kept is None:
+        # NOTE: a large folder that changed: walked again and compared a piece at a time,
+        # and the mark is of what this walk saw (the folder may have changed since the
+        # first one).
+        found, listing = _compare_pieces(
+            backend, manifest, local_path, prefix, symlinks=symlinks, on_missing=missing
+        )
+    else:
+        found = compare(
+            kept,
+            manifest.iter_folder(prefix),
+            backend.stat_cache,
+            algorithm=algorithm,
+            known=backend.stat_cache.lookup_folder(folder, algorithm),
+            workers=hash_workers(),
+            on_missing=missing,
+        )
+    mark = SyncMark(folder, prefix, algorithm, listing) if listing else None
     changes: Changes = dict.fromkeys(gone)
     changes.update((e.path, e) for e in (*found.added, *found.modified))
     check_layout(manifest, changes, found.added)
     return SyncFound(changes, SyncCounts(len(gone), len(found.added), len(found.modified)), mark)
+
+
+def _compare_pieces(
+    backend: Backend,
+    manifest: Manifest,
+    local_path: str | os.PathLike[str],
+    prefix: str,
+    *,
+    symlinks: Symlinks,
+    on_missing: Callable[[Entry], None],
+) -> tuple[Compared, str | None]:
+    """:func:`~dataver.scan.compare` a folder with the entries under ``prefix``, a piece of
+    the walk at a time (:data:`~dataver.scan.FINGERPRINT_PIECE` files); and the
+    :func:`~dataver.scan.listing_digest` of the walk.
+
+    Each piece is paired with the entries of its path range (one pass over the manifest)
+    and the stat cache's rows of its own folders (:class:`PieceRows`): memory follows a
+    piece and the changes found, not the folder (1,000,000 files: ~1 KiB each when the
+    whole folder's rows were held at once).
+    """
+    algorithm = manifest.root.hash_algorithm
+    cache = backend.stat_cache
+    entries = _Ranges(manifest.iter_folder(prefix))
+    rows = PieceRows(cache, algorithm)
+    found = Compared([], [])
+
+    def pieces() -> Iterator[list[LocalFile]]:
+        for piece in scan_pieces(
+            local_path,
+            prefix,
+            wildcards=None,
+            recursive=True,
+            symlinks=symlinks,
+            files=FINGERPRINT_PIECE,
+        ):
+            part = compare(
+                piece,
+                entries.below(piece.paths[-1] + AFTER),
+                cache,
+                algorithm=algorithm,
+                known=rows.of(piece),
+                workers=hash_workers(),
+                on_missing=on_missing,
+            )
+            # NOTE: pieces come in path order: the lists stay sorted.
+            found.added.extend(part.added)
+            found.modified.extend(part.modified)
+            yield piece.rows()
+
+    listing = listing_digest(pieces())
+    for entry in entries.below(None):  # NOTE: after the last file (or an empty folder)
+        on_missing(entry)
+    return found, listing
+
+
+AFTER = "\x00"
+"""Appended to a path: the least string after it (paths hold no control characters)."""
+
+
+class _Ranges:
+    """One pass over entries in path order, handed out a path range at a time."""
+
+    def __init__(self, entries: Iterator[Entry]) -> None:
+        self._entries = entries
+        self._next = next(entries, None)
+
+    def below(self, hi: str | None) -> Iterator[Entry]:
+        """The next entries whose path sorts before ``hi`` (None: all the rest)."""
+        while self._next is not None and (hi is None or self._next.path < hi):
+            entry = self._next
+            self._next = next(self._entries, None)
+            yield entry
+
+
+class PieceRows:
+    """The stat cache's rows for the folders of one piece of a walk at a time
+    (:meth:`StatCache.lookup_folders <dataver.statcache.StatCache.lookup_folders>`).
+
+    The rows of a piece's last folder are kept for the next piece, which most often goes on
+    in that folder: a folder cut between pieces (or one folder of many pieces) is decoded
+    once, not once a piece.
+    """
+
+    def __init__(self, cache: StatCache, algorithm: str) -> None:
+        self._cache = cache
+        self._algorithm = algorithm
+        self._held: dict[str, dict[str, list[Any]]] = {}
+
+    def of(self, piece: Listing) -> dict[str, dict[str, list[Any]]]:
+        """``{folder: {name: row}}`` for the folders of ``piece``'s files (as
+        :meth:`~dataver.statcache.StatCache.lookup_folder` gives them)."""
+        if not piece.folders:
+            return {}
+        folders = {os.path.dirname(here) for here in set(piece.folders)}
+        known = {f: self._held[f] for f in folders if f in self._held}
+        known.update(self._cache.lookup_folders(folders - known.keys(), self._algorithm))
+        last = os.path.dirname(piece.folders[-1])
+        self._held = {last: known[last]} if last in known else {}
+        return known
 
 
 def _sync_within(

@@ -21,7 +21,14 @@ import os
 from typing import TYPE_CHECKING
 
 from dataver.errors import NotFoundError
-from dataver.ops.change import SyncCounts, external_links, hash_workers, keep_within
+from dataver.ops.change import (
+    AFTER,
+    PieceRows,
+    SyncCounts,
+    external_links,
+    hash_workers,
+    keep_within,
+)
 from dataver.paths import PathMatcher, check_new_paths, normalize_prefix
 from dataver.policies import check_symlinks
 from dataver.scan import Listing, compare, scan, scan_pieces
@@ -35,9 +42,6 @@ if TYPE_CHECKING:
     from dataver.ops.runs import Runs
     from dataver.policies import Symlinks
     from dataver.scan import Compared
-
-_AFTER = "\x00"
-"""Appended to a path: the least string after it (paths hold no control characters)."""
 
 
 def add_files(
@@ -68,14 +72,15 @@ def add_files(
         )
         return _take(runs, found, [], None)
     count = 0
+    rows = PieceRows(cache, algorithm)
     for piece in _pieces(path, prefix, wildcards, recursive, policy, within, runs.size):
-        hi = piece.paths[-1] + _AFTER
+        hi = piece.paths[-1] + AFTER
         found = compare(
             piece,
             runs.iter_range(piece.paths[0], hi),
             cache,
             algorithm=algorithm,
-            known=cache.lookup_folders(_folders(piece), algorithm),
+            known=rows.of(piece),
             workers=hash_workers(),
         )
         count += _take(runs, found, [], None)
@@ -105,6 +110,7 @@ def sync_folder(
     gone: list[str] = []
     removed = added = modified = 0
     deferred: list[str] = []
+    rows = PieceRows(cache, algorithm)
 
     def missing(entry: Entry) -> None:
         nonlocal removed
@@ -117,13 +123,13 @@ def sync_folder(
             gone.clear()
 
     for piece in _pieces(local_path, prefix, None, True, policy, within, runs.size):
-        hi = piece.paths[-1] + _AFTER
+        hi = piece.paths[-1] + AFTER
         found = compare(
             piece,
             runs.iter_range(lo, hi),
             cache,
             algorithm=algorithm,
-            known=cache.lookup_folders(_folders(piece), algorithm),
+            known=rows.of(piece),
             workers=hash_workers(),
             on_missing=missing,
         )
@@ -229,8 +235,3 @@ def _take(
         deferred.extend(later)
     runs.put(changes)
     return len(found.added) + len(found.modified)
-
-
-def _folders(piece: Listing) -> set[str]:
-    """The folders of a piece's files, as the stat cache names them."""
-    return {os.path.dirname(here) for here in set(piece.folders)}
