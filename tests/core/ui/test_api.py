@@ -377,6 +377,35 @@ def test_the_catalog_refuses_offsets_out_of_range(lineage: Lineage) -> None:
         catalog.tree(lineage.v2, "", -1, 10)
 
 
+def test_a_folder_pages_its_subfolders_then_its_files_without_holding_them(
+    tmp_path: Path,
+) -> None:
+    from dataver.ui.catalog import Catalog
+
+    folder = tmp_path / "data"
+    for sub in ("b", "a", "c"):
+        (folder / "top" / sub).mkdir(parents=True)
+        (folder / "top" / sub / "x.txt").write_text(sub)
+    for i in range(23):
+        (folder / "top" / f"f{i:02}.txt").write_text("f" * i)
+    ds = dataver.Registry(tmp_path / "registry").create("flat")
+    ds.add_files(folder)
+    ds.finalize(auto_upload=True)
+    catalog = Catalog(ds.registry)
+
+    pages = [catalog.tree(ds.id, "top", offset, 4) for offset in range(0, 28, 4)]
+    names = [item.name for page in pages for item in page.items]
+    assert names == ["a", "b", "c", *(f"f{i:02}.txt" for i in range(23))]
+    assert {page.total for page in pages} == {26}
+    assert pages[0].files == 26
+    assert [item.kind for item in pages[0].items] == ["folder"] * 3 + ["file"]
+    assert catalog.tree(ds.id, "top", 26, 4).items == ()
+    # NOTE: what the catalog keeps of the folder is its subfolders and counts, no file rows.
+    listing = catalog._listing(ds, "top")
+    assert [child.name for child in listing.folders] == ["a", "b", "c"]
+    assert (listing.files, listing.below) == (23, 26)
+
+
 # ---------------------------------------------------------------------- the API docs
 def test_api_docs_load_nothing_from_other_hosts(client: TestClient) -> None:
     docs = client.get("/api/docs")

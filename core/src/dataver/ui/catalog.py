@@ -36,7 +36,7 @@ from dataver.versions.records import check_name
 from dataver.versions.state import State
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
     from dataver.api import Dataset, Registry
     from dataver.manifest.entry import Entry
@@ -62,8 +62,7 @@ class Catalog:
 
     def __init__(self, registry: Registry, cache_size: int = 64) -> None:
         self.registry = registry
-        self._listings: _Memo[tuple[Content, str], tuple[tuple[Child, ...], int, int]]
-        self._listings = _Memo(cache_size)
+        self._listings: _Memo[tuple[Content, str], Listing] = _Memo(cache_size)
         self._diffs: _Memo[tuple[Content, Content], Diff] = _Memo(cache_size)
 
     # ------------------------------------------------------------------ datasets, versions
@@ -100,19 +99,27 @@ class Catalog:
         """
         ds = self._get(version_id)
         folder = normalize_prefix(folder)
-        children, files, size = self._children(ds, folder)
-        if folder and not children:
+        listing = self._listing(ds, folder)
+        total = len(listing.folders) + listing.files
+        if folder and not total:
             raise VersionNotFoundError(f"version {version_id} has no folder {folder!r}")
         offset, limit = _offset(offset), _limit(limit)
+        page = list(listing.folders[offset : offset + limit])
+        if len(page) < limit and offset + len(page) < total:
+            # NOTE: the folder's own files are read again for each page rather than held:
+            # a flat folder of a million files would keep a million rows per listing.
+            start = max(offset - len(listing.folders), 0)
+            files = _direct_files(ds.content().iter_folder(folder), folder)
+            page += islice(files, start, start + limit - len(page))
         return TreePage(
             version_id=ds.id,
             path=folder,
-            files=files,
-            bytes=size,
-            total=len(children),
+            files=listing.below,
+            bytes=listing.bytes,
+            total=total,
             offset=offset,
             limit=limit,
-            items=tuple(TreeItem(**row._asdict()) for row in children[offset : offset + limit]),
+            items=tuple(TreeItem(**row._asdict()) for row in page),
         )
 
     def files(self, version_id: str, folder: str, offset: int, limit: int) -> FilesPage:
@@ -121,7 +128,7 @@ class Catalog:
         ds = self._get(version_id)
         folder = normalize_prefix(folder)
         manifest = self._manifest(ds)
-        total = manifest.root.files if not folder else self._children(ds, folder)[1]
+        total = manifest.root.files if not folder else self._listing(ds, folder).below
         page = islice(manifest.iter_folder(folder), offset, offset + limit)
         items = tuple(FileItem(path=e.path, size=e.size, hash=e.hash, link=e.url) for e in page)
         return FilesPage(version_id=ds.id, total=total, offset=offset, limit=limit, items=items)
@@ -203,10 +210,10 @@ class Catalog:
     def _manifest(self, ds: Dataset) -> Manifest:
         return ds.content()
 
-    def _children(self, ds: Dataset, folder: str) -> tuple[tuple[Child, ...], int, int]:
-        """(children, files below, bytes below) of ``folder``; one pass over its entries."""
+    def _listing(self, ds: Dataset, folder: str) -> Listing:
+        """The subfolders of ``folder`` and what it holds; one pass over its entries."""
         return self._listings.get(
-            (_content(ds), folder), lambda: _children(ds.content().iter_folder(folder), folder)
+            (_content(ds), folder), lambda: _listing(ds.content().iter_folder(folder), folder)
         )
 
 
@@ -246,8 +253,8 @@ def _content(ds: Dataset) -> Content:
 
 
 class Child(NamedTuple):
-    """A row of a folder listing; kept as a plain tuple (cheap for 100,000 files), made a
-    :class:`TreeItem` only for the page that is returned."""
+    """A row of a folder listing; a plain tuple, made a :class:`TreeItem` only for the page
+    that is returned."""
 
     name: str
     path: str
@@ -257,14 +264,24 @@ class Child(NamedTuple):
     link: str | None
 
 
-def _children(entries: Iterable[Entry], folder: str) -> tuple[tuple[Child, ...], int, int]:
+class Listing(NamedTuple):
+    """A folder's subfolders (sorted, with what each holds), the number of its own files,
+    and the files and bytes below it. Its own files are not kept: they are read again, in
+    path order, for the page that shows them."""
+
+    folders: tuple[Child, ...]
+    files: int
+    below: int
+    bytes: int
+
+
+def _listing(entries: Iterable[Entry], folder: str) -> Listing:
     skip = len(folder) + 1 if folder else 0
     lead = f"{folder}/" if folder else ""
     folders: dict[str, list[int]] = {}
-    files: list[Child] = []
-    total = size = 0
+    own = below = size = 0
     for entry in entries:
-        total += 1
+        below += 1
         size += entry.size
         head, sep, _ = entry.path[skip:].partition("/")
         if sep:
@@ -272,11 +289,20 @@ def _children(entries: Iterable[Entry], folder: str) -> tuple[tuple[Child, ...],
             counts[0] += 1
             counts[1] += entry.size
         else:
-            files.append(Child(head, entry.path, "file", 1, entry.size, entry.url))
-    subfolders = [
+            own += 1
+    subfolders = tuple(
         Child(name, lead + name, "folder", c[0], c[1], None) for name, c in sorted(folders.items())
-    ]
-    return (*subfolders, *files), total, size
+    )
+    return Listing(subfolders, own, below, size)
+
+
+def _direct_files(entries: Iterable[Entry], folder: str) -> Iterator[Child]:
+    """The files directly in ``folder``, in path order."""
+    skip = len(folder) + 1 if folder else 0
+    for entry in entries:
+        name = entry.path[skip:]
+        if "/" not in name:
+            yield Child(name, entry.path, "file", 1, entry.size, entry.url)
 
 
 def summary(ds: Dataset) -> VersionSummary:
