@@ -45,6 +45,7 @@ OPERATIONS = (
     ("list_files", "list_files()"),
     ("entries", "iterate entries()"),
     ("cli_list", "dataver list (CLI, whole process)"),
+    ("cli_list_json", "dataver list --json (CLI, whole process)"),
     ("fsck", "fsck of the registry"),
     ("get", "cold get_local_copy"),
 )
@@ -107,16 +108,17 @@ def _measure(
         "list_files": lambda: registry.list_paths(parent, "list_files"),
         "entries": lambda: registry.list_paths(parent, "entries"),
         "cli_list": lambda: _cli_list(registry, parent),
+        "cli_list_json": lambda: _cli_list(registry, parent, "--json"),
         "fsck": lambda: registry.fsck(),
         "get": lambda: registry.with_cache(root / "cache-get").get(parent),
     }
     return steps[key]()
 
 
-def _cli_list(registry: Registry, version: str) -> OpResult:
-    """``dataver list --id <version>`` as a whole process (its table to a file)."""
+def _cli_list(registry: Registry, version: str, *options: str) -> OpResult:
+    """``dataver list --id <version>`` as a whole process (its output to a file)."""
     settle(Path(registry.path))
-    cmd = [sys.executable, "-m", "dataver.cli", "-r", str(registry.path), "-q", "list"]
+    cmd = [sys.executable, "-m", "dataver.cli", "-r", str(registry.path), "-q", *options, "list"]
     proc = run([*cmd, "--id", version])
     return OpResult(proc.wall, proc.wall, proc.peak_rss_kib, {})
 

@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -532,3 +533,39 @@ def test_trees_fall_back_to_read_only_copies_across_file_systems(
     other = finalized({"c": b"a" * 1000}, name="other")  # same content: from the blob
     assert read_tree(other.get_local_copy()) == {"c": b"a" * 1000}
     assert len(_blobs(split_cache)) == 2
+
+
+def test_a_cold_get_fetches_in_batches_and_each_content_once(
+    registry: dataver.Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold get holds at most a batch of new contents at a time (memory stays flat at any
+    size of version); a content met again in a later batch is linked, not fetched again."""
+    import dataver.cache.blobs
+    import dataver.cache.local
+
+    folder = tmp_path / "data"
+    for i in range(40):
+        (folder / f"d{i % 4}").mkdir(parents=True, exist_ok=True)
+        (folder / f"d{i % 4}" / f"f{i:02}.txt").write_text(f"content {i % 13}")
+    ds = registry.create("batches")
+    ds.add_files(folder)
+    ds.finalize(auto_upload=True)
+
+    batches: list[list[str | None]] = []
+    fetch = dataver.cache.blobs.fetch
+
+    def counting(store: Any, settings: Any, entries: list[Any], *args: Any, **kw: Any) -> Any:
+        batches.append([e.hash for e in entries])
+        return fetch(store, settings, entries, *args, **kw)
+
+    monkeypatch.setattr(dataver.cache.blobs, "fetch", counting)
+    monkeypatch.setattr(dataver.cache.local, "FETCH_BATCH", 5)
+    got = Path(ds.get_local_copy())
+
+    fetched = [h for batch in batches for h in batch]
+    assert len(batches) >= 3
+    assert max(map(len, batches)) <= 5
+    assert sorted(fetched) == sorted(set(fetched))  # NOTE: no content fetched twice
+    assert len(fetched) == 13
+    for i in range(40):
+        assert (got / f"d{i % 4}" / f"f{i:02}.txt").read_text() == f"content {i % 13}"

@@ -61,6 +61,12 @@ if TYPE_CHECKING:
 # warm get to one stat in the common case.
 _TOUCH_EVERY = 60.0
 
+FETCH_BATCH = 65_536
+"""New contents a cold get collects before it fetches them: what it holds per file (the
+entry, its two paths, the fetch's maps: ~1.2 KiB) stays bounded at any size of version (a
+cold get of 1,000,000 files held 1.2 GiB). A content met again in a later batch is found
+in ``blobs/`` by the fetch, which looks again under its lock, and is not fetched twice."""
+
 
 class TreeLabel(BaseModel):
     """What a marker records about the version a tree holds (for ``cache info``)."""
@@ -355,11 +361,25 @@ class Cache(BlobCache):
                 later.append((blob, target))
             elif not cached(blob, target, entry):
                 fresh[blob] = (entry, target)
+                if len(fresh) >= FETCH_BATCH:
+                    self._fetch_batch(store, settings, fresh, later, algorithm)
+                    fresh, later = {}, []
+        self._fetch_batch(store, settings, fresh, later, algorithm)
+        return files, size
+
+    def _fetch_batch(
+        self,
+        store: Store,
+        settings: Settings,
+        fresh: dict[str, tuple[Entry, str]],
+        later: list[tuple[str, str]],
+        algorithm: str,
+    ) -> None:
+        """Fetch ``fresh`` content into the tree, then link the files that share it."""
         if fresh:
             self._fetch_fresh(store, settings, fresh, algorithm)
         for blob, target in later:
             place(blob, target)
-        return files, size
 
     def drop(self, key: str) -> None:
         """Forget a tree (its blobs stay): the marker first, so nobody trusts what is left."""
