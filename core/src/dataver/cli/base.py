@@ -40,7 +40,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 READABLE = (State.FINAL, State.PUBLISHED)
 """The states a version can be read (``get``) in."""
 
-CONTEXT = {"help_option_names": ["-h", "--help"]}
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
+"""Help is wrapped to the terminal, up to 120 columns (click stops at 80 by default)."""
 
 app = typer.Typer(
     name="dataver",
