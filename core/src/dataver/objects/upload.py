@@ -275,7 +275,7 @@ class _Uploader:
                     future.result()
 
     def _submit_packs(
-        self, pool: ThreadPoolExecutor, small: list[Entry], where: dict[str | None, _Location]
+        self, packs: ThreadPoolExecutor, small: list[Entry], where: dict[str | None, _Location]
     ) -> list[Future[Any]]:
         """Start writing packs of ``small``; record in ``where`` each file's pack and offset."""
         futures = []
@@ -287,10 +287,10 @@ class _Uploader:
             buffer += data
             if len(buffer) >= self.settings.pack_size:
                 # NOTE: the buffer itself is written (no copy of it): a new one takes its place.
-                futures.append(self._submit_pack(pool, buffer, offsets, where))
+                futures.append(self._submit_pack(packs, buffer, offsets, where))
                 buffer, offsets = bytearray(), {}
         if buffer:
-            futures.append(self._submit_pack(pool, buffer, offsets, where))
+            futures.append(self._submit_pack(packs, buffer, offsets, where))
         return futures
 
     def _submit_pack(
