@@ -1,5 +1,6 @@
 /*
- * dataver_native: the folder scan of dataver, in C.
+ * dataver_native: the folder scan of dataver and the writer of a cold get's small files, in C.
+ * The writer (write_files) is described where it starts, below the scan.
  *
  * Listing a folder and stat-ing every file is the floor of finding what changed in it
  * (`add_files`, `sync_folder`): 10,000 files cost ~0.04 s in a Python loop, of which the stat
@@ -618,8 +619,194 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* ------------------------------------------------------------------ write_files
+ *
+ * A cold get writes a pack's span of small files into a private tree: per file a create,
+ * a write, a close and (for the cache) a hard link into blobs/. From Python each of these
+ * system calls drops and retakes the GIL, and the fetch threads hand the GIL to each other
+ * around every one of them. write_files() makes all of a span's calls with the GIL released
+ * once. The bytes were verified by the caller before the call; nothing here looks at them. */
+
+typedef struct {
+    Py_ssize_t count;
+    Py_ssize_t *starts, *sizes;
+    PyObject **targets, **links; /* bytes objects (file system encoding), owned */
+    int *link_errors;
+} Batch;
+
+static void free_batch(Batch *b) {
+    for (Py_ssize_t i = 0; i < b->count; i++) {
+        if (b->targets) Py_XDECREF(b->targets[i]);
+        if (b->links) Py_XDECREF(b->links[i]);
+    }
+    PyMem_Free(b->starts);
+    PyMem_Free(b->sizes);
+    PyMem_Free(b->targets);
+    PyMem_Free(b->links);
+    PyMem_Free(b->link_errors);
+}
+
+/* Copy one sequence of paths into owned bytes objects (NULL: error set). */
+static PyObject **fs_paths(PyObject *tuple, Py_ssize_t count) {
+    PyObject **out = PyMem_Calloc((size_t)(count ? count : 1), sizeof(PyObject *));
+    if (out == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (!PyUnicode_FSConverter(PyTuple_GET_ITEM(tuple, i), &out[i])) {
+            for (Py_ssize_t j = 0; j < i; j++) Py_DECREF(out[j]);
+            PyMem_Free(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+/* Fill ``b`` from the arguments, checking every range against the buffer's length. */
+static int make_batch(Batch *b, Py_ssize_t length, PyObject *starts, PyObject *sizes,
+                      PyObject *targets, PyObject *links) {
+    b->count = PyTuple_GET_SIZE(targets);
+    if (PyTuple_GET_SIZE(starts) != b->count || PyTuple_GET_SIZE(sizes) != b->count ||
+        (links != NULL && PyTuple_GET_SIZE(links) != b->count)) {
+        PyErr_SetString(PyExc_ValueError, "starts, sizes, targets and links differ in length");
+        return -1;
+    }
+    size_t n = (size_t)(b->count ? b->count : 1);
+    b->starts = PyMem_Calloc(n, sizeof(Py_ssize_t));
+    b->sizes = PyMem_Calloc(n, sizeof(Py_ssize_t));
+    b->link_errors = PyMem_Calloc(n, sizeof(int));
+    if (b->starts == NULL || b->sizes == NULL || b->link_errors == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < b->count; i++) {
+        b->starts[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(starts, i));
+        b->sizes[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(sizes, i));
+        if (PyErr_Occurred()) return -1;
+        if (b->starts[i] < 0 || b->sizes[i] < 0 || b->starts[i] > length ||
+            b->sizes[i] > length - b->starts[i]) {
+            PyErr_Format(PyExc_ValueError, "file %zd lies outside the buffer", i);
+            return -1;
+        }
+    }
+    b->targets = fs_paths(targets, b->count);
+    if (b->targets == NULL) return -1;
+    if (links != NULL) {
+        b->links = fs_paths(links, b->count);
+        if (b->links == NULL) return -1;
+    }
+    return 0;
+}
+
+/* Create ``path`` (it must not exist) with ``mode`` and write ``size`` bytes to it: 0, or
+ * the errno of the call that failed. Interrupted calls are retried. */
+static int write_one(const char *path, const char *data, Py_ssize_t size, int mode) {
+    int fd;
+    do fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) return errno;
+    int error = 0;
+    while (size > 0) {
+        ssize_t done = write(fd, data, (size_t)size);
+        if (done < 0) {
+            if (errno == EINTR) continue;
+            error = errno;
+            break;
+        }
+        data += done;
+        size -= done;
+    }
+    if (close(fd) != 0 && error == 0 && errno != EINTR) error = errno;
+    return error;
+}
+
+/* Write every file of the batch, linking each to its second name if any: the index of the
+ * file that could not be written (its errno in *error), or -1 when all were. */
+static Py_ssize_t write_batch(Batch *b, const char *data, int mode, int *error) {
+    for (Py_ssize_t i = 0; i < b->count; i++) {
+        const char *target = PyBytes_AS_STRING(b->targets[i]);
+        *error = write_one(target, data + b->starts[i], b->sizes[i], mode);
+        if (*error != 0) return i;
+        if (b->links != NULL && link(target, PyBytes_AS_STRING(b->links[i])) != 0)
+            b->link_errors[i] = errno;
+    }
+    return -1;
+}
+
+static PyObject *link_errors_list(const Batch *b) {
+    PyObject *out = PyList_New(b->count);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < b->count; i++) {
+        PyObject *value = PyLong_FromLong(b->link_errors[i]);
+        if (value == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, value);
+    }
+    return out;
+}
+
+PyDoc_STRVAR(write_files_doc,
+"write_files(data, starts, sizes, targets, mode, links=None) -> list[int] | None\n\n"
+"Create each file targets[i] (it must not exist) with permission bits ``mode`` and the\n"
+"bytes data[starts[i]:starts[i] + sizes[i]], in order, with the GIL released for the whole\n"
+"batch. With ``links`` (a sequence as long as targets), each file is hard-linked to\n"
+"links[i] right after it is written, and the result lists the errno of each link (0: made);\n"
+"a failed link is left to the caller. Without ``links`` the result is None.\n\n"
+"Raises OSError naming the first file that cannot be created or written (the files before\n"
+"it stay written and linked), and ValueError for a range outside ``data``.");
+
+static PyObject *write_files(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer data;
+    PyObject *starts_arg, *sizes_arg, *targets_arg, *links_arg = Py_None;
+    int mode;
+    if (!PyArg_ParseTuple(args, "y*OOOi|O", &data, &starts_arg, &sizes_arg, &targets_arg,
+                          &mode, &links_arg))
+        return NULL;
+    /* NOTE: tuples are copies: a list the caller (or another thread, without a GIL) changes
+     * meanwhile cannot change the batch under us. */
+    PyObject *starts = PySequence_Tuple(starts_arg);
+    PyObject *sizes = starts ? PySequence_Tuple(sizes_arg) : NULL;
+    PyObject *targets = sizes ? PySequence_Tuple(targets_arg) : NULL;
+    PyObject *links = NULL;
+    if (targets != NULL && links_arg != Py_None) links = PySequence_Tuple(links_arg);
+    Batch batch;
+    memset(&batch, 0, sizeof(batch));
+    PyObject *result = NULL;
+    if (targets == NULL || (links_arg != Py_None && links == NULL)) goto done;
+    if (make_batch(&batch, data.len, starts, sizes, targets, links) != 0) goto done;
+    Py_ssize_t failed;
+    int error = 0;
+    Py_BEGIN_ALLOW_THREADS
+    failed = write_batch(&batch, (const char *)data.buf, mode, &error);
+    Py_END_ALLOW_THREADS
+    if (failed >= 0) {
+        errno = error;
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, PyTuple_GET_ITEM(targets, failed));
+        goto done;
+    }
+    if (links == NULL) {
+        result = Py_None;
+        Py_INCREF(result);
+    } else {
+        result = link_errors_list(&batch);
+    }
+done:
+    free_batch(&batch);
+    Py_XDECREF(starts);
+    Py_XDECREF(sizes);
+    Py_XDECREF(targets);
+    Py_XDECREF(links);
+    PyBuffer_Release(&data);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc},
+    {"write_files", write_files, METH_VARARGS, write_files_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -641,9 +828,10 @@ static PyModuleDef_Slot slots[] = {
 };
 
 PyDoc_STRVAR(module_doc,
-"The folder scan of dataver, in C (optional: dataver falls back to its Python walk).\n\n"
-"scan() releases the GIL while it walks and keeps no state between calls; the module needs\n"
-"no GIL (free-threaded builds) and supports sub-interpreters.");
+"The folder scan of dataver and the writer of a cold get's small files, in C (optional:\n"
+"dataver falls back to its Python code).\n\n"
+"scan() and write_files() release the GIL while they work and keep no state between calls;\n"
+"the module needs no GIL (free-threaded builds) and supports sub-interpreters.");
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,

@@ -1,8 +1,9 @@
 """The optional C extension ``dataver_native`` (the package in ``native/``), when usable.
 
-It holds one function, the folder walk of :mod:`dataver.scan` on several threads without
-the GIL (``dataver_native.scan``). The Python walk stays the reference and the fallback:
-tests/native checks the two on the same trees. ``pip install dataver`` never installs the
+It holds two functions: the folder walk of :mod:`dataver.scan` on several threads without
+the GIL (``dataver_native.scan``), and the writer of a pack span's small files for a cold
+get (``dataver_native.write_files``, :mod:`dataver.objects.fetch`). The Python code stays
+the reference and the fallback: tests/native checks the two on the same inputs. ``pip install dataver`` never installs the
 extension; see native/README.md for how to build it.
 
 ``DATAVER_NATIVE=0`` (or ``false``, ``no``, ``off``) makes dataver ignore an installed

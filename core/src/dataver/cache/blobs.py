@@ -14,6 +14,7 @@ blobs are :class:`~dataver.cache.local.Cache`'s.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import os
@@ -151,20 +152,22 @@ class BlobCache:
             local=functools.partial(self.donors.chunks_for, store),
             # NOTE: each file is linked on the thread that wrote it, as soon as it is written:
             # the links overlap the other threads' writes instead of following them all.
-            placed=lambda entry: self._adopt(entry, destinations[id(entry)], blobs[id(entry)]),
+            link=lambda entry: blobs[id(entry)],
+            placed=lambda entry, error: self._adopt(
+                entry, destinations[id(entry)], blobs[id(entry)], error
+            ),
         )
 
-    def _adopt(self, entry: Entry, target: str, blob: str) -> None:
-        """Hard-link a freshly written tree file into ``blobs/`` for every later version."""
-        try:
-            os.link(target, blob)
-        except FileExistsError:
+    def _adopt(self, entry: Entry, target: str, blob: str, error: int) -> None:
+        """Settle the hard link of a freshly written tree file into ``blobs/`` (``error``:
+        the errno of that link, 0 if made) for every later version."""
+        if error == errno.EEXIST:
             if not intact(blob, entry, "size", ""):
                 _replace_blob(target, blob)  # NOTE: a damaged blob: this one is verified
-        except OSError as exc:
-            if exc.errno not in NO_LINKS:
-                raise
+        elif error in NO_LINKS:
             _replace_blob(target, blob)
+        elif error:
+            raise OSError(error, os.strerror(error), blob)
         self.donors.remember(entry)
 
     def cached(self, settings: Settings, entry: Entry, algorithm: str) -> Path | None:
