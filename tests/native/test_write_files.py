@@ -106,7 +106,8 @@ def test_the_first_file_that_cannot_be_written_is_named(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError) as caught:
         _native().write_files(DATA, [0, 0, 0], [1, 1, 1], targets, 0o444)
     assert caught.value.filename == targets[1]
-    assert (tmp_path / "a").exists() and not (tmp_path / "c").exists()
+    assert (tmp_path / "a").exists()
+    assert not (tmp_path / "c").exists()
     with pytest.raises(FileNotFoundError) as missing:
         _native().write_files(DATA, [0], [1], [str(tmp_path / "no" / "x")], 0o444)
     assert missing.value.filename == str(tmp_path / "no" / "x")

@@ -3,8 +3,8 @@
 It holds two functions: the folder walk of :mod:`dataver.scan` on several threads without
 the GIL (``dataver_native.scan``), and the writer of a pack span's small files for a cold
 get (``dataver_native.write_files``, :mod:`dataver.objects.fetch`). The Python code stays
-the reference and the fallback: tests/native checks the two on the same inputs. ``pip install dataver`` never installs the
-extension; see native/README.md for how to build it.
+the reference and the fallback: tests/native checks the two on the same inputs. ``pip
+install dataver`` never installs the extension; see native/README.md for how to build it.
 
 ``DATAVER_NATIVE=0`` (or ``false``, ``no``, ``off``) makes dataver ignore an installed
 extension, as if it were missing: CI runs the core suite that way too. The variable is
