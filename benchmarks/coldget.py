@@ -1,15 +1,16 @@
 """Cold get of 100,000 small files against ``cp -r`` (issue 24), code versions side by side.
 
-``python -m benchmarks.coldget WORK ROUNDS NAME=SRC [NAME=SRC ...]`` builds (once, in ``WORK``)
-a tree of 100,000 seeded random files of 256 B to 64 KiB (log-skewed: ``256 * 256 ** (u **
-3)``, 4.6 KiB on average) in 10 folders of 100 folders of 100 files, and a local registry
-holding it as one version. Then, per round: the registry's files are read into the page
-cache, ``cp -r`` of the tree is timed, then each code version (``SRC``: a ``core/src`` folder,
-e.g. an exported older commit) gets the version into a new empty cache folder in a new
-process (:mod:`benchmarks.worker`), in an order rotated every round. Nothing is deleted
-during the run (a deletion slows ext4's inode allocation for a minute, see
-:mod:`benchmarks.scenarios`); everything the run wrote is deleted at its end (each round
-writes ~0.8 GB per code version and per ``cp -r``).
+``python -m benchmarks.coldget WORK ROUNDS NAME=SRC [NAME=SRC ...] [--keep]`` builds (once, in
+``WORK``) a tree of 100,000 seeded random files of 256 B to 64 KiB (log-skewed: ``256 * 256 **
+(u ** 3)``, 4.6 KiB on average) in 10 folders of 100 folders of 100 files, and a local registry
+holding it as one version. Then, per round: the registry's files are read into the page cache,
+``cp -r`` of the tree is timed, then each code version (``SRC``: a ``core/src`` folder, e.g. an
+exported older commit) gets the version into a new empty cache folder in a new process
+(:mod:`benchmarks.worker`), in an order rotated every round. Nothing is deleted during the run
+(a deletion slows ext4's inode allocation for minutes, see :mod:`benchmarks.scenarios`);
+everything the run wrote is deleted at its end (each round writes ~0.8 GB per code version and
+per ``cp -r``), unless ``--keep`` is given: then the run's folder is printed, to be deleted
+later, so that a next run does not start on a disk still slowed by this one's deletions.
 
 Printed per code version: the median over rounds of its get time ÷ ``cp -r``'s wall time of
 the same round, of its time ÷ the first code version's, of its CPU time (user + system, from
@@ -74,7 +75,9 @@ def _read_all(folder: Path) -> None:
             path.read_bytes()
 
 
-def run(work: Path, rounds: int, versions: list[tuple[str, str]]) -> dict[str, list[list[float]]]:
+def run(
+    work: Path, rounds: int, versions: list[tuple[str, str]], keep: bool = False
+) -> dict[str, list[list[float]]]:
     """Alternating rounds; per name, per round: [get seconds, wall, CPU, user, RSS]."""
     version = make_tree(work)
     out = work / f"out-{uuid.uuid4().hex[:6]}"
@@ -98,7 +101,10 @@ def run(work: Path, rounds: int, versions: list[tuple[str, str]]) -> dict[str, l
                 rows[name].append([seconds, *measured])
             print(f"round {index}: load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
-        shutil.rmtree(out, ignore_errors=True)
+        if keep:
+            print(f"kept {out}: delete it away from any measurement", flush=True)
+        else:
+            shutil.rmtree(out, ignore_errors=True)
     return rows
 
 
@@ -119,9 +125,11 @@ def report(rows: dict[str, list[list[float]]], first: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    work, rounds = Path(argv[1]), int(argv[2])
-    versions = [(name, src) for name, _, src in (a.partition("=") for a in argv[3:])]
-    report(run(work, rounds, versions), versions[0][0])
+    keep = "--keep" in argv
+    args = [a for a in argv if a != "--keep"]
+    work, rounds = Path(args[1]), int(args[2])
+    versions = [(name, src) for name, _, src in (a.partition("=") for a in args[3:])]
+    report(run(work, rounds, versions, keep), versions[0][0])
     return 0
 
 
