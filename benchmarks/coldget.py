@@ -99,7 +99,8 @@ def run(
                 )
                 seconds = json.loads(stdout.strip().splitlines()[-1])["seconds"]
                 rows[name].append([seconds, *measured])
-            print(f"round {index}: load {os.getloadavg()[0]:.1f}", flush=True)
+            times = "  ".join(f"{name} {rows[name][-1][0]:.2f} s" for name in rows)
+            print(f"round {index}: load {os.getloadavg()[0]:.1f}  {times}", flush=True)
     finally:
         if keep:
             print(f"kept {out}: delete it away from any measurement", flush=True)
