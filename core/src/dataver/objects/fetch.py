@@ -119,25 +119,14 @@ def fetch(
             by_pack[entry.pack].append(entry)
         else:
             singles.append(entry)
-    done = placed if placed is not None else _nothing
+    out = _Out(dest, mode, link, placed if placed is not None else _nothing)
     jobs: list[Callable[[Callable[[int], None]], None]] = [
-        functools.partial(
-            _fetch_span,
-            store,
-            pack,
-            span,
-            algorithm,
-            _Out(dest, mode, link, done),
-            atomic=atomic,
-        )
+        functools.partial(_fetch_span, store, pack, span, algorithm, out, atomic=atomic)
         for pack, members in by_pack.items()
         for span in spans(sorted(members, key=lambda e: e.offset))
     ]
     jobs.extend(
-        functools.partial(
-            _fetch_single, store, settings, e, algorithm, _Out(dest, mode, link, done)
-        )
-        for e in singles
+        functools.partial(_fetch_single, store, settings, e, algorithm, out) for e in singles
     )
     with (
         progress.task("download", sum(e.size for e in entries)) as advance,
@@ -150,7 +139,7 @@ def fetch(
                 store,
                 pool,
                 algorithm,
-                _Out(dest, mode, link, done),
+                out,
                 report,
                 _WINDOW * settings.max_workers,
                 local,
