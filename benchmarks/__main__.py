@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from pathlib import Path
@@ -33,6 +34,7 @@ from benchmarks.config import DEFAULT_WORK, FULL, QUICK, RESULTS_DIR
 from benchmarks.datagen import ensure_data
 from benchmarks.environment import (
     RunInfo,
+    bytecode_env,
     dataver_source,
     describe,
     git_commit,
@@ -113,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     sizes = QUICK if args.quick else FULL
     work: Path = args.work_dir.absolute()
+    # NOTE: every process a scenario starts (dataver and its peers) inherits this.
+    os.environ.clear()
+    os.environ.update(bytecode_env(work / "pycache"))
     started = time.perf_counter()
     source = dataver_source()
     fingerprint, commit = source_fingerprint(source), git_commit()

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmarks.environment import bytecode_env
 from benchmarks.timing import ScenarioResult, run
 
 if TYPE_CHECKING:
@@ -59,10 +60,8 @@ def startup(ctx: Context) -> ScenarioResult:
 
 
 def _installed_env(root: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     return {
-        **env,
-        "PYTHONPYCACHEPREFIX": str(root / "pycache"),
+        **bytecode_env(root / "pycache"),
         "DVC_NO_ANALYTICS": "1",
         "DATAVER_CACHE_DIR": str(root / "cache"),
     }
