@@ -116,8 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     work: Path = args.work_dir.absolute()
     # NOTE: every process a scenario starts (dataver and its peers) inherits this.
+    env = bytecode_env(work / "pycache")
     os.environ.clear()
-    os.environ.update(bytecode_env(work / "pycache"))
+    os.environ.update(env)
     started = time.perf_counter()
     source = dataver_source()
     fingerprint, commit = source_fingerprint(source), git_commit()
