@@ -129,3 +129,33 @@ def test_bad_ranges_are_refused_before_anything_is_written(
     with pytest.raises(ValueError, match=problem):
         _native().write_files(DATA, starts, sizes, paths, 0o444)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cold_get_writes_its_small_files_through_the_c_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file of a packed version goes through write_files, its blob linked by C."""
+    import dataver
+
+    source = tmp_path / "src"
+    source.mkdir()
+    for i in range(20):
+        (source / f"f{i}.bin").write_bytes(bytes([i]) * (100 + i))
+    monkeypatch.setenv("DATAVER_CACHE_DIR", str(tmp_path / "cache"))
+    version = dataver.Registry(str(tmp_path / "registry")).create("d")
+    version.add_files(str(source))
+    version.finalize(auto_upload=True)
+    written: list[str] = []
+    real = _native().write_files
+
+    def spy(data: Any, starts: Any, sizes: Any, targets: Any, *rest: Any) -> Any:
+        written.extend(os.path.basename(t) for t in targets)
+        return real(data, starts, sizes, targets, *rest)
+
+    lookup = native_module.function
+    monkeypatch.setattr(
+        native_module, "function", lambda name: spy if name == "write_files" else lookup(name)
+    )
+    tree = version.get_local_copy()
+    assert sorted(written) == sorted(f"f{i}.bin" for i in range(20))
+    assert all((tree / f"f{i}.bin").stat().st_nlink == 2 for i in range(20))

@@ -418,19 +418,20 @@ def _fetch_span(
     start, data = read_span(store, pack, members)
     view = memoryview(data)
     for entry in members:
-        verify_bytes(
-            entry, view[entry.offset - start : entry.offset - start + entry.size], algorithm
-        )
+        verify_bytes(entry, _bytes_of(entry, view, start), algorithm)
     if atomic:
         for entry in members:
             target = out.dest(entry)
-            _write_atomic(
-                target, view[entry.offset - start : entry.offset - start + entry.size], out.mode
-            )
+            _write_atomic(target, _bytes_of(entry, view, start), out.mode)
             out.done(entry, target)
     else:
         _write_new_files(view, start, members, out)
     on_bytes(sum(entry.size for entry in members))
+
+
+def _bytes_of(entry: Entry, view: memoryview, start: int) -> memoryview:
+    """The bytes of ``entry`` in ``view``, a span of its pack read from offset ``start``."""
+    return view[entry.offset - start : entry.offset - start + entry.size]
 
 
 def _write_new_files(view: memoryview, start: int, members: list[Entry], out: _Out) -> None:
@@ -439,20 +440,21 @@ def _write_new_files(view: memoryview, start: int, members: list[Entry], out: _O
 
     NOTE: the C extension's ``write_files`` makes every system call of the span with the GIL
     released once; from Python each call drops and retakes it, and the fetch threads hand
-    the GIL around every one of them (~20% of a cold get of small files).
+    the GIL around every one of them (decision 46).
     """
+    writer = native.function("write_files")
+    if writer is None:
+        for entry in members:
+            target = out.dest(entry)
+            _write_new(target, _bytes_of(entry, view, start), out.mode)
+            out.done(entry, target)
+        return
     targets = [os.fspath(out.dest(entry)) for entry in members]
     names = None if out.link is None else [out.link(entry) for entry in members]
-    writer = native.function("write_files")
-    if writer is not None:
-        starts = [entry.offset - start for entry in members]
-        errors = writer(view, starts, [e.size for e in members], targets, out.mode, names)
-        for entry, error in zip(members, errors or itertools.repeat(0), strict=False):
-            out.placed(entry, error)
-        return
-    for entry, target in zip(members, targets, strict=True):
-        _write_new(target, view[entry.offset - start : entry.offset - start + entry.size], out.mode)
-        out.done(entry, target)
+    starts = [entry.offset - start for entry in members]
+    errors = writer(view, starts, [e.size for e in members], targets, out.mode, names)
+    for entry, error in zip(members, errors or itertools.repeat(0), strict=False):
+        out.placed(entry, error)
 
 
 def _fetch_single(
